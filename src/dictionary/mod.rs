@@ -1,0 +1,862 @@
+//! Dictionaries: the gazetteer (places) and the lexicon (event triggers, actors, weapons,
+//! casualty words, numbers, dates, hedges, negations, cues, units), loaded from the data files in
+//! `dictionaries/` and flattened into one list of [`Entry`]s and one list of [`Alias`]es.
+//!
+//! The loader reads the manifest `dictionary.toml`, which names every file, then:
+//! - loads governorates, districts and sub-districts ([`gazetteer`]), GeoNames dump files
+//!   (tolerating bad lines: each is reported with its file and line and counted, none is fatal),
+//!   and the curated overlay;
+//! - loads the lexicon files ([`lexicon`]), where any error is fatal and names file and line;
+//! - generates transliteration variants of place names ([`variants`]) and flags ambiguous
+//!   aliases (common words, persons' names) that need context before they count as places;
+//! - computes the dictionary version: the manifest's version plus a hash of every file.
+//!
+//! It does not build the automaton: that is [`crate::matcher::Matcher::new`], which takes the
+//! aliases built here. Called by `lexwire dict check`, `lexwire tag` and the service (and again on
+//! every hot reload).
+
+pub mod check;
+mod files;
+pub mod gazetteer;
+pub mod lexicon;
+pub mod variants;
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+pub use files::DictionaryFiles;
+
+use crate::normalize::normalize_str;
+
+/// Index of an [`Entry`] in [`Dictionary::entries`].
+pub type EntryId = u32;
+
+/// A loaded dictionary: every entry, every alias that points at one, and the tables the
+/// entries refer to.
+#[derive(Debug)]
+pub struct Dictionary {
+    version: String,
+    entries: Vec<Entry>,
+    aliases: Vec<Alias>,
+    event_types: Vec<EventType>,
+    admin_areas: HashMap<String, AdminArea>,
+    report: LoadReport,
+}
+
+/// One thing the text can mention: a place, an actor, an event type, a weapon...
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Stable canonical id: `geonames:174448`, `admin1:SY.07`, `ocha:SY0902`,
+    /// `lexwire:al-omar-oil-field`, `actor:kataib_hezbollah`, `event_type:air_strike`...
+    pub id: String,
+    /// Canonical name.
+    pub name: String,
+    pub detail: Detail,
+}
+
+/// What kind of entry, with its kind-specific facts.
+#[derive(Debug, Clone)]
+pub enum Detail {
+    Place(Place),
+    Actor(Actor),
+    /// An event trigger; the index into [`Dictionary::event_types`].
+    EventType(u16),
+    Weapon(Weapon),
+    Casualty(CasualtyRole),
+    Number(NumberWord),
+    Date(DateWord),
+    Hedge,
+    Negation,
+    Cue(CueKind),
+    Unit,
+}
+
+/// The kinds of entries, as they appear in tags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    Actor,
+    EventType,
+    Weapon,
+    Casualty,
+    Hedge,
+    Negation,
+    Place,
+    Number,
+    Date,
+    Cue,
+    Unit,
+}
+
+impl EntryKind {
+    pub const ALL: [EntryKind; 11] = [
+        EntryKind::Place,
+        EntryKind::Actor,
+        EntryKind::EventType,
+        EntryKind::Weapon,
+        EntryKind::Casualty,
+        EntryKind::Number,
+        EntryKind::Date,
+        EntryKind::Hedge,
+        EntryKind::Negation,
+        EntryKind::Cue,
+        EntryKind::Unit,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::Actor => "actor",
+            EntryKind::EventType => "event_type",
+            EntryKind::Weapon => "weapon",
+            EntryKind::Casualty => "casualty",
+            EntryKind::Hedge => "hedge",
+            EntryKind::Negation => "negation",
+            EntryKind::Place => "place",
+            EntryKind::Number => "number",
+            EntryKind::Date => "date",
+            EntryKind::Cue => "cue",
+            EntryKind::Unit => "unit",
+        }
+    }
+}
+
+impl fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Entry {
+    pub fn kind(&self) -> EntryKind {
+        match self.detail {
+            Detail::Place(_) => EntryKind::Place,
+            Detail::Actor(_) => EntryKind::Actor,
+            Detail::EventType(_) => EntryKind::EventType,
+            Detail::Weapon(_) => EntryKind::Weapon,
+            Detail::Casualty(_) => EntryKind::Casualty,
+            Detail::Number(_) => EntryKind::Number,
+            Detail::Date(_) => EntryKind::Date,
+            Detail::Hedge => EntryKind::Hedge,
+            Detail::Negation => EntryKind::Negation,
+            Detail::Cue(_) => EntryKind::Cue,
+            Detail::Unit => EntryKind::Unit,
+        }
+    }
+
+    pub fn place(&self) -> Option<&Place> {
+        match &self.detail {
+            Detail::Place(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// How specific a place is, from a point to a whole country.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaceLevel {
+    /// A town, village, site or area: GeoNames populated places and the curated overlay.
+    Point,
+    Admin3,
+    Admin2,
+    Admin1,
+    Country,
+}
+
+#[derive(Debug, Clone)]
+pub struct Place {
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    /// GeoNames admin1 code, `SY.07`.
+    pub admin1: Option<String>,
+    /// OCHA district p-code for Syria (`SY0902`), or the GeoNames admin2 code of a user's dump.
+    pub admin2: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub feature_class: String,
+    pub feature_code: String,
+    pub population: u64,
+    pub level: PlaceLevel,
+    /// How far the real place may be from the point, for approximate curated points.
+    pub uncertainty_km: Option<f32>,
+}
+
+/// A governorate, district or sub-district, for naming `admin1`/`admin2` codes in output.
+#[derive(Debug, Clone)]
+pub struct AdminArea {
+    pub code: String,
+    pub name: String,
+    pub level: PlaceLevel,
+    /// The governorate this district or sub-district belongs to.
+    pub admin1: Option<String>,
+    /// The district a sub-district belongs to.
+    pub admin2: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub actor_type: String,
+    pub country: Option<String>,
+    pub affiliation: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Weapon {
+    pub category: WeaponCategory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WeaponCategory {
+    Drone,
+    Aerial,
+    Missile,
+    Rocket,
+    Artillery,
+    Explosive,
+    Ammunition,
+    SmallArms,
+    Armour,
+    Generic,
+}
+
+impl WeaponCategory {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WeaponCategory::Drone => "drone",
+            WeaponCategory::Aerial => "aerial",
+            WeaponCategory::Missile => "missile",
+            WeaponCategory::Rocket => "rocket",
+            WeaponCategory::Artillery => "artillery",
+            WeaponCategory::Explosive => "explosive",
+            WeaponCategory::Ammunition => "ammunition",
+            WeaponCategory::SmallArms => "small_arms",
+            WeaponCategory::Armour => "armour",
+            WeaponCategory::Generic => "generic",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CasualtyRole {
+    Fatality,
+    Injury,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NumberWord {
+    pub value: u64,
+    pub approximate: bool,
+    pub multiplier: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateWord {
+    Month(u8),
+    /// ISO weekday, Monday = 1.
+    Weekday(u8),
+    Relative {
+        days: i32,
+        anchor: DateAnchor,
+        precision: DatePrecision,
+    },
+    /// 1 early, 2 middle, 3 late (of a month or year).
+    Part(u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DateAnchor {
+    /// The article's publication date.
+    Published,
+    /// The last date the text mentioned before ("a day earlier").
+    Previous,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatePrecision {
+    Day,
+    Week,
+    Month,
+    Year,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CueKind {
+    Locative,
+    Surveillance,
+}
+
+/// An event type of the taxonomy.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventType {
+    pub code: String,
+    pub name: String,
+    pub family: String,
+    pub acled_event_type: String,
+    pub acled_sub_event_type: String,
+    pub cameo: String,
+    pub cameo_name: String,
+    /// A generic type: the weapon named in the sentence decides the real type.
+    pub refine_by_weapon: bool,
+}
+
+/// Languages lexwire reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    En,
+    Fr,
+    Ar,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::En, Lang::Fr, Lang::Ar];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Fr => "fr",
+            Lang::Ar => "ar",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Lang> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "en" | "eng" | "english" => Some(Lang::En),
+            "fr" | "fra" | "fre" | "french" => Some(Lang::Fr),
+            "ar" | "ara" | "arabic" => Some(Lang::Ar),
+            _ => None,
+        }
+    }
+
+    fn bit(self) -> u8 {
+        match self {
+            Lang::En => 1,
+            Lang::Fr => 2,
+            Lang::Ar => 4,
+        }
+    }
+}
+
+/// The languages an alias is valid in. Place names are valid in every language; lexicon words
+/// only in the languages they are listed under (the French trigger "mine" is not the English
+/// pronoun).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct LangMask(u8);
+
+impl LangMask {
+    pub const ALL: LangMask = LangMask(7);
+
+    pub fn of(lang: Lang) -> Self {
+        LangMask(lang.bit())
+    }
+
+    pub fn contains(self, lang: Lang) -> bool {
+        self.0 & lang.bit() != 0
+    }
+
+    pub fn union(self, other: LangMask) -> LangMask {
+        LangMask(self.0 | other.0)
+    }
+}
+
+/// Where an alias comes from; the lower, the more it is trusted when two entries share it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AliasOrigin {
+    /// Written by a person in the overlay or the lexicon.
+    Curated,
+    /// The canonical name of a GeoNames place or an administrative area.
+    Primary,
+    /// A GeoNames alternate name or another name of an administrative area.
+    Alternate,
+    /// Made by a template ("Deir Ezzor province") from a name.
+    Template,
+    /// Made by the transliteration rules.
+    Generated,
+}
+
+/// Why an alias needs supporting context before it is accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ambiguity {
+    /// An ordinary English or French word ("Hit" is a town in Anbar).
+    CommonWord,
+    /// A person's name ("Al-Abbas").
+    PersonName,
+    /// Flagged by hand in the overlay or the lexicon ("T2").
+    Curated,
+}
+
+/// A name under which an entry can appear in text.
+#[derive(Debug, Clone)]
+pub struct Alias {
+    /// As written in the dictionary; for generated variants, the generated (normalized) form.
+    pub text: Box<str>,
+    /// As the matcher sees it ([`normalize_str`]).
+    pub normalized: Box<str>,
+    pub entry: EntryId,
+    pub origin: AliasOrigin,
+    pub ambiguity: Option<Ambiguity>,
+    /// Matches only when the text has the same case as the alias ("US", not "us").
+    pub case_sensitive: bool,
+    /// Matches only when the text starts with a capital ("May" the month, not "may").
+    pub capitalized: bool,
+    pub langs: LangMask,
+}
+
+/// A line of a data file that was skipped, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadLine {
+    pub file: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+impl fmt::Display for BadLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+    }
+}
+
+/// What loading found besides the dictionary itself: skipped lines and counts.
+#[derive(Debug, Clone, Default)]
+pub struct LoadReport {
+    pub bad_lines: Vec<BadLine>,
+    /// Bad lines beyond those kept in `bad_lines` (which keeps the first 1,000).
+    pub more_bad_lines: usize,
+    /// GeoNames names skipped on purpose (other script, too short, other country).
+    pub skipped_names: usize,
+    /// Generated variants dropped because they are ordinary words.
+    pub dropped_common_variants: usize,
+    pub files: Vec<String>,
+}
+
+impl LoadReport {
+    const KEEP: usize = 1000;
+
+    fn bad_line(&mut self, file: &str, line: usize, reason: impl Into<String>) {
+        if self.bad_lines.len() < Self::KEEP {
+            self.bad_lines.push(BadLine { file: file.to_string(), line, reason: reason.into() });
+        } else {
+            self.more_bad_lines += 1;
+        }
+    }
+
+    /// Every bad line, kept or not.
+    pub fn bad_line_count(&self) -> usize {
+        self.bad_lines.len() + self.more_bad_lines
+    }
+}
+
+/// A dictionary that cannot be loaded. The message names the file, and the line when there is
+/// one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.render())]
+pub struct DictionaryError {
+    file: String,
+    line: Option<usize>,
+    message: String,
+}
+
+impl DictionaryError {
+    pub(crate) fn new(file: impl Into<String>, line: Option<usize>, message: impl Into<String>) -> Self {
+        DictionaryError { file: file.into(), line, message: message.into() }
+    }
+
+    /// The file at fault, as given to the loader.
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    pub fn line(&self) -> Option<usize> {
+        self.line
+    }
+
+    fn render(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{}: {}", self.file, line, self.message),
+            None => format!("{}: {}", self.file, self.message),
+        }
+    }
+}
+
+/// Options a user can set beyond the manifest.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// GeoNames dump files to use instead of the manifest's.
+    pub geonames: Option<Vec<PathBuf>>,
+    /// Countries to keep from GeoNames files, instead of the manifest's list (empty: all).
+    pub countries: Option<Vec<String>>,
+}
+
+/// The manifest, `dictionary.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Manifest {
+    pub version: String,
+    pub gazetteer: GazetteerManifest,
+    pub lexicon: LexiconManifest,
+    pub variants: VariantsManifest,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct GazetteerManifest {
+    pub geonames: Vec<String>,
+    #[serde(default)]
+    pub countries: Vec<String>,
+    pub scripts: Vec<Script>,
+    pub min_alias_chars: usize,
+    pub admin1: String,
+    #[serde(default)]
+    pub admin2: Vec<String>,
+    #[serde(default)]
+    pub admin3: Vec<String>,
+    #[serde(default)]
+    pub overlay: Vec<String>,
+    pub common_words: String,
+    pub person_names: String,
+    pub templates: Templates,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Templates {
+    #[serde(default)]
+    pub admin1: Vec<String>,
+    #[serde(default)]
+    pub admin2: Vec<String>,
+    #[serde(default)]
+    pub admin3: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Script {
+    Latin,
+    Arabic,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LexiconManifest {
+    pub files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VariantsManifest {
+    pub file: String,
+}
+
+/// The manifest's file name inside a dictionary folder.
+pub const MANIFEST: &str = "dictionary.toml";
+
+impl Dictionary {
+    /// Loads the dictionary compiled into the binary (the repository's `dictionaries/`).
+    ///
+    /// # Errors
+    /// Only if the bundled files are broken, which the test suite rules out.
+    pub fn bundled() -> Result<Dictionary, DictionaryError> {
+        Self::load(&DictionaryFiles::Bundled, &LoadOptions::default())
+    }
+
+    /// Loads the dictionary whose manifest is `dir/dictionary.toml`.
+    ///
+    /// # Errors
+    /// A [`DictionaryError`] naming the file (and line) when a file is missing, is not valid
+    /// TOML/TSV where the format is strict, or breaks a rule (an unknown event type, a duplicate
+    /// id, an alias that normalizes to nothing...). Bad lines in GeoNames files are not errors:
+    /// they are listed in [`Dictionary::report`].
+    pub fn load_dir(dir: &Path, options: &LoadOptions) -> Result<Dictionary, DictionaryError> {
+        Self::load(&DictionaryFiles::Dir(dir.to_path_buf()), options)
+    }
+
+    /// Loads a dictionary from `files`.
+    ///
+    /// # Errors
+    /// See [`Dictionary::load_dir`].
+    pub fn load(files: &DictionaryFiles, options: &LoadOptions) -> Result<Dictionary, DictionaryError> {
+        let mut reader = Reader { files, hasher: Sha256::new(), report: LoadReport::default() };
+
+        let (manifest_name, manifest_text) = reader.text(MANIFEST)?;
+        let manifest: Manifest =
+            toml::from_str(&manifest_text).map_err(|e| toml_error(&manifest_name, &manifest_text, &e))?;
+        let gazetteer_manifest = &manifest.gazetteer;
+
+        let mut builder = Builder::default();
+        let common_words = word_list(&reader.text(&gazetteer_manifest.common_words)?.1);
+        let person_names = word_list(&reader.text(&gazetteer_manifest.person_names)?.1);
+        let (name, text) = reader.text(&manifest.variants.file)?;
+        let rules = variants::VariantRules::parse(&name, &text)?;
+
+        // Gazetteer: administrative areas first, so that GeoNames places and the overlay can
+        // refer to them.
+        let templates = &gazetteer_manifest.templates;
+        let (name, text) = reader.text(&gazetteer_manifest.admin1)?;
+        gazetteer::load_admin1(&mut builder, &name, &text, &templates.admin1)?;
+        for (rels, level, templates) in [
+            (&gazetteer_manifest.admin2, PlaceLevel::Admin2, &templates.admin2),
+            (&gazetteer_manifest.admin3, PlaceLevel::Admin3, &templates.admin3),
+        ] {
+            for rel in rels {
+                let (name, text) = reader.text(rel)?;
+                gazetteer::load_admin_table(&mut builder, &name, &text, level, templates)?;
+            }
+        }
+
+        let countries = options.countries.as_ref().unwrap_or(&gazetteer_manifest.countries);
+        let geonames_filter = gazetteer::GeonamesFilter {
+            countries: countries.iter().map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()).collect(),
+            scripts: gazetteer_manifest.scripts.clone(),
+            min_alias_chars: gazetteer_manifest.min_alias_chars,
+        };
+        let geonames: Vec<GeonamesFile> = match &options.geonames {
+            Some(paths) => paths.iter().cloned().map(GeonamesFile::Path).collect(),
+            None => gazetteer_manifest.geonames.iter().cloned().map(GeonamesFile::Relative).collect(),
+        };
+        for file in geonames {
+            let (name, bytes) = reader.bytes(&file)?;
+            gazetteer::load_geonames(&mut builder, &name, &bytes, &geonames_filter, &mut reader.report);
+        }
+        for rel in &gazetteer_manifest.overlay {
+            let (name, text) = reader.text(rel)?;
+            gazetteer::load_overlay(&mut builder, &name, &text)?;
+        }
+        gazetteer::assign_admin2(&mut builder);
+
+        // Lexicon.
+        for rel in &manifest.lexicon.files {
+            let (name, text) = reader.text(rel)?;
+            lexicon::load_file(&mut builder, &name, &text)?;
+        }
+        lexicon::check_triggers(&builder)?;
+
+        // Variants and ambiguity flags, on places only: the lexicon is written by hand.
+        let mut report = reader.report;
+        variants::expand_places(&mut builder, &rules, &common_words, &mut report);
+        flag_ambiguous_places(&mut builder, &common_words, &person_names, &rules);
+
+        let digest = reader.hasher.finalize();
+        let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let version = format!("{}+{}", manifest.version.trim(), hash);
+
+        let Builder { entries, mut aliases, event_types, admin_areas, .. } = builder;
+        dedup_aliases(&mut aliases);
+        Ok(Dictionary { version, entries, aliases, event_types, admin_areas, report })
+    }
+
+    /// The version stamped on every record: `<manifest version>+<content hash>`.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    pub fn entry(&self, id: EntryId) -> &Entry {
+        &self.entries[id as usize]
+    }
+
+    pub fn aliases(&self) -> &[Alias] {
+        &self.aliases
+    }
+
+    pub fn event_types(&self) -> &[EventType] {
+        &self.event_types
+    }
+
+    pub fn event_type(&self, index: u16) -> &EventType {
+        &self.event_types[index as usize]
+    }
+
+    /// The event type with this code.
+    pub fn event_type_by_code(&self, code: &str) -> Option<u16> {
+        self.event_types.iter().position(|t| t.code == code).map(|i| i as u16)
+    }
+
+    /// A governorate (`SY.07`), district (`SY0902`) or sub-district (`SY090202`) by its code.
+    pub fn admin_area(&self, code: &str) -> Option<&AdminArea> {
+        self.admin_areas.get(code)
+    }
+
+    /// The entry with this canonical id.
+    pub fn find(&self, id: &str) -> Option<EntryId> {
+        self.entries.iter().position(|e| e.id == id).map(|i| i as EntryId)
+    }
+
+    pub fn report(&self) -> &LoadReport {
+        &self.report
+    }
+}
+
+/// A GeoNames file: one the manifest lists, or one the user names.
+enum GeonamesFile {
+    Relative(String),
+    Path(PathBuf),
+}
+
+/// Reads dictionary files, hashing every byte into the version and listing every file read.
+struct Reader<'a> {
+    files: &'a DictionaryFiles,
+    hasher: Sha256,
+    report: LoadReport,
+}
+
+impl Reader<'_> {
+    fn bytes(&mut self, file: &GeonamesFile) -> Result<(String, Vec<u8>), DictionaryError> {
+        let (name, bytes) = match file {
+            GeonamesFile::Relative(rel) => (self.files.display(rel), self.files.read(rel)?.into_owned()),
+            GeonamesFile::Path(path) => {
+                let name = path.display().to_string();
+                let bytes =
+                    std::fs::read(path).map_err(|e| DictionaryError::new(&name, None, format!("cannot read: {e}")))?;
+                (name, bytes)
+            }
+        };
+        self.hash(&name, &bytes);
+        Ok((name, bytes))
+    }
+
+    fn text(&mut self, rel: &str) -> Result<(String, String), DictionaryError> {
+        let (name, bytes) = self.bytes(&GeonamesFile::Relative(rel.to_string()))?;
+        let text =
+            String::from_utf8(bytes).map_err(|e| DictionaryError::new(&name, None, format!("not UTF-8: {e}")))?;
+        Ok((name, text))
+    }
+
+    fn hash(&mut self, name: &str, bytes: &[u8]) {
+        // The file's bytes, length-prefixed, decide the version; its location does not.
+        self.hasher.update((bytes.len() as u64).to_le_bytes());
+        self.hasher.update(bytes);
+        self.report.files.push(name.to_string());
+    }
+}
+
+/// A TOML error as a [`DictionaryError`] with the line it points at.
+pub(crate) fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> DictionaryError {
+    let line = e.span().map(|span| line_of(text, span.start));
+    DictionaryError::new(file, line, e.message().trim().replace('\n', " "))
+}
+
+/// The 1-based line of byte `offset` in `text`.
+pub(crate) fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+/// A word list file: one word per line, `#` comments; words are normalized.
+fn word_list(text: &str) -> HashSet<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(normalize_str)
+        .filter(|w| !w.is_empty())
+        .collect()
+}
+
+/// Collects entries and aliases while the files are read.
+#[derive(Debug, Default)]
+pub(crate) struct Builder {
+    pub entries: Vec<Entry>,
+    pub aliases: Vec<Alias>,
+    pub event_types: Vec<EventType>,
+    pub admin_areas: HashMap<String, AdminArea>,
+    pub ids: HashMap<String, EntryId>,
+}
+
+impl Builder {
+    /// Adds an entry; its id must be new.
+    pub fn add_entry(&mut self, file: &str, line: Option<usize>, entry: Entry) -> Result<EntryId, DictionaryError> {
+        if self.ids.contains_key(&entry.id) {
+            return Err(DictionaryError::new(file, line, format!("duplicate id {:?}", entry.id)));
+        }
+        let id = self.entries.len() as EntryId;
+        self.ids.insert(entry.id.clone(), id);
+        self.entries.push(entry);
+        Ok(id)
+    }
+
+    /// Adds an alias of `entry`; returns false (and adds nothing) when it normalizes to nothing.
+    pub fn add_alias(&mut self, entry: EntryId, text: &str, origin: AliasOrigin, langs: LangMask) -> bool {
+        let normalized = normalize_str(text);
+        if normalized.is_empty() {
+            return false;
+        }
+        self.aliases.push(Alias {
+            text: text.trim().into(),
+            normalized: normalized.into(),
+            entry,
+            origin,
+            ambiguity: None,
+            case_sensitive: false,
+            capitalized: false,
+            langs,
+        });
+        true
+    }
+}
+
+/// Flags place aliases that are ordinary words or persons' names. Curated aliases carry their
+/// own flags; the rest are judged here.
+fn flag_ambiguous_places(
+    builder: &mut Builder,
+    common_words: &HashSet<String>,
+    person_names: &HashSet<String>,
+    rules: &variants::VariantRules,
+) {
+    for alias in &mut builder.aliases {
+        // Curated aliases carry their own flags; templates ("Deir Ezzor province") and variants
+        // are not names a text uses in passing.
+        if !matches!(alias.origin, AliasOrigin::Primary | AliasOrigin::Alternate) || alias.ambiguity.is_some() {
+            continue;
+        }
+        if builder.entries[alias.entry as usize].kind() != EntryKind::Place {
+            continue;
+        }
+        let tokens: Vec<&str> = alias.normalized.split(' ').collect();
+        if tokens.iter().all(|t| common_words.contains(*t)) {
+            alias.ambiguity = Some(Ambiguity::CommonWord);
+            continue;
+        }
+        let core: Vec<&str> = match tokens.split_first() {
+            Some((first, rest)) if !rest.is_empty() && rules.is_article(first) => rest.to_vec(),
+            _ => tokens.clone(),
+        };
+        if core.len() == 1 && person_names.contains(core[0]) {
+            alias.ambiguity = Some(Ambiguity::PersonName);
+        }
+    }
+}
+
+/// Keeps one alias per (normalized form, entry): the most trusted origin, with the flags of the
+/// kept alias.
+fn dedup_aliases(aliases: &mut Vec<Alias>) {
+    aliases.sort_by(|a, b| {
+        (a.normalized.as_ref(), a.entry, a.origin, a.ambiguity.is_some()).cmp(&(
+            b.normalized.as_ref(),
+            b.entry,
+            b.origin,
+            b.ambiguity.is_some(),
+        ))
+    });
+    aliases.dedup_by(|later, kept| {
+        if later.normalized == kept.normalized && later.entry == kept.entry {
+            kept.langs = kept.langs.union(later.langs);
+            true
+        } else {
+            false
+        }
+    });
+}

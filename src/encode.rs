@@ -1,0 +1,185 @@
+//! Encoding results as JSON: tagged articles (`lexwire tag`, the optional tagged-articles
+//! topic).
+//!
+//! Serialization is written out field by field (no intermediate `serde_json::Value`), with the
+//! dictionary consulted for each tag's canonical id, name and facts. Field names are part of the
+//! output contract documented in the README.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+
+use crate::dictionary::{Detail, Dictionary, EntryKind, Lang};
+use crate::tag::{Tag, TagValue};
+
+/// A tagged article, as one JSON line.
+pub struct TaggedArticleJson<'a> {
+    pub article_id: &'a str,
+    pub language: Lang,
+    pub text: &'a str,
+    pub tags: &'a [Tag],
+    pub dict: &'a Dictionary,
+    /// Also write internal tags (cues, units).
+    pub all_tags: bool,
+    /// The article this one repeats, when it is a near-duplicate.
+    pub duplicate_of: Option<&'a str>,
+}
+
+impl Serialize for TaggedArticleJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("article_id", self.article_id)?;
+        map.serialize_entry("language", self.language.as_str())?;
+        map.serialize_entry("dictionary_version", self.dict.version())?;
+        if let Some(original) = self.duplicate_of {
+            map.serialize_entry("duplicate_of", original)?;
+        }
+        map.serialize_entry("tags", &Tags(self))?;
+        map.end()
+    }
+}
+
+struct Tags<'a>(&'a TaggedArticleJson<'a>);
+
+impl Serialize for Tags<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut seq = serializer.serialize_seq(None)?;
+        for tag in a.tags.iter().filter(|t| a.all_tags || !t.is_internal()) {
+            seq.serialize_element(&TagJson { tag, text: a.text, dict: a.dict })?;
+        }
+        seq.end()
+    }
+}
+
+/// One tag as JSON: kind, canonical id and name, surface, span, and the kind's facts.
+pub struct TagJson<'a> {
+    pub tag: &'a Tag,
+    pub text: &'a str,
+    pub dict: &'a Dictionary,
+}
+
+impl Serialize for TagJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (tag, dict) = (self.tag, self.dict);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("kind", tag.kind.as_str())?;
+        let entry = tag.entry.map(|e| dict.entry(e));
+        match (&tag.value, entry) {
+            (TagValue::Number(n), _) => {
+                let value = number_json(n.value);
+                map.serialize_entry("id", &format!("number:{value}"))?;
+                map.serialize_entry("name", &value.to_string())?;
+            }
+            (TagValue::Date(d), _) => {
+                let iso = d.iso();
+                map.serialize_entry("id", &format!("date:{iso}"))?;
+                map.serialize_entry("name", &iso)?;
+            }
+            (TagValue::None, Some(entry)) => {
+                map.serialize_entry("id", &entry.id)?;
+                map.serialize_entry("name", &entry.name)?;
+            }
+            (TagValue::None, None) => {}
+        }
+        map.serialize_entry("surface", &self.text[tag.start..tag.end])?;
+        map.serialize_entry("start", &tag.start)?;
+        map.serialize_entry("end", &tag.end)?;
+        match &tag.value {
+            TagValue::Number(n) => {
+                map.serialize_entry("value", &number_json(n.value))?;
+                if n.approximate {
+                    map.serialize_entry("approximate", &true)?;
+                }
+                if n.ordinal {
+                    map.serialize_entry("ordinal", &true)?;
+                }
+                if let Some(unit) = n.unit {
+                    map.serialize_entry("unit", &dict.entry(unit).id)?;
+                }
+            }
+            TagValue::Date(d) => {
+                for (key, value) in [
+                    ("year", d.year.map(i64::from)),
+                    ("month", d.month.map(i64::from)),
+                    ("day", d.day.map(i64::from)),
+                    ("weekday", d.weekday.map(i64::from)),
+                    ("part", d.part.map(i64::from)),
+                    ("relative_days", d.relative_days.map(i64::from)),
+                ] {
+                    if let Some(v) = value {
+                        map.serialize_entry(key, &v)?;
+                    }
+                }
+                if let Some(anchor) = d.anchor {
+                    map.serialize_entry("anchor", &anchor)?;
+                }
+                map.serialize_entry("precision", &d.precision)?;
+            }
+            TagValue::None => {}
+        }
+        if let Some(entry) = entry
+            && tag.kind != EntryKind::Number
+            && tag.kind != EntryKind::Date
+        {
+            match &entry.detail {
+                Detail::Place(p) => {
+                    map.serialize_entry("country", &p.country)?;
+                    for (key, code) in [("admin1", &p.admin1), ("admin2", &p.admin2)] {
+                        if let Some(code) = code {
+                            map.serialize_entry(key, code)?;
+                            if let Some(area) = dict.admin_area(code) {
+                                map.serialize_entry(&format!("{key}_name"), &area.name)?;
+                            }
+                        }
+                    }
+                    map.serialize_entry("lat", &p.lat)?;
+                    map.serialize_entry("lon", &p.lon)?;
+                    map.serialize_entry("feature_class", &p.feature_class)?;
+                    if !p.feature_code.is_empty() {
+                        map.serialize_entry("feature_code", &p.feature_code)?;
+                    }
+                    map.serialize_entry("level", &p.level)?;
+                    if let Some(km) = p.uncertainty_km {
+                        map.serialize_entry("uncertainty_km", &km)?;
+                    }
+                }
+                Detail::Actor(a) => {
+                    map.serialize_entry("actor_type", &a.actor_type)?;
+                    map.serialize_entry("affiliation", &a.affiliation)?;
+                    if let Some(country) = &a.country {
+                        map.serialize_entry("country", country)?;
+                    }
+                }
+                Detail::EventType(i) => {
+                    let t = dict.event_type(*i);
+                    map.serialize_entry("event_type", &t.code)?;
+                    map.serialize_entry("acled_event_type", &t.acled_event_type)?;
+                    map.serialize_entry("acled_sub_event_type", &t.acled_sub_event_type)?;
+                    map.serialize_entry("cameo", &t.cameo)?;
+                    if t.refine_by_weapon {
+                        map.serialize_entry("generic", &true)?;
+                    }
+                }
+                Detail::Weapon(w) => map.serialize_entry("category", w.category.as_str())?,
+                Detail::Casualty(role) => map.serialize_entry("role", role)?,
+                Detail::Cue(kind) => map.serialize_entry("cue", kind)?,
+                _ => {}
+            }
+            if let Some(alias) = tag.alias.map(|a| &dict.aliases()[a as usize])
+                && alias.ambiguity.is_some()
+            {
+                map.serialize_entry("ambiguous_alias", &alias.ambiguity)?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// A number as JSON: an integer when it is one.
+fn number_json(v: f64) -> serde_json::Number {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        serde_json::Number::from(v as i64)
+    } else {
+        serde_json::Number::from_f64(v).unwrap_or_else(|| serde_json::Number::from(0))
+    }
+}

@@ -1,0 +1,76 @@
+//! Language detection for the three languages lexwire reads: English, French, Arabic.
+//!
+//! Arabic is recognised by its script; English and French by their most frequent function
+//! words in the first few kilobytes of the normalized text. That is all the choice needs: the
+//! lexicon is split by language, and a sentence splitter or number reader only has to know
+//! which of the three it is reading. An article whose `language` field names one of the three
+//! is taken at its word.
+
+use crate::dictionary::Lang;
+use crate::normalize::Normalized;
+
+/// How much of the normalized text the function-word count reads.
+const SAMPLE_BYTES: usize = 8 * 1024;
+
+const ENGLISH: &[&str] = &[
+    "the", "and", "of", "to", "in", "was", "were", "is", "that", "with", "by", "for", "on", "from", "which", "has",
+    "have", "said", "at", "his", "their", "this", "after", "been", "are",
+];
+
+const FRENCH: &[&str] = &[
+    "le", "la", "les", "des", "du", "de", "et", "une", "est", "dans", "pour", "par", "sur", "que", "qui", "au", "aux",
+    "ont", "ete", "avait", "cette", "selon", "se", "pas", "il", "sont", "ces", "leur",
+];
+
+/// The language of a normalized text: Arabic when Arabic letters make up a good part of it,
+/// else English or French by function words (English on a tie or when nothing is known).
+///
+/// # Examples
+/// ```
+/// use lexwire::{language::detect, normalize::Normalized, dictionary::Lang};
+/// let mut n = Normalized::new();
+/// n.normalize("Un drone inconnu a pris pour cible une voiture près de la frontière.").unwrap();
+/// assert_eq!(detect(&n), Lang::Fr);
+/// ```
+pub fn detect(text: &Normalized) -> Lang {
+    let bytes = text.as_bytes();
+    // Arabic letters are two bytes each; spaces and ASCII words are one byte a character.
+    if text.arabic_letters() >= 10 && text.arabic_letters() * 2 * 3 >= bytes.len() {
+        return Lang::Ar;
+    }
+    let mut end = bytes.len().min(SAMPLE_BYTES);
+    while end < bytes.len() && bytes[end] != b' ' {
+        end += 1;
+    }
+    let (mut en, mut fr) = (0usize, 0usize);
+    for word in bytes[..end].split(|&b| b == b' ').filter(|w| !w.is_empty()) {
+        if ENGLISH.iter().any(|w| w.as_bytes() == word) {
+            en += 1;
+        } else if FRENCH.iter().any(|w| w.as_bytes() == word) {
+            fr += 1;
+        }
+    }
+    if fr > en { Lang::Fr } else { Lang::En }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lang(s: &str) -> Lang {
+        let mut n = Normalized::new();
+        n.normalize(s).unwrap();
+        detect(&n)
+    }
+
+    #[test]
+    fn detects_the_three_languages() {
+        assert_eq!(lang("The death toll is expected to rise further as the attack left several injured."), Lang::En);
+        assert_eq!(
+            lang("L'Observatoire syrien des droits de l'homme a rapporté que, ce jeudi matin, un drone..."),
+            Lang::Fr
+        );
+        assert_eq!(lang("قتل 22 عنصرا من حزب الله العراقي في غارات أمريكية على الحدود السورية العراقية"), Lang::Ar);
+        assert_eq!(lang(""), Lang::En);
+    }
+}

@@ -1,0 +1,196 @@
+//! The `lexwire` binary: command line, logging, and the subcommands.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use lexwire::article::DEFAULT_MAX_BYTES;
+use lexwire::dictionary::check::{CheckReport, resident_bytes};
+use lexwire::dictionary::{Dictionary, DictionaryFiles, LoadOptions};
+use lexwire::matcher::{AutomatonKind, Matcher};
+use lexwire::offline::{Input, InputFormat, TagOptions, tag_inputs};
+use lexwire::tag::Tagger;
+
+/// Exit codes: 0 success, 1 some input failed (reported on stderr), 2 nothing could be done
+/// (bad arguments, unreadable dictionary or input).
+const EXIT_INPUT_FAILED: u8 = 1;
+const EXIT_FATAL: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "lexwire",
+    version,
+    about = "Tags news articles with places, actors and conflict events; deduplicates events; streams them through Kafka."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Tag articles offline: JSONL or plain text from files or stdin, one JSON line per article
+    /// on stdout.
+    Tag(TagArgs),
+    /// Inspect dictionaries.
+    Dict {
+        #[command(subcommand)]
+        command: DictCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DictCommand {
+    /// Validate the dictionaries and report entries, aliases, collisions, ambiguous aliases,
+    /// and the automaton's build time and memory.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct DictionaryArgs {
+    /// Folder holding dictionary.toml (default: the dictionary built into the binary).
+    #[arg(long, env = "LEXWIRE_DICTIONARIES", value_name = "DIR")]
+    dictionaries: Option<PathBuf>,
+    /// GeoNames dump files to use instead of the dictionary's (e.g. a full country dump).
+    #[arg(long, value_name = "FILE")]
+    geonames: Vec<PathBuf>,
+    /// Countries to keep from GeoNames files, comma-separated ISO codes; "all" keeps every one.
+    #[arg(long, value_name = "CC,CC", value_delimiter = ',')]
+    countries: Vec<String>,
+    /// Automaton kind.
+    #[arg(long, value_enum, default_value_t = Automaton::Dfa)]
+    automaton: Automaton,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Automaton {
+    Dfa,
+    Nfa,
+}
+
+#[derive(Args)]
+struct TagArgs {
+    /// Input files; "-" is standard input.
+    #[arg(default_value = "-")]
+    inputs: Vec<String>,
+    #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
+    format: InputFormat,
+    /// Articles (or JSONL lines) larger than this are rejected as oversize.
+    #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_name = "BYTES")]
+    max_article_bytes: usize,
+    /// Also print internal tags (place cues, units).
+    #[arg(long)]
+    all_tags: bool,
+    #[command(flatten)]
+    dictionary: DictionaryArgs,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// How many examples of each kind of finding to show.
+    #[arg(long, default_value_t = 15)]
+    examples: usize,
+    /// Fail when GeoNames files had bad lines (they are skipped otherwise).
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    dictionary: DictionaryArgs,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LEXWIRE_LOG").unwrap_or_else(|_| "info".into()))
+        .with_writer(io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Tag(args) => run_tag(args),
+        Command::Dict { command: DictCommand::Check(args) } => run_check(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("lexwire: {e:#}");
+            ExitCode::from(EXIT_FATAL)
+        }
+    }
+}
+
+fn load_dictionary(args: &DictionaryArgs) -> anyhow::Result<Dictionary> {
+    let files = match &args.dictionaries {
+        Some(dir) => DictionaryFiles::Dir(dir.clone()),
+        None => DictionaryFiles::Bundled,
+    };
+    let countries = match args.countries.as_slice() {
+        [] => None,
+        [all] if all.eq_ignore_ascii_case("all") => Some(Vec::new()),
+        list => Some(list.to_vec()),
+    };
+    let options = LoadOptions { geonames: (!args.geonames.is_empty()).then(|| args.geonames.clone()), countries };
+    Dictionary::load(&files, &options).context("dictionary error")
+}
+
+fn automaton_kind(a: Automaton) -> AutomatonKind {
+    match a {
+        Automaton::Dfa => AutomatonKind::Dfa,
+        Automaton::Nfa => AutomatonKind::ContiguousNfa,
+    }
+}
+
+fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
+    let dict = load_dictionary(&args.dictionary)?;
+    for bad in &dict.report().bad_lines {
+        tracing::warn!(file = %bad.file, line = bad.line, reason = %bad.reason, "skipped a dictionary line");
+    }
+    let tagger = Tagger::new(Arc::new(dict), automaton_kind(args.dictionary.automaton))?;
+    let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
+    let options =
+        TagOptions { format: args.format, max_article_bytes: args.max_article_bytes, all_tags: args.all_tags };
+    let stdout = io::stdout();
+    let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let started = Instant::now();
+    let report = tag_inputs(&tagger, &inputs, &options, &mut out, &mut io::stderr().lock());
+    let flushed = out.flush();
+    let report = report?;
+    flushed?;
+    let failed = report.failed_total();
+    let classes: Vec<String> = report.failed.iter().map(|(class, n)| format!("{class} {n}")).collect();
+    eprintln!(
+        "lexwire tag: {} articles tagged, {} failed{} in {:.0} ms",
+        report.tagged,
+        failed,
+        if classes.is_empty() { String::new() } else { format!(" ({})", classes.join(", ")) },
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    Ok(if failed > 0 { ExitCode::from(EXIT_INPUT_FAILED) } else { ExitCode::SUCCESS })
+}
+
+fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let dict = load_dictionary(&args.dictionary)?;
+    let load = started.elapsed();
+    let before = resident_bytes();
+    let matcher = Matcher::new(&dict, automaton_kind(args.dictionary.automaton))?;
+    let growth = before.zip(resident_bytes()).map(|(b, a)| a.saturating_sub(b));
+    let report = CheckReport::new(&dict, &matcher, load, growth, args.examples);
+    let mut out = io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        write!(out, "{report}")?;
+    }
+    if args.strict && report.bad_lines > 0 {
+        eprintln!("lexwire: {} bad dictionary lines (--strict)", report.bad_lines);
+        return Ok(ExitCode::from(EXIT_INPUT_FAILED));
+    }
+    Ok(ExitCode::SUCCESS)
+}

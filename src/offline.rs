@@ -1,0 +1,315 @@
+//! `lexwire tag`: articles from files or stdin (JSONL or plain text) to JSON lines on stdout.
+//!
+//! Nothing in the input can stop it: a malformed JSONL line, invalid UTF-8, an article with no
+//! text or one over the size limit is reported on stderr with its file and line, counted, and
+//! skipped; the exit code says whether anything failed. Lines are read with a bound, so a
+//! 50 MB line costs the limit in memory, not 50 MB.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::article::{DecodeError, Envelope, ErrorClass, decode, decode_json};
+use crate::dictionary::Lang;
+use crate::encode::TaggedArticleJson;
+use crate::tag::{Scratch, Tagger};
+
+/// How input files are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum InputFormat {
+    /// JSONL when the first non-blank byte is `{`, plain text otherwise.
+    #[default]
+    Auto,
+    /// One JSON article per line.
+    Jsonl,
+    /// The whole input is one plain-text article.
+    Text,
+}
+
+/// Options of `lexwire tag`.
+#[derive(Debug, Clone)]
+pub struct TagOptions {
+    pub format: InputFormat,
+    pub max_article_bytes: usize,
+    pub all_tags: bool,
+}
+
+/// An input: a file, or standard input (`-`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl Input {
+    pub fn parse(arg: &str) -> Input {
+        if arg == "-" { Input::Stdin } else { Input::File(PathBuf::from(arg)) }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Input::Stdin => "<stdin>".into(),
+            Input::File(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TagReport {
+    pub tagged: usize,
+    pub failed: BTreeMap<ErrorClass, usize>,
+}
+
+impl TagReport {
+    pub fn failed_total(&self) -> usize {
+        self.failed.values().sum()
+    }
+}
+
+/// Tags every article of `inputs`, writing JSON lines to `out` and problems to `err`.
+///
+/// # Errors
+/// Only I/O errors on `out`/`err` or an input that cannot be opened; bad articles are counted
+/// in the report, not returned.
+pub fn tag_inputs(
+    tagger: &Tagger,
+    inputs: &[Input],
+    options: &TagOptions,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> io::Result<TagReport> {
+    let mut run =
+        Run { tagger, options, out, err, scratch: Scratch::new(), report: TagReport::default(), line: Vec::new() };
+    for input in inputs {
+        let name = input.name();
+        let reader: Box<dyn Read> = match input {
+            Input::Stdin => Box::new(io::stdin().lock()),
+            Input::File(path) => Box::new(
+                File::open(path)
+                    .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?,
+            ),
+        };
+        let mut reader = BufReader::with_capacity(256 * 1024, reader);
+        let format = match options.format {
+            InputFormat::Auto => sniff(&mut reader)?,
+            f => f,
+        };
+        match format {
+            InputFormat::Text => run.text(&mut reader, input, &name)?,
+            _ => run.jsonl(&mut reader, &name)?,
+        }
+    }
+    Ok(run.report)
+}
+
+struct Run<'a> {
+    tagger: &'a Tagger,
+    options: &'a TagOptions,
+    out: &'a mut dyn Write,
+    err: &'a mut dyn Write,
+    scratch: Scratch,
+    report: TagReport,
+    line: Vec<u8>,
+}
+
+impl Run<'_> {
+    fn jsonl(&mut self, reader: &mut dyn BufRead, name: &str) -> io::Result<()> {
+        let max = self.options.max_article_bytes;
+        let mut line_no = 0;
+        while let Some(total) = read_line_bounded(reader, &mut self.line, max)? {
+            line_no += 1;
+            if self.line.iter().all(u8::is_ascii_whitespace) && total <= max {
+                continue;
+            }
+            let mut line = std::mem::take(&mut self.line);
+            let result = if total > max {
+                Err(DecodeError {
+                    class: ErrorClass::Oversize,
+                    message: format!("line of {total} bytes is over the {max}-byte limit"),
+                })
+            } else if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                match std::str::from_utf8(&line) {
+                    Err(e) => Err(DecodeError {
+                        class: ErrorClass::InvalidUtf8,
+                        message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                    }),
+                    Ok(_) => Err(DecodeError { class: ErrorClass::InvalidJson, message: "not a JSON object".into() }),
+                }
+            } else {
+                match std::str::from_utf8(&line) {
+                    Err(e) => Err(DecodeError {
+                        class: ErrorClass::InvalidUtf8,
+                        message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+                    }),
+                    Ok(_) => match decode_json(&mut line) {
+                        Ok(article) => {
+                            let lang = article.language.as_deref().and_then(Lang::parse);
+                            self.emit(&article.id, &article.text, lang)?
+                        }
+                        Err(e) => Err(e),
+                    },
+                }
+            };
+            if let Err(e) = result {
+                self.fail(name, Some(line_no), &e)?;
+            }
+            self.line = line;
+        }
+        Ok(())
+    }
+
+    fn text(&mut self, reader: &mut dyn BufRead, input: &Input, name: &str) -> io::Result<()> {
+        let max = self.options.max_article_bytes;
+        let mut buf = Vec::new();
+        let read = reader.take(max as u64 + 1).read_to_end(&mut buf)?;
+        let mut total = read;
+        if read > max {
+            total += io::copy(reader, &mut io::sink())? as usize;
+        }
+        let id = match input {
+            Input::File(path) => file_id(path),
+            Input::Stdin => format!("stdin-{}", short_hash(&buf)),
+        };
+        let result = if total > max {
+            Err(DecodeError {
+                class: ErrorClass::Oversize,
+                message: format!("article of {total} bytes is over the {max}-byte limit"),
+            })
+        } else {
+            let envelope = Envelope { id: Some(&id), published_at: None };
+            // Plain text is never parsed as JSON here, even if it starts with '{'.
+            match std::str::from_utf8(&buf) {
+                Err(_) => decode(&mut buf, &envelope, max).map(|_| ()),
+                Ok(text) if text.trim().is_empty() => {
+                    Err(DecodeError { class: ErrorClass::NoText, message: "empty input".into() })
+                }
+                Ok(text) => self.emit(&id, text, None)?,
+            }
+        };
+        if let Err(e) = result {
+            self.fail(name, None, &e)?;
+        }
+        Ok(())
+    }
+
+    /// Tags one article and writes its line. The outer error is an output failure (fatal);
+    /// the inner one a bad article (counted).
+    fn emit(&mut self, id: &str, text: &str, language: Option<Lang>) -> io::Result<Result<(), DecodeError>> {
+        let tagged = match self.tagger.tag(text, language, &mut self.scratch) {
+            Ok(tagged) => tagged,
+            Err(e) => return Ok(Err(DecodeError { class: ErrorClass::Oversize, message: e.to_string() })),
+        };
+        let json = TaggedArticleJson {
+            article_id: id,
+            language: tagged.language,
+            text,
+            tags: &tagged.tags,
+            dict: self.tagger.dictionary(),
+            all_tags: self.options.all_tags,
+            duplicate_of: None,
+        };
+        serde_json::to_writer(&mut *self.out, &json).map_err(io::Error::from)?;
+        self.out.write_all(b"\n")?;
+        self.report.tagged += 1;
+        Ok(Ok(()))
+    }
+
+    fn fail(&mut self, name: &str, line: Option<usize>, e: &DecodeError) -> io::Result<()> {
+        *self.report.failed.entry(e.class).or_default() += 1;
+        match line {
+            Some(line) => writeln!(self.err, "lexwire: {name}:{line}: {}: {}", e.class, e.message),
+            None => writeln!(self.err, "lexwire: {name}: {}: {}", e.class, e.message),
+        }
+    }
+}
+
+/// Peeks at the first non-blank byte: `{` means JSONL.
+fn sniff(reader: &mut dyn BufRead) -> io::Result<InputFormat> {
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(InputFormat::Jsonl);
+        }
+        match buf.iter().position(|b| !b.is_ascii_whitespace()) {
+            Some(i) => return Ok(if buf[i] == b'{' { InputFormat::Jsonl } else { InputFormat::Text }),
+            // Only blanks so far: they are not part of any article either way.
+            None => {
+                let n = buf.len();
+                reader.consume(n);
+            }
+        }
+    }
+}
+
+/// Reads the next line into `buf` without its newline, keeping at most `max + 1` bytes of it;
+/// returns the line's full length, or `None` at the end of input.
+pub fn read_line_bounded(reader: &mut dyn BufRead, buf: &mut Vec<u8>, max: usize) -> io::Result<Option<usize>> {
+    buf.clear();
+    let mut total = 0;
+    let mut any = false;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            return Ok(any.then_some(total));
+        }
+        any = true;
+        let (take, done) = match memchr::memchr(b'\n', chunk) {
+            Some(i) => (i, true),
+            None => (chunk.len(), false),
+        };
+        let room = (max + 1).saturating_sub(buf.len());
+        buf.extend_from_slice(&chunk[..take.min(room)]);
+        total += take;
+        reader.consume(if done { take + 1 } else { take });
+        if done {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+                total -= 1;
+            }
+            return Ok(Some(total));
+        }
+    }
+}
+
+/// The id of a plain-text file article: its file name without extension.
+fn file_id(path: &Path) -> String {
+    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string())
+}
+
+fn short_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes).iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounded_lines_keep_at_most_the_limit() {
+        let data = format!("short\n{}\nlast", "x".repeat(100));
+        let mut reader = BufReader::with_capacity(7, data.as_bytes());
+        let mut buf = Vec::new();
+        assert_eq!(read_line_bounded(&mut reader, &mut buf, 10).unwrap(), Some(5));
+        assert_eq!(buf, b"short");
+        assert_eq!(read_line_bounded(&mut reader, &mut buf, 10).unwrap(), Some(100));
+        assert_eq!(buf.len(), 11);
+        assert_eq!(read_line_bounded(&mut reader, &mut buf, 10).unwrap(), Some(4));
+        assert_eq!(buf, b"last");
+        assert_eq!(read_line_bounded(&mut reader, &mut buf, 10).unwrap(), None);
+    }
+
+    #[test]
+    fn crlf_lines() {
+        let mut reader = BufReader::new(&b"a\r\nb\r\n"[..]);
+        let mut buf = Vec::new();
+        assert_eq!(read_line_bounded(&mut reader, &mut buf, 10).unwrap(), Some(1));
+        assert_eq!(buf, b"a");
+    }
+}

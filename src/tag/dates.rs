@@ -1,0 +1,219 @@
+//! Dates: month, weekday, relative and part-of-month words from the lexicon, assembled with the
+//! numbers next to them: "February 22", "le 3 février", "Monday, October 19", "October 21,
+//! 2020", "mid-October", "late 2019", "in 2017", "yesterday", "a day earlier".
+//!
+//! A date tag says what the text says, not which day it is: "yesterday" stays relative and
+//! "on Monday" stays a weekday until extraction resolves them against the article's
+//! publication date. Numbers that become part of a date are no longer numbers.
+
+use crate::dictionary::{DateAnchor, DatePrecision, DateWord, EntryKind};
+
+use super::{Tag, TagValue};
+
+/// What a date tag says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateValue {
+    pub year: Option<i32>,
+    pub month: Option<u8>,
+    pub day: Option<u8>,
+    /// ISO weekday, Monday = 1.
+    pub weekday: Option<u8>,
+    /// 1 early, 2 middle, 3 late.
+    pub part: Option<u8>,
+    /// Days from the anchor, for relative dates ("yesterday" = -1).
+    pub relative_days: Option<i32>,
+    pub anchor: Option<DateAnchor>,
+    pub precision: DatePrecision,
+}
+
+impl DateValue {
+    /// The date in ISO 8601 form as far as it is known: `2020-10-19`, `--10-19` (no year),
+    /// `2021-02`, `--02`, `2019`; a weekday alone is its name, a relative date
+    /// `relative:-1` (from publication) or `previous:-1` (from the last date mentioned).
+    pub fn iso(&self) -> String {
+        match (self.year, self.month, self.day) {
+            (Some(y), Some(m), Some(d)) => format!("{y:04}-{m:02}-{d:02}"),
+            (None, Some(m), Some(d)) => format!("--{m:02}-{d:02}"),
+            (Some(y), Some(m), None) => format!("{y:04}-{m:02}"),
+            (None, Some(m), None) => format!("--{m:02}"),
+            (Some(y), None, _) => format!("{y:04}"),
+            (None, None, _) => match (self.weekday, self.relative_days, self.anchor) {
+                (Some(w), _, _) => WEEKDAYS[(w.clamp(1, 7) - 1) as usize].to_string(),
+                (None, Some(days), Some(DateAnchor::Previous)) => format!("previous:{days}"),
+                (None, Some(days), _) => format!("relative:{days}"),
+                _ => "unknown".to_string(),
+            },
+        }
+    }
+
+    fn empty(precision: DatePrecision) -> Self {
+        DateValue {
+            year: None,
+            month: None,
+            day: None,
+            weekday: None,
+            part: None,
+            relative_days: None,
+            anchor: None,
+            precision,
+        }
+    }
+}
+
+/// Assembles date tags from `words` and the `numbers` beside them; removes the numbers used.
+pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<Tag>) -> Vec<Tag> {
+    let mut used_numbers = vec![false; numbers.len()];
+    let mut used_words = vec![false; words.len()];
+    let mut out = Vec::new();
+
+    let day_of = |t: &Tag| {
+        t.number()
+            .filter(|n| n.digits && !n.approximate && n.unit.is_none())
+            .and_then(|n| n.as_count().filter(|v| (1..=31).contains(v)).map(|v| v as u8))
+    };
+    let year_of = |t: &Tag| {
+        t.number()
+            .filter(|n| n.digits && !n.ordinal && n.unit.is_none())
+            .and_then(|n| n.as_count())
+            .filter(|v| (1900..=2100).contains(v) && text[t.start..t.end].len() == 4)
+            .map(|v| v as i32)
+    };
+    let find_number = |used: &[bool], pos: usize, after: bool, gap: fn(&str) -> bool| -> Option<usize> {
+        numbers.iter().enumerate().position(|(i, n)| {
+            !used[i]
+                && if after {
+                    n.start >= pos && gap(&text[pos..n.start])
+                } else {
+                    n.end <= pos && gap(&text[n.end..pos])
+                }
+        })
+    };
+    let find_word = |used: &[bool], pos: usize, gap: fn(&str) -> bool, pred: &dyn Fn(&DateWord) -> bool| {
+        words.iter().position(|(t, w)| t.end <= pos && gap(&text[t.end..pos]) && pred(w)).filter(|&i| !used[i])
+    };
+
+    // Months, with their day, year, weekday and part.
+    for (i, (tag, word)) in words.iter().enumerate() {
+        let DateWord::Month(month) = *word else { continue };
+        used_words[i] = true;
+        let mut date = DateValue { month: Some(month), ..DateValue::empty(DatePrecision::Month) };
+        let (mut start, mut end) = (tag.start, tag.end);
+        let day_after = find_number(&used_numbers, tag.end, true, spaces).filter(|&n| day_of(&numbers[n]).is_some());
+        let day_before =
+            || find_number(&used_numbers, tag.start, false, spaces_or_of).filter(|&n| day_of(&numbers[n]).is_some());
+        if let Some(n) = day_after.or_else(day_before) {
+            date.day = day_of(&numbers[n]);
+            date.precision = DatePrecision::Day;
+            used_numbers[n] = true;
+            start = start.min(numbers[n].start);
+            end = end.max(numbers[n].end);
+        }
+        if let Some(n) =
+            find_number(&used_numbers, end, true, spaces_or_comma).filter(|&n| year_of(&numbers[n]).is_some())
+        {
+            date.year = year_of(&numbers[n]);
+            used_numbers[n] = true;
+            end = numbers[n].end;
+        }
+        if let Some(w) = find_word(&used_words, start, spaces_or_comma, &|w| matches!(w, DateWord::Weekday(_))) {
+            if let DateWord::Weekday(d) = words[w].1 {
+                date.weekday = Some(d);
+            }
+            used_words[w] = true;
+            start = words[w].0.start;
+        }
+        if date.day.is_none()
+            && let Some(w) = find_word(&used_words, start, spaces_or_hyphen, &|w| matches!(w, DateWord::Part(_)))
+        {
+            if let DateWord::Part(p) = words[w].1 {
+                date.part = Some(p);
+            }
+            used_words[w] = true;
+            start = words[w].0.start;
+        }
+        out.push(date_tag(start, end, None, date));
+    }
+
+    // Parts of a year: "late 2019", "début 2021".
+    for (i, (tag, word)) in words.iter().enumerate() {
+        let DateWord::Part(part) = *word else { continue };
+        if used_words[i] {
+            continue;
+        }
+        if let Some(n) = find_number(&used_numbers, tag.end, true, spaces).filter(|&n| year_of(&numbers[n]).is_some()) {
+            used_words[i] = true;
+            used_numbers[n] = true;
+            let date =
+                DateValue { year: year_of(&numbers[n]), part: Some(part), ..DateValue::empty(DatePrecision::Year) };
+            out.push(date_tag(tag.start, numbers[n].end, None, date));
+        }
+    }
+
+    // Weekdays and relative words on their own.
+    for (i, (tag, word)) in words.iter().enumerate() {
+        if used_words[i] {
+            continue;
+        }
+        let date = match *word {
+            DateWord::Weekday(d) => DateValue { weekday: Some(d), ..DateValue::empty(DatePrecision::Day) },
+            DateWord::Relative { days, anchor, precision } => {
+                DateValue { relative_days: Some(days), anchor: Some(anchor), ..DateValue::empty(precision) }
+            }
+            DateWord::Month(_) | DateWord::Part(_) => continue,
+        };
+        used_words[i] = true;
+        out.push(date_tag(tag.start, tag.end, tag.entry, date));
+    }
+
+    // Years after "in", "since", "en", "depuis": "in 2017".
+    for (i, n) in numbers.iter().enumerate() {
+        if used_numbers[i] {
+            continue;
+        }
+        let Some(year) = year_of(n) else { continue };
+        let before = text[..n.start].trim_end().rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+        if ["in", "since", "until", "by", "en", "depuis", "jusqu", "of", "de"].contains(&before.to_lowercase().as_str())
+        {
+            used_numbers[i] = true;
+            out.push(date_tag(
+                n.start,
+                n.end,
+                None,
+                DateValue { year: Some(year), ..DateValue::empty(DatePrecision::Year) },
+            ));
+        }
+    }
+
+    let mut i = 0;
+    numbers.retain(|_| {
+        i += 1;
+        !used_numbers[i - 1]
+    });
+    out
+}
+
+const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];
+
+fn date_tag(start: usize, end: usize, entry: Option<u32>, date: DateValue) -> Tag {
+    Tag { kind: EntryKind::Date, start, end, entry, alias: None, value: TagValue::Date(date) }
+}
+
+fn spaces(gap: &str) -> bool {
+    gap.len() <= 3 && gap.chars().all(char::is_whitespace)
+}
+
+fn spaces_or_comma(gap: &str) -> bool {
+    gap.len() <= 4
+        && gap.chars().all(|c| c.is_whitespace() || c == ',')
+        && gap.chars().filter(|&c| c == ',').count() <= 1
+}
+
+fn spaces_or_hyphen(gap: &str) -> bool {
+    let g = gap.trim();
+    gap.len() <= 6 && (g.is_empty() || g == "-" || g.eq_ignore_ascii_case("of"))
+}
+
+fn spaces_or_of(gap: &str) -> bool {
+    let g = gap.trim();
+    gap.len() <= 6 && (g.is_empty() || g.eq_ignore_ascii_case("of") || g.eq_ignore_ascii_case("de"))
+}
