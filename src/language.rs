@@ -12,15 +12,18 @@ use crate::normalize::Normalized;
 /// How much of the normalized text the function-word count reads.
 const SAMPLE_BYTES: usize = 8 * 1024;
 
-const ENGLISH: &[&str] = &[
-    "the", "and", "of", "to", "in", "was", "were", "is", "that", "with", "by", "for", "on", "from", "which", "has",
-    "have", "said", "at", "his", "their", "this", "after", "been", "are",
-];
-
-const FRENCH: &[&str] = &[
-    "le", "la", "les", "des", "du", "de", "et", "une", "est", "dans", "pour", "par", "sur", "que", "qui", "au", "aux",
-    "ont", "ete", "avait", "cette", "selon", "se", "pas", "il", "sont", "ces", "leur",
-];
+/// Which language a frequent function word belongs to (normalized: no accents).
+fn function_word(word: &[u8]) -> Option<Lang> {
+    match word {
+        b"the" | b"and" | b"of" | b"to" | b"in" | b"was" | b"were" | b"is" | b"that" | b"with" | b"by" | b"for"
+        | b"on" | b"from" | b"which" | b"has" | b"have" | b"said" | b"at" | b"his" | b"their" | b"this" | b"after"
+        | b"been" | b"are" => Some(Lang::En),
+        b"le" | b"la" | b"les" | b"des" | b"du" | b"de" | b"et" | b"une" | b"est" | b"dans" | b"pour" | b"par"
+        | b"sur" | b"que" | b"qui" | b"au" | b"aux" | b"ont" | b"ete" | b"avait" | b"cette" | b"selon" | b"se"
+        | b"pas" | b"il" | b"sont" | b"ces" | b"leur" => Some(Lang::Fr),
+        _ => None,
+    }
+}
 
 /// The language of a normalized text: Arabic when Arabic letters make up a good part of it,
 /// else English or French by function words (English on a tie or when nothing is known).
@@ -44,10 +47,10 @@ pub fn detect(text: &Normalized) -> Lang {
     }
     let (mut en, mut fr) = (0usize, 0usize);
     for word in bytes[..end].split(|&b| b == b' ').filter(|w| !w.is_empty()) {
-        if ENGLISH.iter().any(|w| w.as_bytes() == word) {
-            en += 1;
-        } else if FRENCH.iter().any(|w| w.as_bytes() == word) {
-            fr += 1;
+        match function_word(word) {
+            Some(Lang::En) => en += 1,
+            Some(Lang::Fr) => fr += 1,
+            _ => {}
         }
     }
     if fr > en { Lang::Fr } else { Lang::En }

@@ -65,6 +65,9 @@ struct DictionaryArgs {
     /// Automaton kind.
     #[arg(long, value_enum, default_value_t = Automaton::Dfa)]
     automaton: Automaton,
+    /// Keep every GeoNames name, in any script and of any length (to measure the worst case).
+    #[arg(long)]
+    every_name: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -134,7 +137,11 @@ fn load_dictionary(args: &DictionaryArgs) -> anyhow::Result<Dictionary> {
         [all] if all.eq_ignore_ascii_case("all") => Some(Vec::new()),
         list => Some(list.to_vec()),
     };
-    let options = LoadOptions { geonames: (!args.geonames.is_empty()).then(|| args.geonames.clone()), countries };
+    let options = LoadOptions {
+        geonames: (!args.geonames.is_empty()).then(|| args.geonames.clone()),
+        countries,
+        every_name: args.every_name,
+    };
     Dictionary::load(&files, &options).context("dictionary error")
 }
 

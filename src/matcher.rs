@@ -17,28 +17,41 @@
 //! that hold non-ASCII letters, and keeping Arabic bytes out of the first keeps its DFA rows
 //! narrow (fewer byte classes), which is most of its memory and of its cache misses.
 //!
-//! Each automaton is a DFA by default; the contiguous NFA is available for comparison (the
-//! benchmark `matcher` measures both, and the README says which won and why).
+//! The search loop is lexwire's own, over the crate's automata (its public `Automaton` trait):
+//! the crate's `find` returns to the caller after every match and looks the pattern up for every
+//! intermediate match state of a leftmost-longest search; here only the final match of each
+//! search is resolved, lengths come from a compact table, and the search restarts on the shared
+//! space without leaving the loop. On real text, where a match comes every few dozen bytes, that
+//! is most of the difference between the two (the benchmark measures both on one automaton).
+//!
+//! Each automaton is a DFA where memory allows: the ASCII one first, then the other, as long as
+//! their total stays under [`DEFAULT_DFA_BUDGET`] (configurable); an automaton that would not
+//! fit is a contiguous NFA instead (a fraction of the memory, somewhat slower). The benchmark
+//! `matcher` measures both kinds, and the README says which won and why.
 
 use std::time::{Duration, Instant};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
+use aho_corasick::automaton::{Automaton, StateID};
+use aho_corasick::{AhoCorasickKind, Anchored, MatchKind, dfa, nfa};
 
-use crate::dictionary::{Alias, AliasOrigin, Detail, Dictionary, PlaceLevel};
+use crate::dictionary::{Alias, AliasOrigin, Ambiguity, Detail, Dictionary, EntryKind, LangMask, PlaceLevel};
 use crate::normalize::Normalized;
 
 /// Index of a pattern of the automaton.
 pub type PatternId = u32;
 
-/// Which automaton the crate builds.
+/// Which automata the crate builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum AutomatonKind {
-    /// A full DFA: fastest search, most memory.
+    /// A full DFA where the memory budget allows, else the contiguous NFA.
     #[default]
     Dfa,
-    /// The contiguous NFA: less memory, slower on large pattern sets.
+    /// The contiguous NFA for both automata: least memory, slower on large pattern sets.
     ContiguousNfa,
 }
+
+/// The default memory budget for DFAs, all automata together.
+pub const DEFAULT_DFA_BUDGET: usize = 64 * 1024 * 1024;
 
 /// A whole-word match in the normalized text: `[start, end)` covers the alias without the
 /// spaces around it.
@@ -58,14 +71,49 @@ pub struct MatcherError {
     source: aho_corasick::BuildError,
 }
 
+/// What the tagger needs to know of a pattern's best candidate, packed so that the common
+/// case (one candidate, no flags) touches one small record instead of the alias and entry
+/// tables.
+#[derive(Debug, Clone, Copy)]
+pub struct PatternInfo {
+    pub alias: u32,
+    pub entry: u32,
+    pub kind: EntryKind,
+    pub langs: LangMask,
+    pub ambiguity: Option<Ambiguity>,
+    flags: u8,
+}
+
+impl PatternInfo {
+    const CASE_SENSITIVE: u8 = 1;
+    const CAPITALIZED: u8 = 2;
+    const SEVERAL_CANDIDATES: u8 = 4;
+    const PLACE_RIVALS: u8 = 8;
+
+    /// The best candidate is the answer whenever it is valid in the language: no other
+    /// candidate, no case rule.
+    pub fn is_simple(&self) -> bool {
+        self.flags & (Self::CASE_SENSITIVE | Self::CAPITALIZED | Self::SEVERAL_CANDIDATES) == 0
+    }
+
+    /// Several places share the best rank: context may choose another.
+    pub fn has_place_rivals(&self) -> bool {
+        self.flags & Self::PLACE_RIVALS != 0
+    }
+}
+
 /// The compiled automata and the table from patterns to dictionary aliases.
 #[derive(Debug, Clone)]
 pub struct Matcher {
+    /// Per pattern, its best candidate.
+    info: Vec<PatternInfo>,
     /// Patterns `0..ascii_patterns`.
-    ascii: AhoCorasick,
+    ascii: Engine,
     /// Patterns `ascii_patterns..`, numbered from 0 inside this automaton.
-    other: AhoCorasick,
+    other: Engine,
     ascii_patterns: u32,
+    /// Length in bytes of each pattern, spaces included.
+    lengths: Vec<u16>,
     /// Candidate aliases of pattern `p`: `candidates[starts[p]..starts[p + 1]]`, best first.
     candidates: Vec<u32>,
     starts: Vec<u32>,
@@ -81,6 +129,15 @@ impl Matcher {
     /// [`MatcherError`] if the automaton exceeds the crate's limits (state ids overflow); the
     /// shipped dictionaries are far below them.
     pub fn new(dict: &Dictionary, kind: AutomatonKind) -> Result<Matcher, MatcherError> {
+        Self::with_budget(dict, kind, DEFAULT_DFA_BUDGET)
+    }
+
+    /// Builds the automata, with DFAs only while their total memory stays under `dfa_budget`
+    /// bytes.
+    ///
+    /// # Errors
+    /// See [`Matcher::new`].
+    pub fn with_budget(dict: &Dictionary, kind: AutomatonKind, dfa_budget: usize) -> Result<Matcher, MatcherError> {
         let started = Instant::now();
         let aliases = dict.aliases();
         // Aliases are sorted by normalized form (the dictionary dedups them that way); group
@@ -90,6 +147,7 @@ impl Matcher {
         let mut patterns = Vec::new();
         let mut candidates = Vec::with_capacity(aliases.len());
         let mut starts = Vec::new();
+        let mut info = Vec::new();
         // ASCII forms first, so that pattern ids split in two ranges.
         order.sort_by_key(|&a| !aliases[a as usize].normalized.is_ascii());
         let mut i = 0;
@@ -101,6 +159,7 @@ impl Matcher {
             }
             let mut group: Vec<u32> = order[i..j].to_vec();
             group.sort_by_key(|&a| rank(dict, &aliases[a as usize], a));
+            info.push(pattern_info(dict, &group));
             starts.push(candidates.len() as u32);
             candidates.extend(group);
             patterns.push(format!(" {form} ").into_boxed_str());
@@ -109,22 +168,13 @@ impl Matcher {
         starts.push(candidates.len() as u32);
 
         let ascii_patterns = patterns.iter().take_while(|p| p.is_ascii()).count();
-        let build = |patterns: &[Box<str>]| {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(match kind {
-                    AutomatonKind::Dfa => AhoCorasickKind::DFA,
-                    AutomatonKind::ContiguousNfa => AhoCorasickKind::ContiguousNFA,
-                }))
-                // Every pattern starts with a space: a prefilter on that byte would stop at
-                // every word and slow the search down.
-                .prefilter(false)
-                .build(patterns.iter().map(|p| p.as_bytes()))
-                .map_err(|source| MatcherError { patterns: patterns.len(), source })
-        };
-        let ascii = build(&patterns[..ascii_patterns])?;
-        let other = build(&patterns[ascii_patterns..])?;
+        let mut budget = if kind == AutomatonKind::Dfa { dfa_budget } else { 0 };
+        let ascii = build_within(&patterns[..ascii_patterns], &mut budget)?;
+        let other = build_within(&patterns[ascii_patterns..], &mut budget)?;
+        let lengths = patterns.iter().map(|p| p.len().min(u16::MAX as usize) as u16).collect();
         Ok(Matcher {
+            info,
+            lengths,
             ascii,
             other,
             ascii_patterns: ascii_patterns as u32,
@@ -140,15 +190,32 @@ impl Matcher {
     pub fn find(&self, text: &Normalized, out: &mut Vec<RawMatch>) {
         let first = out.len();
         let hay = text.as_bytes();
-        search(&self.ascii, 0, hay, 0..hay.len(), out);
-        let before = out.len();
+        self.ascii.search(&self.lengths, 0, hay, 0..hay.len(), out);
+        let ascii_end = out.len();
         for (start, end) in text.non_ascii_runs() {
             // Widen by one byte each side to take in the spaces around the run.
-            search(&self.other, self.ascii_patterns, hay, start - 1..(end + 1).min(hay.len()), out);
+            self.other.search(&self.lengths, self.ascii_patterns, hay, start - 1..(end + 1).min(hay.len()), out);
         }
-        if out.len() > before && before > first {
-            out[first..].sort_unstable_by_key(|m| m.start);
+        if out.len() > ascii_end && ascii_end > first {
+            // Two runs in text order, the second usually short: merge from the back in place.
+            let others: Vec<RawMatch> = out[ascii_end..].to_vec();
+            let (mut a, mut b, mut w) = (ascii_end, others.len(), out.len());
+            while b > 0 {
+                if a > first && out[a - 1].start > others[b - 1].start {
+                    out[w - 1] = out[a - 1];
+                    a -= 1;
+                } else {
+                    out[w - 1] = others[b - 1];
+                    b -= 1;
+                }
+                w -= 1;
+            }
         }
+    }
+
+    /// The packed facts of a pattern's best candidate.
+    pub fn info(&self, pattern: PatternId) -> &PatternInfo {
+        &self.info[pattern as usize]
     }
 
     /// The candidate aliases (indices into [`Dictionary::aliases`]) of a pattern, best first.
@@ -157,10 +224,10 @@ impl Matcher {
         &self.candidates[self.starts[p] as usize..self.starts[p + 1] as usize]
     }
 
-    /// The automaton of ASCII patterns, for benchmarks that compare against the raw crate (on
-    /// ASCII text it is the only one that runs).
-    pub fn ascii_automaton(&self) -> &AhoCorasick {
-        &self.ascii
+    /// The patterns of the ASCII automaton (on ASCII text the only one that runs), for
+    /// benchmarks that build the crate's own searcher over the same automaton.
+    pub fn ascii_patterns(&self) -> impl Iterator<Item = &str> {
+        self.patterns[..self.ascii_patterns as usize].iter().map(|p| p.as_ref())
     }
 
     pub fn pattern_count(&self) -> usize {
@@ -176,6 +243,8 @@ impl Matcher {
     pub fn memory_usage(&self) -> usize {
         self.ascii.memory_usage()
             + self.other.memory_usage()
+            + self.info.len() * std::mem::size_of::<PatternInfo>()
+            + self.lengths.len() * 2
             + self.candidates.len() * 4
             + self.starts.len() * 4
             + self.patterns.iter().map(|p| p.len() + 16).sum::<usize>()
@@ -185,19 +254,149 @@ impl Matcher {
         self.build_time
     }
 
-    pub fn kind(&self) -> AhoCorasickKind {
-        self.ascii.kind()
+    /// The kinds of the ASCII and of the other automaton.
+    pub fn kinds(&self) -> (AhoCorasickKind, AhoCorasickKind) {
+        (self.ascii.kind(), self.other.kind())
     }
 }
 
-/// The leftmost-longest whole-word matches of one automaton, with pattern ids offset by `base`.
-fn search(automaton: &AhoCorasick, base: u32, hay: &[u8], span: std::ops::Range<usize>, out: &mut Vec<RawMatch>) {
-    let mut from = span.start;
-    while let Some(m) = automaton.find(Input::new(hay).span(from..span.end)) {
-        out.push(RawMatch { pattern: base + m.pattern().as_u32(), start: m.start() + 1, end: m.end() - 1 });
-        // The closing space is the opening space of the next word.
-        from = m.end() - 1;
+fn pattern_info(dict: &Dictionary, candidates: &[u32]) -> PatternInfo {
+    let best = &dict.aliases()[candidates[0] as usize];
+    let mut flags = 0;
+    if best.case_sensitive {
+        flags |= PatternInfo::CASE_SENSITIVE;
     }
+    if best.capitalized {
+        flags |= PatternInfo::CAPITALIZED;
+    }
+    if candidates.len() > 1 {
+        flags |= PatternInfo::SEVERAL_CANDIDATES;
+    }
+    let top = |a: u32| {
+        let r = rank(dict, &dict.aliases()[a as usize], a);
+        (r.0, r.1, r.2)
+    };
+    let places_at_top = candidates
+        .iter()
+        .filter(|&&a| {
+            top(a) == top(candidates[0]) && dict.entry(dict.aliases()[a as usize].entry).kind() == EntryKind::Place
+        })
+        .count();
+    if places_at_top > 1 {
+        flags |= PatternInfo::PLACE_RIVALS;
+    }
+    PatternInfo {
+        alias: candidates[0],
+        entry: best.entry,
+        kind: dict.entry(best.entry).kind(),
+        langs: best.langs,
+        ambiguity: best.ambiguity,
+        flags,
+    }
+}
+
+/// One automaton, a DFA or a contiguous NFA, searched by [`Engine::search`].
+#[derive(Debug, Clone)]
+enum Engine {
+    Dfa(dfa::DFA),
+    Nfa(nfa::contiguous::NFA),
+}
+
+impl Engine {
+    fn kind(&self) -> AhoCorasickKind {
+        match self {
+            Engine::Dfa(_) => AhoCorasickKind::DFA,
+            Engine::Nfa(_) => AhoCorasickKind::ContiguousNFA,
+        }
+    }
+
+    fn memory_usage(&self) -> usize {
+        match self {
+            Engine::Dfa(a) => a.memory_usage(),
+            Engine::Nfa(a) => a.memory_usage(),
+        }
+    }
+
+    /// Appends the leftmost-longest whole-word matches in `hay[span]`, pattern ids offset by
+    /// `base`. Matches may share a space; each search restarts on the closing space of the last.
+    fn search(&self, lengths: &[u16], base: u32, hay: &[u8], span: std::ops::Range<usize>, out: &mut Vec<RawMatch>) {
+        match self {
+            Engine::Dfa(a) => search(a, lengths, base, hay, span, out),
+            Engine::Nfa(a) => search(a, lengths, base, hay, span, out),
+        }
+    }
+}
+
+#[inline(always)]
+fn search<A: Automaton>(
+    aut: &A,
+    lengths: &[u16],
+    base: u32,
+    hay: &[u8],
+    span: std::ops::Range<usize>,
+    out: &mut Vec<RawMatch>,
+) {
+    let Ok(start) = aut.start_state(Anchored::No) else { return };
+    let mut report = |sid: StateID, end: usize| {
+        let pattern = base + aut.match_pattern(sid, 0).as_u32();
+        let len = lengths[pattern as usize] as usize;
+        // `end` is one past the closing space; the alias is between the two spaces.
+        out.push(RawMatch { pattern, start: end - len + 1, end: end - 1 });
+    };
+    let mut sid = start;
+    let mut at = span.start;
+    // The last match state seen and where it ended: with leftmost-longest semantics the search
+    // goes on while a longer match is possible, and the automaton goes dead when none is.
+    let mut last: Option<(StateID, usize)> = None;
+    while at < span.end {
+        sid = aut.next_state(Anchored::No, sid, hay[at]);
+        at += 1;
+        if aut.is_special(sid) {
+            if aut.is_dead(sid) {
+                if let Some((msid, end)) = last.take() {
+                    report(msid, end);
+                    // Restart on the closing space: it opens the next word.
+                    at = end - 1;
+                }
+                sid = start;
+            } else if aut.is_match(sid) {
+                last = Some((sid, at));
+            }
+        }
+    }
+    if let Some((msid, end)) = last {
+        report(msid, end);
+    }
+}
+
+/// A DFA over `patterns` if it fits in `budget` (which it then uses up), else a contiguous NFA.
+fn build_within(patterns: &[Box<str>], budget: &mut usize) -> Result<Engine, MatcherError> {
+    let bytes = patterns.iter().map(|p| p.as_bytes());
+    let error = |source| MatcherError { patterns: patterns.len(), source };
+    if *budget > 0 {
+        // No prefilter: every pattern starts with a space, so one would stop at every word.
+        let dfa = dfa::Builder::new()
+            .match_kind(MatchKind::LeftmostLongest)
+            .prefilter(false)
+            .build(bytes.clone())
+            .map_err(error)?;
+        if dfa.memory_usage() <= *budget {
+            *budget -= dfa.memory_usage();
+            return Ok(Engine::Dfa(dfa));
+        }
+        tracing::info!(
+            patterns = patterns.len(),
+            dfa_bytes = dfa.memory_usage(),
+            budget_bytes = *budget,
+            "DFA over budget: using the contiguous NFA"
+        );
+    }
+    let nfa = nfa::contiguous::Builder::new()
+        .match_kind(MatchKind::LeftmostLongest)
+        .prefilter(false)
+        .build(bytes)
+        .map_err(error)?;
+    Ok(Engine::Nfa(nfa))
 }
 
 /// How candidates of one pattern are ordered, best first:

@@ -23,7 +23,7 @@
 //! by normalization (combining marks, tatweel, soft hyphens) stay attached to the character
 //! before them.
 //!
-//! Plain ASCII is folded 16 bytes at a time in a loop the compiler vectorizes; only non-ASCII
+//! Plain ASCII is folded run by run in a loop the compiler vectorizes; only non-ASCII
 //! characters take the slow path, and the folding of the common non-ASCII blocks (Latin-1 to
 //! Arabic, general punctuation) is computed once into a table.
 //!
@@ -106,17 +106,15 @@ impl Normalized {
         let bytes = original.as_bytes();
         let mut i = 0;
         while i < bytes.len() {
-            i = fold_ascii_blocks(bytes, i, &mut self.text);
+            // An ASCII run, folded in one pass that the compiler vectorizes; then one
+            // non-ASCII character on the slow path.
+            let run_end = next_non_ascii(bytes, i);
+            self.text.extend(bytes[i..run_end].iter().map(|&b| fold_ascii_byte(b)));
+            i = run_end;
             if i >= bytes.len() {
                 break;
             }
-            let b = bytes[i];
-            if b < 0x80 {
-                self.text.push(fold_ascii_byte(b));
-                i += 1;
-                continue;
-            }
-            // SAFETY of indexing: `original` is a str, so a byte >= 0x80 here starts a char.
+            // `original` is a str and `bytes[i]` is not ASCII, so a char starts here.
             let c = original[i..].chars().next().expect("char at a char boundary");
             let len = c.len_utf8();
             self.push_folded_char(c, i, len);
@@ -167,6 +165,12 @@ impl Normalized {
             return 0;
         };
         (anchor.orig as usize + (norm - anchor.norm as usize)).min(self.original_len)
+    }
+
+    /// A cursor that maps increasing offsets without searching: for the matches of one text, in
+    /// order.
+    pub fn cursor(&self) -> OffsetCursor<'_> {
+        OffsetCursor { norm: self, next: 0 }
     }
 
     /// The span of the original text that produced the normalized span `[start, end)`.
@@ -220,6 +224,42 @@ impl Normalized {
     }
 }
 
+/// Maps normalized offsets to original ones for offsets that never decrease, walking the
+/// anchors once instead of searching them for every offset.
+#[derive(Debug, Clone)]
+pub struct OffsetCursor<'a> {
+    norm: &'a Normalized,
+    /// Index of the first anchor beyond the last offset mapped.
+    next: usize,
+}
+
+impl OffsetCursor<'_> {
+    /// As [`Normalized::original_span`], for spans that start at or after the previous span's
+    /// end; falls back to a search otherwise.
+    pub fn original_span(&mut self, start: usize, end: usize) -> (usize, usize) {
+        let s = self.offset(start);
+        let e = self.offset(end).max(s);
+        (s, e)
+    }
+
+    fn offset(&mut self, norm: usize) -> usize {
+        let anchors = &self.norm.anchors;
+        if norm >= self.norm.text.len() {
+            return self.norm.original_len;
+        }
+        if self.next > 0 && anchors[self.next - 1].norm as usize > norm {
+            return self.norm.original_offset(norm);
+        }
+        while self.next < anchors.len() && anchors[self.next].norm as usize <= norm {
+            self.next += 1;
+        }
+        match self.next.checked_sub(1) {
+            Some(i) => (anchors[i].orig as usize + (norm - anchors[i].norm as usize)).min(self.norm.original_len),
+            None => 0,
+        }
+    }
+}
+
 /// Normalizes a short string (an alias, a query) in one call.
 ///
 /// The result has no leading or trailing space; each separator inside is one space, as in
@@ -238,24 +278,21 @@ pub fn normalize_str(s: &str) -> String {
     }
 }
 
-/// Folds whole 16-byte blocks of ASCII starting at `i`; returns where it stopped (the end, the
-/// start of a block holding a non-ASCII byte, or the last partial block).
+/// The position of the first non-ASCII byte at or after `from` (or the end), checking 64 bytes
+/// at a time with the standard library's word-at-a-time `is_ascii`.
 #[inline]
-fn fold_ascii_blocks(bytes: &[u8], mut i: usize, out: &mut Vec<u8>) -> usize {
-    while let Some(block) = bytes.get(i..i + 16) {
-        let block: &[u8; 16] = block.try_into().expect("16 bytes");
-        if u128::from_ne_bytes(*block) & 0x8080_8080_8080_8080_8080_8080_8080_8080 != 0 {
+fn next_non_ascii(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(chunk) = bytes.get(from..from + 64) {
+        if !chunk.is_ascii() {
             break;
         }
-        let folded: [u8; 16] = std::array::from_fn(|k| fold_ascii_byte(block[k]));
-        out.extend_from_slice(&folded);
-        i += 16;
+        from += 64;
     }
-    i
+    bytes[from..].iter().position(|b| !b.is_ascii()).map_or(bytes.len(), |p| from + p)
 }
 
 /// ASCII folding: letters to lowercase, digits kept, everything else a space. Written without
-/// branches or tables so that the 16-byte loop above vectorizes.
+/// branches or tables so that the loop over an ASCII run vectorizes.
 #[inline(always)]
 fn fold_ascii_byte(b: u8) -> u8 {
     let is_upper = b.wrapping_sub(b'A') < 26;

@@ -136,7 +136,10 @@ impl CheckReport {
             bad_line_examples: report.bad_lines.iter().take(examples).map(ToString::to_string).collect(),
             skipped_names: report.skipped_names,
             automaton: AutomatonReport {
-                kind: format!("{:?}", matcher.kind()),
+                kind: {
+                    let (ascii, other) = matcher.kinds();
+                    format!("{ascii:?} (ASCII patterns) + {other:?} (other scripts)")
+                },
                 patterns: matcher.pattern_count(),
                 build_ms: matcher.build_time().as_secs_f64() * 1e3,
                 heap_bytes: matcher.memory_usage(),

@@ -26,7 +26,8 @@ use crate::normalize::normalize_str;
 pub(crate) struct GeonamesFilter {
     /// Empty: every country.
     pub countries: HashSet<String>,
-    pub scripts: Vec<Script>,
+    /// `None`: every script, and codes too.
+    pub scripts: Option<Vec<Script>>,
     pub min_alias_chars: usize,
 }
 
@@ -290,10 +291,13 @@ fn load_geonames_row(
 /// Whether a GeoNames name is kept: its script is one of the filter's, and a Latin name is long
 /// enough not to be a code.
 fn keep_name(name: &str, filter: &GeonamesFilter) -> bool {
+    let Some(scripts) = &filter.scripts else {
+        return name.chars().filter(|c| c.is_alphanumeric()).count() >= filter.min_alias_chars;
+    };
     let Some(script) = script_of(name) else {
         return false;
     };
-    if !filter.scripts.contains(&script) {
+    if !scripts.contains(&script) {
         return false;
     }
     if script != Script::Latin {
@@ -389,8 +393,15 @@ struct OverlayPlace {
     source: Option<String>,
 }
 
-/// Loads the curated overlay: new places, and more aliases for places already loaded.
-pub(crate) fn load_overlay(builder: &mut Builder, file: &str, text: &str) -> Result<(), DictionaryError> {
+/// Loads the curated overlay: new places, and more aliases for places already loaded. An
+/// extension of a GeoNames place that the GeoNames files do not hold (a user's own dump) is
+/// reported and skipped, not fatal.
+pub(crate) fn load_overlay(
+    builder: &mut Builder,
+    file: &str,
+    text: &str,
+    report: &mut LoadReport,
+) -> Result<(), DictionaryError> {
     let overlay: OverlayFile = toml::from_str(text).map_err(|e| toml_error(file, text, &e))?;
     for place in overlay.place {
         let (entry, line) = match (&place.id, &place.extends) {
@@ -412,10 +423,24 @@ pub(crate) fn load_overlay(builder: &mut Builder, file: &str, text: &str) -> Res
                         format!("a place that extends {:?} takes aliases only", target.get_ref()),
                     ));
                 }
-                let entry = *builder.ids.get(target.get_ref()).ok_or_else(|| {
-                    DictionaryError::new(file, Some(line), format!("extends unknown place {:?}", target.get_ref()))
-                })?;
-                (entry, line)
+                match builder.ids.get(target.get_ref()) {
+                    Some(&entry) => (entry, line),
+                    None if target.get_ref().starts_with("geonames:") => {
+                        report.bad_line(
+                            file,
+                            line,
+                            format!("extends {}, which the GeoNames files do not hold: skipped", target.get_ref()),
+                        );
+                        continue;
+                    }
+                    None => {
+                        return Err(DictionaryError::new(
+                            file,
+                            Some(line),
+                            format!("extends unknown place {:?}", target.get_ref()),
+                        ));
+                    }
+                }
             }
             _ => {
                 return Err(DictionaryError::new(
@@ -603,7 +628,11 @@ mod tests {
     use super::*;
 
     fn filter() -> GeonamesFilter {
-        GeonamesFilter { countries: HashSet::new(), scripts: vec![Script::Latin, Script::Arabic], min_alias_chars: 4 }
+        GeonamesFilter {
+            countries: HashSet::new(),
+            scripts: Some(vec![Script::Latin, Script::Arabic]),
+            min_alias_chars: 4,
+        }
     }
 
     fn row(id: &str, name: &str, alts: &str, lat: &str) -> String {

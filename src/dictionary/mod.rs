@@ -445,7 +445,7 @@ pub struct LoadReport {
 impl LoadReport {
     const KEEP: usize = 1000;
 
-    fn bad_line(&mut self, file: &str, line: usize, reason: impl Into<String>) {
+    pub(crate) fn bad_line(&mut self, file: &str, line: usize, reason: impl Into<String>) {
         if self.bad_lines.len() < Self::KEEP {
             self.bad_lines.push(BadLine { file: file.to_string(), line, reason: reason.into() });
         } else {
@@ -498,6 +498,9 @@ pub struct LoadOptions {
     pub geonames: Option<Vec<PathBuf>>,
     /// Countries to keep from GeoNames files, instead of the manifest's list (empty: all).
     pub countries: Option<Vec<String>>,
+    /// Keep every GeoNames name, whatever its script or length (the manifest's `scripts` and
+    /// `min_alias_chars` filters off): for measuring the worst case.
+    pub every_name: bool,
 }
 
 /// The manifest, `dictionary.toml`.
@@ -619,8 +622,8 @@ impl Dictionary {
         let countries = options.countries.as_ref().unwrap_or(&gazetteer_manifest.countries);
         let geonames_filter = gazetteer::GeonamesFilter {
             countries: countries.iter().map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()).collect(),
-            scripts: gazetteer_manifest.scripts.clone(),
-            min_alias_chars: gazetteer_manifest.min_alias_chars,
+            scripts: if options.every_name { None } else { Some(gazetteer_manifest.scripts.clone()) },
+            min_alias_chars: if options.every_name { 1 } else { gazetteer_manifest.min_alias_chars },
         };
         let geonames: Vec<GeonamesFile> = match &options.geonames {
             Some(paths) => paths.iter().cloned().map(GeonamesFile::Path).collect(),
@@ -632,7 +635,7 @@ impl Dictionary {
         }
         for rel in &gazetteer_manifest.overlay {
             let (name, text) = reader.text(rel)?;
-            gazetteer::load_overlay(&mut builder, &name, &text)?;
+            gazetteer::load_overlay(&mut builder, &name, &text, &mut reader.report)?;
         }
         gazetteer::assign_admin2(&mut builder);
 
@@ -859,4 +862,52 @@ fn dedup_aliases(aliases: &mut Vec<Alias>) {
             false
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_dictionary_is_the_repository_folder() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("dictionaries");
+        let from_dir = Dictionary::load_dir(&dir, &LoadOptions::default()).unwrap();
+        let bundled = Dictionary::bundled().unwrap();
+        assert_eq!(from_dir.version(), bundled.version(), "same bytes, same version");
+        // Every data file of the folder is listed in the manifest (and so bundled).
+        let mut on_disk = Vec::new();
+        let mut stack = vec![dir.clone()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if !p.file_name().unwrap().to_string_lossy().starts_with('.') && !p.ends_with("README.md") {
+                    on_disk.push(p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned());
+                }
+            }
+        }
+        for file in &on_disk {
+            assert!(files::BUNDLED.iter().any(|(rel, _)| rel == file), "{file} is not bundled");
+            assert!(from_dir.report().files.iter().any(|f| f.ends_with(file.as_str())), "{file} is not read");
+        }
+    }
+
+    #[test]
+    fn any_edit_changes_the_version() {
+        let tmp = std::env::temp_dir().join(format!("lexwire-version-{}", std::process::id()));
+        for (rel, bytes) in files::BUNDLED {
+            let path = tmp.join(rel);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+        let before = Dictionary::load_dir(&tmp, &LoadOptions::default()).unwrap().version().to_string();
+        let weapons = tmp.join("lexicon/weapons.toml");
+        let text = std::fs::read_to_string(&weapons).unwrap().replace("\"barrel bombs\"", "\"barrel bombs\", \"IRAM\"");
+        std::fs::write(&weapons, text).unwrap();
+        let after = Dictionary::load_dir(&tmp, &LoadOptions::default()).unwrap().version().to_string();
+        std::fs::remove_dir_all(&tmp).unwrap();
+        assert_ne!(before, after);
+        assert!(before.starts_with("2026.11.0+") && before.len() == "2026.11.0+".len() + 12, "{before}");
+    }
 }

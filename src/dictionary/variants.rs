@@ -62,6 +62,17 @@ impl VariantRules {
     /// assert!(v.contains(&"boukamal".to_string()));
     /// ```
     pub fn latin_variants(&self, normalized: &str, with_vowels: bool) -> Vec<String> {
+        self.latin_variants_with(normalized, with_vowels, &|_| false)
+    }
+
+    /// As [`VariantRules::latin_variants`], leaving the spelling of ordinary words alone
+    /// (`is_common`): "crossing" and "station" have one spelling, the names around them several.
+    pub fn latin_variants_with(
+        &self,
+        normalized: &str,
+        with_vowels: bool,
+        is_common: &dyn Fn(&str) -> bool,
+    ) -> Vec<String> {
         let tokens: Vec<&str> = normalized.split(' ').filter(|t| !t.is_empty()).collect();
         if tokens.is_empty() {
             return Vec::new();
@@ -107,8 +118,22 @@ impl VariantRules {
         let mut vowel_variants = BTreeSet::new();
         if with_vowels {
             for base in &vowel_bases {
+                // Byte ranges of the words whose spelling is fixed.
+                let fixed: Vec<(usize, usize)> = base
+                    .split(' ')
+                    .scan(0, |at, w| {
+                        let range = (*at, *at + w.len());
+                        *at += w.len() + 1;
+                        Some((range, w))
+                    })
+                    .filter(|(_, w)| is_common(w))
+                    .map(|(r, _)| r)
+                    .collect();
                 for (from, to) in &self.vowels {
                     for (pos, _) in base.match_indices(from.as_str()) {
+                        if fixed.iter().any(|&(s, e)| pos >= s && pos < e) {
+                            continue;
+                        }
                         let mut v = String::with_capacity(base.len() + to.len());
                         v.push_str(&base[..pos]);
                         v.push_str(to);
@@ -133,18 +158,25 @@ impl VariantRules {
         out
     }
 
-    /// The proclitic forms of one normalized Arabic-script name.
+    /// The forms of one normalized Arabic-script name: its words joined ("البو كمال" →
+    /// "البوكمال"), and each form with an attached proclitic ("والبوكمال", "للبوكمال").
     pub fn arabic_variants(&self, normalized: &str) -> Vec<String> {
-        let mut out = Vec::new();
-        for p in &self.arabic_proclitics {
-            if p == "ل" {
-                // ل + ال is written لل.
-                match normalized.strip_prefix("ال") {
-                    Some(rest) => out.push(format!("لل{rest}")),
-                    None => out.push(format!("ل{normalized}")),
+        let mut forms = vec![normalized.to_string()];
+        if normalized.split(' ').count() == 2 {
+            forms.push(normalized.replace(' ', ""));
+        }
+        let mut out: Vec<String> = forms[1..].to_vec();
+        for form in &forms {
+            for p in &self.arabic_proclitics {
+                if p == "ل" {
+                    // ل + ال is written لل.
+                    match form.strip_prefix("ال") {
+                        Some(rest) => out.push(format!("لل{rest}")),
+                        None => out.push(format!("ل{form}")),
+                    }
+                } else {
+                    out.push(format!("{p}{form}"));
                 }
-            } else {
-                out.push(format!("{p}{normalized}"));
             }
         }
         out
@@ -188,7 +220,7 @@ pub(crate) fn expand_places(
             let with_vowels = alias.origin <= AliasOrigin::Primary
                 || place.level != PlaceLevel::Point
                 || place.population >= rules.vowel_rules_min_population;
-            rules.latin_variants(&alias.normalized, with_vowels)
+            rules.latin_variants_with(&alias.normalized, with_vowels, &|w| common_words.contains(w))
         } else {
             continue;
         };

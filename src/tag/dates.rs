@@ -60,11 +60,11 @@ impl DateValue {
     }
 }
 
-/// Assembles date tags from `words` and the `numbers` beside them; removes the numbers used.
-pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<Tag>) -> Vec<Tag> {
+/// Assembles date tags from `words` and the `numbers` beside them (both in text order); removes
+/// the numbers used. One pass over each list: a cursor walks the numbers as the words advance.
+pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<Tag>, out: &mut Vec<Tag>) {
     let mut used_numbers = vec![false; numbers.len()];
     let mut used_words = vec![false; words.len()];
-    let mut out = Vec::new();
 
     let day_of = |t: &Tag| {
         t.number()
@@ -75,32 +75,38 @@ pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<
         t.number()
             .filter(|n| n.digits && !n.ordinal && n.unit.is_none())
             .and_then(|n| n.as_count())
-            .filter(|v| (1900..=2100).contains(v) && text[t.start..t.end].len() == 4)
+            .filter(|v| (1900..=2100).contains(v) && t.end - t.start == 4)
             .map(|v| v as i32)
     };
-    let find_number = |used: &[bool], pos: usize, after: bool, gap: fn(&str) -> bool| -> Option<usize> {
-        numbers.iter().enumerate().position(|(i, n)| {
-            !used[i]
-                && if after {
-                    n.start >= pos && gap(&text[pos..n.start])
-                } else {
-                    n.end <= pos && gap(&text[n.end..pos])
-                }
-        })
+    // The number right after `pos` (positions never decrease within one pass).
+    let after = |cursor: &mut usize, used: &[bool], pos: usize, gap: fn(&str) -> bool| -> Option<usize> {
+        while *cursor < numbers.len() && numbers[*cursor].start < pos {
+            *cursor += 1;
+        }
+        let n = numbers.get(*cursor)?;
+        (!used[*cursor] && gap(&text[pos..n.start])).then_some(*cursor)
     };
-    let find_word = |used: &[bool], pos: usize, gap: fn(&str) -> bool, pred: &dyn Fn(&DateWord) -> bool| {
-        words.iter().position(|(t, w)| t.end <= pos && gap(&text[t.end..pos]) && pred(w)).filter(|&i| !used[i])
+    // The date word before word `i` that ends right before `pos` and is of the wanted kind.
+    let word_before = |used: &[bool], i: usize, pos: usize, gap: fn(&str) -> bool, kind: fn(&DateWord) -> bool| {
+        (i.saturating_sub(2)..i).rev().find(|&k| {
+            let (t, w) = &words[k];
+            !used[k] && t.end <= pos && kind(w) && gap(&text[t.end..pos])
+        })
     };
 
     // Months, with their day, year, weekday and part.
+    let mut cursor = 0;
     for (i, (tag, word)) in words.iter().enumerate() {
         let DateWord::Month(month) = *word else { continue };
         used_words[i] = true;
         let mut date = DateValue { month: Some(month), ..DateValue::empty(DatePrecision::Month) };
         let (mut start, mut end) = (tag.start, tag.end);
-        let day_after = find_number(&used_numbers, tag.end, true, spaces).filter(|&n| day_of(&numbers[n]).is_some());
-        let day_before =
-            || find_number(&used_numbers, tag.start, false, spaces_or_of).filter(|&n| day_of(&numbers[n]).is_some());
+        let day_after = after(&mut cursor, &used_numbers, tag.end, spaces).filter(|&n| day_of(&numbers[n]).is_some());
+        let day_before = || {
+            let n = cursor.checked_sub(1)?;
+            let ok = !used_numbers[n] && numbers[n].end <= tag.start && spaces_or_of(&text[numbers[n].end..tag.start]);
+            (ok && day_of(&numbers[n]).is_some()).then_some(n)
+        };
         if let Some(n) = day_after.or_else(day_before) {
             date.day = day_of(&numbers[n]);
             date.precision = DatePrecision::Day;
@@ -109,13 +115,13 @@ pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<
             end = end.max(numbers[n].end);
         }
         if let Some(n) =
-            find_number(&used_numbers, end, true, spaces_or_comma).filter(|&n| year_of(&numbers[n]).is_some())
+            after(&mut cursor, &used_numbers, end, spaces_or_comma).filter(|&n| year_of(&numbers[n]).is_some())
         {
             date.year = year_of(&numbers[n]);
             used_numbers[n] = true;
             end = numbers[n].end;
         }
-        if let Some(w) = find_word(&used_words, start, spaces_or_comma, &|w| matches!(w, DateWord::Weekday(_))) {
+        if let Some(w) = word_before(&used_words, i, start, spaces_or_comma, |w| matches!(w, DateWord::Weekday(_))) {
             if let DateWord::Weekday(d) = words[w].1 {
                 date.weekday = Some(d);
             }
@@ -123,7 +129,7 @@ pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<
             start = words[w].0.start;
         }
         if date.day.is_none()
-            && let Some(w) = find_word(&used_words, start, spaces_or_hyphen, &|w| matches!(w, DateWord::Part(_)))
+            && let Some(w) = word_before(&used_words, i, start, spaces_or_hyphen, |w| matches!(w, DateWord::Part(_)))
         {
             if let DateWord::Part(p) = words[w].1 {
                 date.part = Some(p);
@@ -135,12 +141,14 @@ pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<
     }
 
     // Parts of a year: "late 2019", "début 2021".
+    let mut cursor = 0;
     for (i, (tag, word)) in words.iter().enumerate() {
         let DateWord::Part(part) = *word else { continue };
         if used_words[i] {
             continue;
         }
-        if let Some(n) = find_number(&used_numbers, tag.end, true, spaces).filter(|&n| year_of(&numbers[n]).is_some()) {
+        if let Some(n) = after(&mut cursor, &used_numbers, tag.end, spaces).filter(|&n| year_of(&numbers[n]).is_some())
+        {
             used_words[i] = true;
             used_numbers[n] = true;
             let date =
@@ -172,7 +180,9 @@ pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<
         }
         let Some(year) = year_of(n) else { continue };
         let before = text[..n.start].trim_end().rsplit(|c: char| !c.is_alphabetic()).next().unwrap_or("");
-        if ["in", "since", "until", "by", "en", "depuis", "jusqu", "of", "de"].contains(&before.to_lowercase().as_str())
+        if ["in", "since", "until", "by", "en", "depuis", "jusqu", "of", "de"]
+            .iter()
+            .any(|w| w.eq_ignore_ascii_case(before))
         {
             used_numbers[i] = true;
             out.push(date_tag(
@@ -189,7 +199,7 @@ pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<
         i += 1;
         !used_numbers[i - 1]
     });
-    out
+    out.sort_by_key(|t| t.start);
 }
 
 const WEEKDAYS: [&str; 7] = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"];

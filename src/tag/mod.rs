@@ -44,12 +44,19 @@ pub struct Tagger {
     matcher: Matcher,
 }
 
-/// Buffers reused from one text to the next; one per worker.
+/// Buffers reused from one text to the next; one per worker. After the first texts, tagging
+/// allocates nothing but the output.
 #[derive(Debug, Default)]
 pub struct Scratch {
     norm: Normalized,
     raw: Vec<RawMatch>,
     pending: Vec<Pending>,
+    number_words: Vec<(Tag, crate::dictionary::NumberWord)>,
+    date_words: Vec<(Tag, crate::dictionary::DateWord)>,
+    tokens: Vec<numbers::Token>,
+    numbers: Vec<Tag>,
+    dates: Vec<Tag>,
+    merged: Vec<Tag>,
 }
 
 impl Scratch {
@@ -162,23 +169,42 @@ impl Tagger {
     /// assert_eq!(surfaces, ["US", "airstrikes", "near", "Al-Bokamal", "killed", "22"]);
     /// ```
     pub fn tag(&self, text: &str, language: Option<Lang>, scratch: &mut Scratch) -> Result<Tagged, TextTooLarge> {
+        let mut tags = Vec::new();
+        let language = self.tag_into(text, language, scratch, &mut tags)?;
+        Ok(Tagged { language, tags })
+    }
+
+    /// As [`Tagger::tag`], into a buffer the caller reuses (cleared first); returns the
+    /// language.
+    ///
+    /// # Errors
+    /// See [`Tagger::tag`].
+    pub fn tag_into(
+        &self,
+        text: &str,
+        language: Option<Lang>,
+        scratch: &mut Scratch,
+        tags: &mut Vec<Tag>,
+    ) -> Result<Lang, TextTooLarge> {
+        tags.clear();
         scratch.norm.normalize(text)?;
         scratch.raw.clear();
         self.matcher.find(&scratch.norm, &mut scratch.raw);
         let language = language.unwrap_or_else(|| language::detect(&scratch.norm));
 
         scratch.pending.clear();
+        let mut cursor = scratch.norm.cursor();
         for m in &scratch.raw {
-            if let Some(p) = self.choose(text, &scratch.norm, m, language) {
+            let (start, end) = cursor.original_span(m.start, m.end);
+            if let Some(p) = self.choose(text, start, end, m, language) {
                 scratch.pending.push(p);
             }
         }
         self.disambiguate_places(&mut scratch.pending);
         self.confirm_ambiguous(text, &mut scratch.pending);
 
-        let mut tags: Vec<Tag> = Vec::with_capacity(scratch.pending.len() + 8);
-        let mut number_words = Vec::new();
-        let mut date_words = Vec::new();
+        scratch.number_words.clear();
+        scratch.date_words.clear();
         for p in scratch.pending.iter().filter(|p| p.keep) {
             let tag = Tag {
                 kind: p.kind,
@@ -188,23 +214,44 @@ impl Tagger {
                 alias: Some(p.alias),
                 value: TagValue::None,
             };
-            match &self.dict.entry(p.entry).detail {
-                Detail::Number(word) => number_words.push((tag, *word)),
-                Detail::Date(word) => date_words.push((tag, *word)),
+            // Only numbers and dates need their entry's detail here.
+            match p.kind {
+                EntryKind::Number | EntryKind::Date => match &self.dict.entry(p.entry).detail {
+                    Detail::Number(word) => scratch.number_words.push((tag, *word)),
+                    Detail::Date(word) => scratch.date_words.push((tag, *word)),
+                    _ => tags.push(tag),
+                },
                 _ => tags.push(tag),
             }
         }
-        let mut numbers = numbers::read_numbers(text, language, &number_words, &tags);
-        let dates = dates::assemble(text, &date_words, &mut numbers);
-        tags.extend(numbers);
-        tags.extend(dates);
-        tags.sort_by_key(|t| (t.start, std::cmp::Reverse(t.end)));
-        Ok(Tagged { language, tags })
+        scratch.numbers.clear();
+        numbers::read_numbers(text, language, &scratch.number_words, tags, &mut scratch.tokens, &mut scratch.numbers);
+        scratch.dates.clear();
+        dates::assemble(text, &scratch.date_words, &mut scratch.numbers, &mut scratch.dates);
+        // Three lists in text order: merge them.
+        scratch.merged.clear();
+        scratch.merged.append(tags);
+        merge_by_start(&scratch.merged, &scratch.numbers, &scratch.dates, tags);
+        Ok(language)
     }
 
     /// The best candidate of a match that is valid here, or `None`.
-    fn choose(&self, text: &str, norm: &Normalized, m: &RawMatch, language: Lang) -> Option<Pending> {
-        let (start, end) = norm.original_span(m.start, m.end);
+    fn choose(&self, text: &str, start: usize, end: usize, m: &RawMatch, language: Lang) -> Option<Pending> {
+        let info = self.matcher.info(m.pattern);
+        if info.is_simple() {
+            return info.langs.contains(language).then_some(Pending {
+                start,
+                end,
+                nstart: m.start,
+                nend: m.end,
+                pattern: m.pattern,
+                alias: info.alias,
+                entry: info.entry,
+                kind: info.kind,
+                ambiguity: info.ambiguity,
+                keep: info.ambiguity.is_none(),
+            });
+        }
         let surface = &text[start..end];
         let aliases = self.dict.aliases();
         let chosen = self.matcher.candidates(m.pattern).iter().copied().find(|&a| {
@@ -231,10 +278,14 @@ impl Tagger {
     /// Where a pattern names several places of the same rank (two villages called "Al Bab"),
     /// prefers the one in a governorate that an unambiguous place of the text is in.
     fn disambiguate_places(&self, pending: &mut [Pending]) {
+        let has_rivals = |p: &Pending| p.kind == EntryKind::Place && self.matcher.info(p.pattern).has_place_rivals();
+        if !pending.iter().any(has_rivals) {
+            return;
+        }
         let aliases = self.dict.aliases();
         let mut context: Vec<&str> = Vec::new();
         for p in pending.iter().filter(|p| p.keep && p.kind == EntryKind::Place) {
-            if self.place_rivals(p.pattern).nth(1).is_none()
+            if !self.matcher.info(p.pattern).has_place_rivals()
                 && let Some(admin1) = self.admin1_of(p.entry)
                 && !context.contains(&admin1)
             {
@@ -244,7 +295,7 @@ impl Tagger {
         if context.is_empty() {
             return;
         }
-        for p in pending.iter_mut().filter(|p| p.kind == EntryKind::Place) {
+        for p in pending.iter_mut().filter(|p| has_rivals(p)) {
             if self.admin1_of(p.entry).is_some_and(|a| context.contains(&a)) {
                 continue;
             }
@@ -280,6 +331,7 @@ impl Tagger {
     }
 
     /// Keeps ambiguous matches that have supporting context, judged against unambiguous ones.
+    /// `pending` is in text order, so each looks only at its window.
     fn confirm_ambiguous(&self, text: &str, pending: &mut [Pending]) {
         let mut confirmed = Vec::new();
         for (i, p) in pending.iter().enumerate() {
@@ -289,16 +341,16 @@ impl Tagger {
                     && matches!(self.dict.entry(q.entry).detail, Detail::Cue(CueKind::Locative))
                     && p.nstart.saturating_sub(q.nend) <= 2
             });
+            let window = |bytes: usize| {
+                let from = pending.partition_point(|q| q.end + bytes < p.start);
+                let to = pending.partition_point(|q| q.start <= p.end + bytes);
+                &pending[from..to.max(from)]
+            };
             let place_nearby = p.kind == EntryKind::Place
-                && pending.iter().any(|q| {
-                    q.keep
-                        && q.kind == EntryKind::Place
-                        && q.entry != p.entry
-                        && near(p, q, PLACE_CONTEXT_BYTES)
-                        && self.same_area(p.entry, q.entry)
+                && window(PLACE_CONTEXT_BYTES).iter().any(|q| {
+                    q.keep && q.kind == EntryKind::Place && q.entry != p.entry && self.same_area(p.entry, q.entry)
                 });
-            let trigger_nearby =
-                pending.iter().any(|q| q.keep && q.kind == EntryKind::EventType && near(p, q, TRIGGER_CONTEXT_BYTES));
+            let trigger_nearby = window(TRIGGER_CONTEXT_BYTES).iter().any(|q| q.keep && q.kind == EntryKind::EventType);
             let accept = match ambiguity {
                 Ambiguity::CommonWord => {
                     text[p.start..p.end].chars().next().is_some_and(char::is_uppercase) && (cue_before || place_nearby)
@@ -326,9 +378,28 @@ impl Tagger {
     }
 }
 
-fn near(a: &Pending, b: &Pending, bytes: usize) -> bool {
-    let gap = if b.start >= a.end { b.start - a.end } else { a.start.saturating_sub(b.end) };
-    gap <= bytes
+/// Merges three lists sorted by start into `out`: the two short ones first, then with the long
+/// one.
+fn merge_by_start(long: &[Tag], b: &[Tag], c: &[Tag], out: &mut Vec<Tag>) {
+    let mut short = Vec::with_capacity(b.len() + c.len());
+    merge_two(b, c, &mut short);
+    out.reserve(long.len() + short.len());
+    merge_two(long, &short, out);
+}
+
+fn merge_two(a: &[Tag], b: &[Tag], out: &mut Vec<Tag>) {
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if b[j].start < a[i].start {
+            out.push(b[j].clone());
+            j += 1;
+        } else {
+            out.push(a[i].clone());
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
 }
 
 /// Whether `surface` has the letter case of `alias`, letter by letter ("US" vs "us").

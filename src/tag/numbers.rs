@@ -31,13 +31,21 @@ impl NumberValue {
     }
 }
 
-/// Every number of `text`: digits found here, and the number words the matcher found,
-/// merged where they form one number. `tags` are the other tags (for units that follow).
-pub(crate) fn read_numbers(text: &str, lang: Lang, words: &[(Tag, NumberWord)], tags: &[Tag]) -> Vec<Tag> {
-    let mut tokens: Vec<Token> = Vec::new();
-    scan_digits(text, lang, &mut tokens);
+/// Every number of `text`, in text order: digits found here, and the number words the matcher
+/// found, merged where they form one number. `tags` are the other tags, in text order (for units
+/// that follow).
+pub(crate) fn read_numbers(
+    text: &str,
+    lang: Lang,
+    words: &[(Tag, NumberWord)],
+    tags: &[Tag],
+    tokens: &mut Vec<Token>,
+    out: &mut Vec<Tag>,
+) {
+    tokens.clear();
+    scan_digits(text, lang, tokens);
     if lang == Lang::Ar {
-        scan_arabic_digits(text, &mut tokens);
+        scan_arabic_digits(text, tokens);
     }
     for (tag, word) in words {
         tokens.push(Token {
@@ -52,9 +60,10 @@ pub(crate) fn read_numbers(text: &str, lang: Lang, words: &[(Tag, NumberWord)], 
             alias: tag.alias,
         });
     }
+    // Digits and words are each in text order; they interleave.
     tokens.sort_by_key(|t| t.start);
-    let mut out = Vec::new();
     let mut i = 0;
+    let mut unit_cursor = 0;
     while i < tokens.len() {
         let mut j = i + 1;
         while j < tokens.len() && joins(text, &tokens[j - 1], &tokens[j], lang) {
@@ -68,9 +77,14 @@ pub(crate) fn read_numbers(text: &str, lang: Lang, words: &[(Tag, NumberWord)], 
         if approximate && group.len() > 1 && group.iter().all(|t| t.approximate || t.multiplier) {
             value = group.iter().find(|t| t.approximate).map_or(value, |t| t.value);
         }
-        let unit = tags
+        // `tags` are in text order and so are the numbers: walk them together.
+        while unit_cursor < tags.len() && tags[unit_cursor].start < last.end {
+            unit_cursor += 1;
+        }
+        let unit = tags[unit_cursor..]
             .iter()
-            .find(|t| t.kind == EntryKind::Unit && t.start >= last.end && is_gap(&text[last.end..t.start]))
+            .take(3)
+            .find(|t| t.kind == EntryKind::Unit && is_gap(&text[last.end..t.start]))
             .and_then(|t| t.entry);
         let single_word = group.len() == 1 && !first.digits;
         out.push(Tag {
@@ -89,11 +103,11 @@ pub(crate) fn read_numbers(text: &str, lang: Lang, words: &[(Tag, NumberWord)], 
         });
         i = j;
     }
-    out
 }
 
+/// A number or number word before merging; kept in [`super::Scratch`] between texts.
 #[derive(Debug, Clone)]
-struct Token {
+pub(crate) struct Token {
     start: usize,
     end: usize,
     value: f64,
@@ -112,10 +126,12 @@ fn joins(text: &str, a: &Token, b: &Token, lang: Lang) -> bool {
         return false;
     }
     let gap = text[a.end..b.start].trim_matches(|c: char| c.is_whitespace() || c == '-');
-    let connector = match gap.to_lowercase().as_str() {
-        "" => false,
-        "and" | "et" | "و" => true,
-        _ => return false,
+    let connector = if gap.is_empty() {
+        false
+    } else if gap.eq_ignore_ascii_case("and") || gap.eq_ignore_ascii_case("et") || gap == "و" {
+        true
+    } else {
+        return false;
     };
     if text[a.end..b.start].len() > 6 || a.approximate && !b.multiplier {
         return false;

@@ -1,0 +1,47 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use lexwire::dictionary::{Dictionary, EntryKind};
+use lexwire::matcher::AutomatonKind;
+use lexwire::tag::{Scratch, Tag, Tagger};
+
+/// One tagger over the bundled dictionary, built once per test binary.
+pub fn tagger() -> &'static Tagger {
+    static TAGGER: OnceLock<Tagger> = OnceLock::new();
+    TAGGER.get_or_init(|| {
+        let dict = Dictionary::bundled().expect("the bundled dictionary loads");
+        Tagger::new(Arc::new(dict), AutomatonKind::Dfa).expect("the automaton builds")
+    })
+}
+
+/// Tags `text` and returns the output tags.
+pub fn tags(text: &str) -> Vec<Tag> {
+    let tagged = tagger().tag(text, None, &mut Scratch::new()).expect("text is small");
+    tagged.tags.into_iter().filter(|t| !t.is_internal()).collect()
+}
+
+/// `(surface, canonical id)` of the tags of one kind.
+pub fn of_kind(text: &str, kind: EntryKind) -> Vec<(String, String)> {
+    let dict = tagger().dictionary();
+    tags(text)
+        .into_iter()
+        .filter(|t| t.kind == kind)
+        .map(|t| (text[t.start..t.end].to_string(), t.entry.map(|e| dict.entry(e).id.clone()).unwrap_or_default()))
+        .collect()
+}
+
+pub fn repo_path(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
+}
+
+/// The seed articles as `(id, language, published_at, text)`, in file order.
+pub fn seeds() -> Vec<serde_json::Value> {
+    std::fs::read_to_string(repo_path("tests/fixtures/articles.jsonl"))
+        .expect("fixtures")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("fixture line is JSON"))
+        .collect()
+}
