@@ -58,38 +58,20 @@ pub(crate) fn load_admin1(
         })?;
         let lat = parse_coord(file, line_no, cols[3], -90.0, 90.0, "latitude")?;
         let lon = parse_coord(file, line_no, cols[4], -180.0, 180.0, "longitude")?;
-        let name = cols[1].trim();
-        let place = Place {
-            country: country.to_string(),
-            admin1: Some(code.to_string()),
+        let others: Vec<&str> = cols[2].split('|').map(str::trim).filter(|n| !n.is_empty()).collect();
+        let area = AdminRow {
+            id: format!("admin1:{code}"),
+            code,
+            country,
+            name: cols[1].trim(),
+            others,
+            level: PlaceLevel::Admin1,
+            admin1: code,
             admin2: None,
             lat,
             lon,
-            feature_class: "A".into(),
-            feature_code: "ADM1".into(),
-            population: 0,
-            level: PlaceLevel::Admin1,
-            uncertainty_km: None,
         };
-        builder.admin_areas.insert(
-            code.to_string(),
-            AdminArea {
-                code: code.to_string(),
-                name: name.to_string(),
-                level: PlaceLevel::Admin1,
-                admin1: Some(code.to_string()),
-                admin2: None,
-                lat,
-                lon,
-            },
-        );
-        let entry = builder.add_entry(
-            file,
-            Some(line_no),
-            Entry { id: format!("admin1:{code}"), name: name.to_string(), detail: Detail::Place(place) },
-        )?;
-        let others: Vec<&str> = cols[2].split('|').map(str::trim).filter(|n| !n.is_empty()).collect();
-        add_admin_names(builder, entry, name, &others, templates);
+        add_admin_area(builder, file, line_no, area, templates)?;
     }
     Ok(())
 }
@@ -124,39 +106,80 @@ pub(crate) fn load_admin_table(
         }
         let lat = parse_coord(file, line_no, cols[expected - 2], -90.0, 90.0, "latitude")?;
         let lon = parse_coord(file, line_no, cols[expected - 1], -180.0, 180.0, "longitude")?;
-        let feature_code = if level == PlaceLevel::Admin3 { "ADM3" } else { "ADM2" };
-        let place = Place {
-            country: code.chars().take(2).collect(),
-            admin1: Some(admin1.to_string()),
-            admin2: admin2.clone(),
+        let area = AdminRow {
+            id: format!("ocha:{code}"),
+            code,
+            country: code.get(..2).unwrap_or(code),
+            name,
+            others: [name_ar].into_iter().filter(|n| !n.is_empty()).collect(),
+            level,
+            admin1,
+            admin2,
             lat,
             lon,
-            feature_class: "A".into(),
-            feature_code: feature_code.into(),
-            population: 0,
-            level,
-            uncertainty_km: None,
         };
-        builder.admin_areas.insert(
-            code.to_string(),
-            AdminArea {
-                code: code.to_string(),
-                name: name.to_string(),
-                level,
-                admin1: Some(admin1.to_string()),
-                admin2,
-                lat,
-                lon,
-            },
-        );
-        let entry = builder.add_entry(
-            file,
-            Some(line_no),
-            Entry { id: format!("ocha:{code}"), name: name.to_string(), detail: Detail::Place(place) },
-        )?;
-        let others: Vec<&str> = [name_ar].into_iter().filter(|n| !n.is_empty()).collect();
-        add_admin_names(builder, entry, name, &others, templates);
+        add_admin_area(builder, file, line_no, area, templates)?;
     }
+    Ok(())
+}
+
+/// One row of an administrative table.
+struct AdminRow<'a> {
+    id: String,
+    code: &'a str,
+    country: &'a str,
+    name: &'a str,
+    others: Vec<&'a str>,
+    level: PlaceLevel,
+    admin1: &'a str,
+    admin2: Option<String>,
+    lat: f64,
+    lon: f64,
+}
+
+/// Adds an administrative area: its entry, its row in the table that names codes, its names.
+fn add_admin_area(
+    builder: &mut Builder,
+    file: &str,
+    line: usize,
+    row: AdminRow<'_>,
+    templates: &[String],
+) -> Result<(), DictionaryError> {
+    let feature_code = match row.level {
+        PlaceLevel::Admin1 => "ADM1",
+        PlaceLevel::Admin2 => "ADM2",
+        _ => "ADM3",
+    };
+    let place = Place {
+        country: row.country.to_string(),
+        admin1: Some(row.admin1.to_string()),
+        admin2: row.admin2.clone(),
+        lat: row.lat,
+        lon: row.lon,
+        feature_class: "A".into(),
+        feature_code: feature_code.into(),
+        population: 0,
+        level: row.level,
+        uncertainty_km: None,
+    };
+    builder.admin_areas.insert(
+        row.code.to_string(),
+        AdminArea {
+            code: row.code.to_string(),
+            name: row.name.to_string(),
+            level: row.level,
+            admin1: Some(row.admin1.to_string()),
+            admin2: row.admin2,
+            lat: row.lat,
+            lon: row.lon,
+        },
+    );
+    let entry = builder.add_entry(
+        file,
+        Some(line),
+        Entry { id: row.id, name: row.name.to_string(), detail: Detail::Place(place) },
+    )?;
+    add_admin_names(builder, entry, row.name, &row.others, templates);
     Ok(())
 }
 

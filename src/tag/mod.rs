@@ -252,13 +252,15 @@ impl Tagger {
                 keep: info.ambiguity.is_none(),
             });
         }
-        let surface = &text[start..end];
+        // The original text is read only for the case rules: it is cold in cache here, the
+        // matcher having read the normalized copy.
+        let surface = || &text[start..end];
         let aliases = self.dict.aliases();
         let chosen = self.matcher.candidates(m.pattern).iter().copied().find(|&a| {
             let alias = &aliases[a as usize];
             alias.langs.contains(language)
-                && (!alias.case_sensitive || same_case(surface, &alias.text))
-                && (!alias.capitalized || surface.chars().next().is_some_and(char::is_uppercase))
+                && (!alias.case_sensitive || same_case(surface(), &alias.text))
+                && (!alias.capitalized || surface().chars().next().is_some_and(char::is_uppercase))
         })?;
         let alias = &aliases[chosen as usize];
         Some(Pending {
