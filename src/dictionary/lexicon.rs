@@ -11,7 +11,7 @@ use toml::Spanned;
 use super::gazetteer::{LangAliases, add_curated_aliases};
 use super::{
     Actor, AliasOrigin, Builder, CasualtyRole, CueKind, DateAnchor, DatePrecision, DateWord, Detail, DictionaryError,
-    Entry, EntryId, EventType, Lang, LangMask, NumberWord, Weapon, WeaponCategory, line_of, toml_error,
+    Entry, EntryId, EventType, Lang, LangMask, NegationKind, NumberWord, Weapon, WeaponCategory, line_of, toml_error,
 };
 
 #[derive(Debug, Deserialize)]
@@ -292,7 +292,18 @@ pub(crate) fn load_file(builder: &mut Builder, file: &str, text: &str) -> Result
             let def = def.into_inner();
             let detail = match kind {
                 "hedge" => Detail::Hedge,
-                "negation" => Detail::Negation,
+                "negation" => Detail::Negation(match def.id.as_str() {
+                    "denial" => NegationKind::Denial,
+                    "no_casualties" => NegationKind::NoCasualties,
+                    "no_information" => NegationKind::NoInformation,
+                    other => {
+                        return Err(DictionaryError::new(
+                            file,
+                            Some(at),
+                            format!("unknown negation id {other:?}: denial, no_casualties or no_information"),
+                        ));
+                    }
+                }),
                 _ => Detail::Unit,
             };
             let entry = builder.add_entry(

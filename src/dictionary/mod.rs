@@ -70,9 +70,21 @@ pub enum Detail {
     Number(NumberWord),
     Date(DateWord),
     Hedge,
-    Negation,
+    Negation(NegationKind),
     Cue(CueKind),
     Unit,
+}
+
+/// What a negation negates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NegationKind {
+    /// The event is denied.
+    Denial,
+    /// Nobody was hurt: the toll is zero.
+    NoCasualties,
+    /// The toll is not known.
+    NoInformation,
 }
 
 /// The kinds of entries, as they appear in tags.
@@ -141,7 +153,7 @@ impl Entry {
             Detail::Number(_) => EntryKind::Number,
             Detail::Date(_) => EntryKind::Date,
             Detail::Hedge => EntryKind::Hedge,
-            Detail::Negation => EntryKind::Negation,
+            Detail::Negation(_) => EntryKind::Negation,
             Detail::Cue(_) => EntryKind::Cue,
             Detail::Unit => EntryKind::Unit,
         }
@@ -292,8 +304,18 @@ pub enum DatePrecision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CueKind {
+    /// "village of", "near": a place cue.
     Locative,
+    /// "to monitor": aircraft that watch rather than strike.
     Surveillance,
+    /// "militiamen", "civilians": what a casualty count counts.
+    Person,
+    /// "increased to": a revised toll.
+    Revision,
+    /// "including": a part of another number.
+    Subset,
+    /// "intended to": not yet done.
+    Intention,
 }
 
 /// An event type of the taxonomy.
