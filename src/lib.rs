@@ -2,6 +2,7 @@
 pub mod article;
 pub mod dictionary;
 pub mod encode;
+pub mod extract;
 pub mod language;
 pub mod matcher;
 pub mod normalize;

@@ -1,0 +1,723 @@
+//! Event extraction: from an article's tags to candidate events, one per event the article
+//! reports.
+//!
+//! The unit is the sentence ([`sentences`]). A sentence with an event trigger makes a
+//! candidate:
+//! - **type**: the trigger of the most violent family in the sentence; a generic one
+//!   ("targeted", "strikes") is refined by the weapon named (drone/aircraft → air strike,
+//!   missile/rocket/artillery → shelling, explosive → IED) or by an air force as its actor;
+//!   a denial ("denied") or an intention before the trigger ("intended to") makes none;
+//! - **location**: the most specific place of the sentence (the first after the trigger, else
+//!   the last before), else the last place of the paragraph, else the article's dominant
+//!   place; `geo_precision` 1 for a town, 2 for "near"/an area/a district or a place taken
+//!   from the paragraph, 3 for a governorate, a country or the article-wide fallback;
+//! - **date**: the sentence's own date, else the last date of this or the previous paragraph,
+//!   else, for violent events only, the publication date at week precision (news reports
+//!   recent violence); a strategic development with no date near it is not reported ("at
+//!   least four shipments in less than a month" is a summary, not an event);
+//! - **actors** with roles: next to the trigger or after "by" is the actor ("US strikes",
+//!   "bombardements israéliens", "targeted by American aircraft"); after the trigger or after
+//!   "on"/"against" is the target; before it, victims of a casualty word are targets;
+//! - **casualties** ([`casualties`]), **weapons**, a **confidence**, and the sentence as
+//!   evidence.
+//!
+//! Candidates of one article that describe one event (same family, compatible dates, places
+//! in one governorate, compatible actors) are merged into one, whose location is the most
+//! specific place when its places share a district, else their governorate.
+//!
+//! Pure: the publication date is a parameter, nothing reads a clock.
+
+pub mod casualties;
+pub mod dates;
+pub mod sentences;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::dictionary::{
+    CueKind, DatePrecision, Detail, Dictionary, EntryId, EntryKind, Lang, NegationKind, PlaceLevel, WeaponCategory,
+};
+use crate::tag::Tag;
+use casualties::{Casualties, words};
+use dates::ResolvedDate;
+use sentences::Sentence;
+
+/// An actor's part in an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Actor,
+    Target,
+    Unknown,
+}
+
+/// A place as the text names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceMention {
+    pub entry: EntryId,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// An event as one article reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Index into [`Dictionary::event_types`].
+    pub event_type: u16,
+    /// The type is a generic one the sentence could not refine.
+    pub generic: bool,
+    pub date: ResolvedDate,
+    /// The date is written in the event's own sentence (not inherited or assumed).
+    pub date_explicit: bool,
+    pub location: Option<PlaceMention>,
+    pub geo_precision: u8,
+    /// Every place the event's sentences name.
+    pub places: Vec<PlaceMention>,
+    pub actors: Vec<(EntryId, Role)>,
+    pub casualties: Casualties,
+    pub weapons: Vec<EntryId>,
+    pub confidence: f32,
+    /// The first sentence reporting it: `text[start..end]`.
+    pub evidence: (usize, usize),
+    pub paragraph: u32,
+    /// Its trigger refers to an event already told ("the attack", "les frappes"): it merges
+    /// with that event whoever the sentence names as actors.
+    pub reference: bool,
+    /// The location of each sentence merged into it.
+    pub located: Vec<PlaceMention>,
+}
+
+/// What extraction needs to know about the article.
+#[derive(Debug, Clone, Copy)]
+pub struct ArticleContext<'a> {
+    pub text: &'a str,
+    /// Tags in text order ([`crate::tag::Tagger::tag`]).
+    pub tags: &'a [Tag],
+    pub language: Lang,
+    /// Relative dates resolve against it; without it only dates with a year do.
+    pub published: Option<NaiveDate>,
+}
+
+/// Counts of what extraction dropped, for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExtractStats {
+    pub sentences: usize,
+    pub candidates: usize,
+    /// Trigger sentences without any date to give the event.
+    pub undated: usize,
+    /// Trigger sentences negated ("denied") or about intentions ("plans to").
+    pub negated: usize,
+}
+
+/// Extracts candidate events. Holds the dictionary and the taxonomy codes it refines to.
+#[derive(Debug, Clone)]
+pub struct Extractor {
+    dict: Arc<Dictionary>,
+    air_strike: u16,
+    shelling: u16,
+    ied: u16,
+}
+
+/// Event families from the most violent: a sentence with triggers of several families is an
+/// event of the first ("US strikes on a weapons shipment" is a strike).
+const FAMILY_ORDER: [&str; 6] = [
+    "remote_violence",
+    "battle",
+    "violence_against_civilians",
+    "weapons_transfer",
+    "deployment",
+    "strategic_development",
+];
+
+/// Population from which a town is a city that names a wider area as much as itself.
+const BIG_CITY: u64 = 150_000;
+
+/// Actors whose strikes without a named weapon are air strikes.
+const AIR_FORCES: [&str; 4] =
+    ["actor:us_led_coalition", "actor:israeli_forces", "actor:russian_forces", "actor:turkish_forces"];
+
+impl Extractor {
+    /// # Errors
+    /// A message when the dictionary's taxonomy lacks a code extraction refines to
+    /// (`air_strike`, `shelling`, `ied`).
+    pub fn new(dict: Arc<Dictionary>) -> Result<Extractor, String> {
+        let code = |c: &str| dict.event_type_by_code(c).ok_or_else(|| format!("the taxonomy has no event type {c:?}"));
+        Ok(Extractor { air_strike: code("air_strike")?, shelling: code("shelling")?, ied: code("ied")?, dict })
+    }
+
+    pub fn dictionary(&self) -> &Arc<Dictionary> {
+        &self.dict
+    }
+
+    /// The candidate events of one article, merged per event, in order of first mention.
+    pub fn extract(&self, article: &ArticleContext<'_>, out: &mut Vec<Candidate>) -> ExtractStats {
+        let mut sentences = Vec::new();
+        let stats = self.extract_sentences(article, &mut sentences);
+        let first = out.len();
+        for candidate in sentences {
+            merge_into_article(&self.dict, candidate, out, first);
+        }
+        for c in &mut out[first..] {
+            self.settle_location(c);
+        }
+        stats
+    }
+
+    /// One candidate per trigger sentence, before merging (for inspection and tests).
+    pub fn extract_sentences(&self, article: &ArticleContext<'_>, out: &mut Vec<Candidate>) -> ExtractStats {
+        let mut stats = ExtractStats::default();
+        let mut sentences = Vec::new();
+        sentences::split(article.text, &mut sentences);
+        stats.sentences = sentences.len();
+        let dominant = self.dominant_place(article.tags);
+        // Every non-country place of each paragraph, for sentences that name none.
+        let mut paragraph_places: Vec<Vec<PlaceMention>> = Vec::new();
+        {
+            let mut cursor = 0;
+            for sentence in &sentences {
+                while paragraph_places.len() <= sentence.paragraph as usize {
+                    paragraph_places.push(Vec::new());
+                }
+                while cursor < article.tags.len() && article.tags[cursor].start < sentence.end {
+                    let t = &article.tags[cursor];
+                    if t.start >= sentence.start
+                        && let Some(p) = self.place_mention(t).filter(|p| !self.is_country(p.entry))
+                    {
+                        paragraph_places[sentence.paragraph as usize].push(p);
+                    }
+                    cursor += 1;
+                }
+            }
+        }
+
+        let mut cursor = 0;
+        let mut previous_date: Option<NaiveDate> = None;
+        // The last date and place seen, with their paragraph.
+        let mut last_date: Option<(ResolvedDate, u32)> = None;
+        for sentence in &sentences {
+            while cursor < article.tags.len() && article.tags[cursor].start < sentence.start {
+                cursor += 1;
+            }
+            let end = cursor + article.tags[cursor..].partition_point(|t| t.start < sentence.end);
+            let tags: Vec<&Tag> = article.tags[cursor..end].iter().collect();
+            cursor = end;
+
+            // Dates of this sentence, resolved in order ("a day earlier" follows the last).
+            let mut sentence_dates: Vec<(usize, ResolvedDate)> = Vec::new();
+            if let Some(published) = article.published {
+                for t in tags.iter().filter(|t| t.kind == EntryKind::Date) {
+                    if let Some(r) = t.date().and_then(|v| dates::resolve(v, published, previous_date)) {
+                        previous_date = Some(r.date);
+                        sentence_dates.push((t.start, r));
+                    }
+                }
+            } else {
+                for t in tags.iter().filter(|t| t.kind == EntryKind::Date) {
+                    if let Some(v) = t.date().filter(|v| v.year.is_some())
+                        && let Some(r) = dates::resolve(v, NaiveDate::MAX, None)
+                    {
+                        sentence_dates.push((t.start, r));
+                    }
+                }
+            }
+
+            if tags.iter().any(|t| t.kind == EntryKind::EventType) {
+                let around = &paragraph_places[sentence.paragraph as usize];
+                match self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant) {
+                    Ok(candidate) => {
+                        stats.candidates += 1;
+                        out.push(candidate);
+                    }
+                    Err(Skip::Undated) => stats.undated += 1,
+                    Err(Skip::Negated) => stats.negated += 1,
+                }
+            }
+
+            if let Some(&(_, d)) = sentence_dates.last() {
+                last_date = Some((d, sentence.paragraph));
+            }
+        }
+        stats
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn candidate(
+        &self,
+        article: &ArticleContext<'_>,
+        sentence: &Sentence,
+        tags: &[&Tag],
+        sentence_dates: &[(usize, ResolvedDate)],
+        last_date: Option<(ResolvedDate, u32)>,
+        paragraph_places: &[PlaceMention],
+        dominant: Option<PlaceMention>,
+    ) -> Result<Candidate, Skip> {
+        let dict = &*self.dict;
+        let text = article.text;
+        let detail = |t: &Tag| t.entry.map(|e| &dict.entry(e).detail);
+        let cue = |t: &Tag, kind: CueKind| matches!(detail(t), Some(Detail::Cue(k)) if *k == kind);
+
+        // The trigger: not a mere time reference to another event ("after the attack") when
+        // the sentence has another; then the most violent family, then a new event before one
+        // already told ("the attack"), then a specific type over a generic one.
+        let triggers: Vec<(&Tag, u16)> = tags
+            .iter()
+            .filter_map(|t| match detail(t) {
+                Some(Detail::EventType(i)) => Some((*t, *i)),
+                _ => None,
+            })
+            .collect();
+        let timing = |t: &Tag| {
+            last_words(&text[..t.start], 4).iter().any(|w| {
+                ["after", "following", "since", "before", "après", "depuis", "avant"]
+                    .iter()
+                    .any(|x| w.eq_ignore_ascii_case(x))
+            })
+        };
+        // A trigger after "intended to", "for fear of" tells of something not done.
+        let intended = |t: &Tag| tags.iter().any(|c| cue(c, CueKind::Intention) && c.end <= t.start);
+        let triggers: Vec<(&Tag, u16)> = triggers.into_iter().filter(|(t, _)| !intended(t)).collect();
+        if triggers.is_empty() {
+            return Err(Skip::Negated);
+        }
+        let all_timing = triggers.iter().all(|(t, _)| timing(t));
+        let (trigger, mut event_type) = triggers
+            .iter()
+            .filter(|(t, _)| all_timing || !timing(t))
+            .min_by_key(|(t, i)| {
+                let ty = dict.event_type(*i);
+                let family = FAMILY_ORDER.iter().position(|f| *f == ty.family).unwrap_or(FAMILY_ORDER.len());
+                (family, is_reference(text, t), ty.refine_by_weapon, t.start)
+            })
+            .copied()
+            .expect("the sentence has a trigger");
+        let reference = is_reference(text, trigger);
+        if tags.iter().any(|t| matches!(detail(t), Some(Detail::Negation(NegationKind::Denial)))) {
+            return Err(Skip::Negated);
+        }
+
+        let weapons: Vec<EntryId> = dedup(tags.iter().filter(|t| t.kind == EntryKind::Weapon).filter_map(|t| t.entry));
+        let actors = self.roles(text, tags, trigger, article.language);
+        let mut generic = dict.event_type(event_type).refine_by_weapon;
+        if generic {
+            let categories: Vec<WeaponCategory> = weapons
+                .iter()
+                .filter_map(|&w| match &dict.entry(w).detail {
+                    Detail::Weapon(w) => Some(w.category),
+                    _ => None,
+                })
+                .collect();
+            let refined = if categories.iter().any(|c| matches!(c, WeaponCategory::Drone | WeaponCategory::Aerial)) {
+                Some(self.air_strike)
+            } else if categories
+                .iter()
+                .any(|c| matches!(c, WeaponCategory::Missile | WeaponCategory::Rocket | WeaponCategory::Artillery))
+            {
+                Some(self.shelling)
+            } else if categories.contains(&WeaponCategory::Explosive) {
+                Some(self.ied)
+            } else if actors
+                .iter()
+                .any(|(a, role)| *role == Role::Actor && AIR_FORCES.contains(&dict.entry(*a).id.as_str()))
+            {
+                Some(self.air_strike)
+            } else {
+                None
+            };
+            if let Some(t) = refined {
+                event_type = t;
+                generic = false;
+            }
+        }
+        // Aircraft that watch are not striking.
+        if event_type == self.air_strike
+            && generic_trigger(dict, trigger)
+            && tags.iter().any(|t| cue(t, CueKind::Surveillance))
+        {
+            return Err(Skip::Negated);
+        }
+
+        // Date.
+        let family = &dict.event_type(event_type).family;
+        let violent = FAMILY_ORDER[..3].contains(&family.as_str());
+        let own = sentence_dates.iter().min_by_key(|(at, _)| at.abs_diff(trigger.start)).map(|&(_, d)| d);
+        let near = last_date.filter(|(_, p)| p + 1 >= sentence.paragraph).map(|(d, _)| d);
+        let (date, date_explicit) = match (own, near, article.published) {
+            (Some(d), _, _) => (d, true),
+            (None, Some(d), _) => (d, false),
+            (None, None, Some(published)) if violent => {
+                (ResolvedDate { date: published, precision: DatePrecision::Week }, false)
+            }
+            _ => return Err(Skip::Undated),
+        };
+
+        // Location: the sentence's own place; else the paragraph's, the next one first (the
+        // place often follows: "... near an illegal crossing. The crossing is near Albu Kamal");
+        // else the article's; else a country the sentence names.
+        let places: Vec<PlaceMention> = tags.iter().filter_map(|t| self.place_mention(t)).collect();
+        let local: Vec<PlaceMention> = places.iter().copied().filter(|p| !self.is_country(p.entry)).collect();
+        let from_paragraph = || {
+            paragraph_places
+                .iter()
+                .find(|p| p.start >= sentence.end)
+                .or_else(|| paragraph_places.iter().rev().find(|p| p.end <= sentence.start))
+                .copied()
+        };
+        let (location, geo_precision, local_found) = match self.sentence_place(text, tags, &local, trigger) {
+            Some((l, p)) => (l, p, true),
+            None => match (from_paragraph(), dominant) {
+                (Some(p), _) => (Some(p), self.precision(p.entry, false).max(2), true),
+                (None, Some(p)) => (Some(p), 3, false),
+                (None, None) => (places.first().copied(), 3, false),
+            },
+        };
+
+        let casualties = casualties::read(dict, text, tags);
+        let hedged = tags.iter().any(|t| t.kind == EntryKind::Hedge);
+        let mut confidence: f32 = 0.5;
+        if !generic {
+            confidence += 0.15;
+        }
+        if geo_precision <= 2 && places.iter().any(|p| Some(p.entry) == location.map(|l| l.entry)) {
+            confidence += 0.1;
+        }
+        if date_explicit {
+            confidence += 0.1;
+        } else if !matches!(date.precision, DatePrecision::Day) {
+            confidence -= 0.1;
+        }
+        if casualties.fatalities.is_some() || casualties.injured.is_some() {
+            confidence += 0.05;
+        }
+        if hedged {
+            confidence -= 0.25;
+        }
+        Ok(Candidate {
+            event_type,
+            generic,
+            date,
+            date_explicit,
+            location,
+            geo_precision,
+            places,
+            actors,
+            casualties,
+            weapons,
+            confidence: round2(confidence.clamp(0.05, 0.95)),
+            evidence: (sentence.start, sentence.end),
+            paragraph: sentence.paragraph,
+            reference,
+            // Article-wide fallbacks say nothing of where this sentence's event was.
+            located: location.filter(|_| local_found).into_iter().collect(),
+        })
+    }
+
+    /// The place of a sentence: its most specific places, the first after the trigger or
+    /// else the last before; with its precision.
+    fn sentence_place(
+        &self,
+        text: &str,
+        tags: &[&Tag],
+        places: &[PlaceMention],
+        trigger: &Tag,
+    ) -> Option<(Option<PlaceMention>, u8)> {
+        let level = |p: &PlaceMention| self.dict.entry(p.entry).place().map_or(PlaceLevel::Country, |pl| pl.level);
+        // A town before a city of the size of a governorate's capital named with it ("in the
+        // Deir Al-Zour area in the city of Albukamal").
+        let big = |p: &PlaceMention| self.dict.entry(p.entry).place().is_some_and(|pl| pl.population >= BIG_CITY);
+        let best = places.iter().map(|p| (level(p), big(p))).min()?;
+        let of_best: Vec<&PlaceMention> = places.iter().filter(|p| (level(p), big(p)) == best).collect();
+        let chosen = of_best
+            .iter()
+            .find(|p| p.start >= trigger.end)
+            .or_else(|| of_best.iter().rev().find(|p| p.end <= trigger.start))
+            .or(of_best.first())
+            .copied()?;
+        // "near X", "the outskirts of X", "east of X": a cue right before the place.
+        let near = tags.iter().any(|t| {
+            t.end <= chosen.start
+                && matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Cue(CueKind::Locative)))
+                && words(&text[t.end..chosen.start]) <= 1
+        });
+        Some((Some(*chosen), self.precision(chosen.entry, near)))
+    }
+
+    /// ACLED geo-precision of a place: 1 a town, 2 near a town, an area or a district, 3 a
+    /// governorate or a country.
+    fn precision(&self, entry: EntryId, near: bool) -> u8 {
+        let Some(p) = self.dict.entry(entry).place() else { return 3 };
+        match p.level {
+            PlaceLevel::Point => {
+                let area = matches!(p.feature_class.as_str(), "L" | "T") || p.uncertainty_km.is_some_and(|u| u >= 10.0);
+                if near || area { 2 } else { 1 }
+            }
+            PlaceLevel::Admin3 | PlaceLevel::Admin2 => 2,
+            PlaceLevel::Admin1 | PlaceLevel::Country => 3,
+        }
+    }
+
+    fn place_mention(&self, t: &Tag) -> Option<PlaceMention> {
+        (t.kind == EntryKind::Place).then_some(())?;
+        Some(PlaceMention { entry: t.entry?, start: t.start, end: t.end })
+    }
+
+    fn is_country(&self, entry: EntryId) -> bool {
+        self.dict.entry(entry).place().is_some_and(|p| p.level == PlaceLevel::Country)
+    }
+
+    /// The place the article is about: its most mentioned town or site, else its most
+    /// mentioned governorate.
+    fn dominant_place(&self, tags: &[Tag]) -> Option<PlaceMention> {
+        let mut counts: Vec<(EntryId, usize, PlaceMention)> = Vec::new();
+        for t in tags {
+            let Some(p) = self.place_mention(t) else { continue };
+            match counts.iter_mut().find(|(e, _, _)| *e == p.entry) {
+                Some(c) => c.1 += 1,
+                None => counts.push((p.entry, 1, p)),
+            }
+        }
+        let rank = |e: EntryId| match self.dict.entry(e).place().map(|p| p.level) {
+            Some(PlaceLevel::Point) => 0,
+            Some(PlaceLevel::Admin3 | PlaceLevel::Admin2) => 1,
+            Some(PlaceLevel::Admin1) => 2,
+            _ => 3,
+        };
+        let best_rank = counts.iter().map(|c| rank(c.0)).filter(|&r| r < 3).min()?;
+        counts
+            .iter()
+            .filter(|c| rank(c.0) == best_rank)
+            .max_by_key(|c| (c.1, std::cmp::Reverse(c.2.start)))
+            .map(|c| c.2)
+    }
+
+    /// Actors of a sentence with their roles around `trigger`. An actor right next to the
+    /// trigger or after "by" is the doer ("US strikes", "bombardements israéliens", "targeted by
+    /// American aircraft"); when there is one, the other actors are its targets or victims
+    /// ("22 militiamen of Iraqi Hezbollah ... in US strikes"). Otherwise an actor after the
+    /// trigger, or after "on"/"against", is a target, and one before it the doer, unless a
+    /// casualty word follows it ("X were killed in strikes").
+    fn roles(&self, text: &str, tags: &[&Tag], trigger: &Tag, lang: Lang) -> Vec<(EntryId, Role)> {
+        let actor_tags: Vec<(usize, &Tag, EntryId, bool)> = tags
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.kind == EntryKind::Actor)
+            .filter_map(|(i, t)| {
+                let entry = t.entry?;
+                let civilians =
+                    matches!(&self.dict.entry(entry).detail, Detail::Actor(a) if a.actor_type == "civilians");
+                Some((i, *t, entry, civilians))
+            })
+            .collect();
+        // "targeted by X", "strikes by X": an agent right after the trigger; not "used by X" or
+        // "areas controlled by X" elsewhere in the sentence.
+        let strong = |a: &Tag| {
+            let before = last_words(&text[..a.start], 2);
+            let agent = before.iter().any(|w| w.eq_ignore_ascii_case("by") || w.eq_ignore_ascii_case("par"));
+            agent && a.start >= trigger.end && words(&text[trigger.end..a.start]) <= 4
+                || a.end <= trigger.start && words(&text[a.end..trigger.start]) <= 1
+                || lang == Lang::Fr && a.start >= trigger.end && words(&text[trigger.end..a.start]) == 0
+        };
+        let any_strong = actor_tags.iter().any(|(_, a, _, civilians)| !civilians && strong(a));
+        // "X was targeted", "des positions ... ont été prises pour cible": the subject is hit.
+        let passive = last_words(&text[..trigger.start], 2).iter().any(|w| {
+            ["was", "were", "been", "being", "is", "are", "été", "être", "est", "sont"]
+                .iter()
+                .any(|x| w.eq_ignore_ascii_case(x))
+        });
+        // "the arrival of X", "X est arrivée": whoever a deployment names is deploying.
+        let family = match self.dict.entry(trigger.entry.unwrap_or(0)).detail {
+            Detail::EventType(i) => self.dict.event_type(i).family.as_str(),
+            _ => "",
+        };
+        let deployment = family == "deployment";
+        let violent = FAMILY_ORDER[..3].contains(&family);
+        let mut out: Vec<(EntryId, Role)> = Vec::new();
+        for &(i, a, entry, civilians) in &actor_tags {
+            let before = last_words(&text[..a.start], 3);
+            let is_any = |ws: &[&str]| before.iter().any(|w| ws.iter().any(|p| w.eq_ignore_ascii_case(p)));
+            let after_preposition =
+                is_any(&["on", "against", "targeting", "targeted", "at", "contre", "sur", "visant"]);
+            // "militiamen of X", "positions of X", "des forces du régime": X owns what is hit.
+            let owner = violent
+                && last_words(&text[..a.start], 1)
+                    .iter()
+                    .any(|w| ["of", "de", "des", "du", "d"].iter().any(|p| w.eq_ignore_ascii_case(p)));
+            // "X ... was targeted in an airstrike": a passive between the actor and the trigger.
+            let passive_between = a.end <= trigger.start
+                && text[a.end..trigger.start]
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|w| ["was", "were", "been", "été"].iter().any(|x| w.eq_ignore_ascii_case(x)));
+            let victim =
+                tags[i + 1..].iter().take_while(|t| t.start < trigger.start).any(|t| t.kind == EntryKind::Casualty);
+            let doer = !civilians && (strong(a) || deployment && !after_preposition);
+            let hit = civilians
+                || any_strong
+                || after_preposition
+                || owner
+                || a.start >= trigger.end
+                || (passive || passive_between) && a.end <= trigger.start
+                || victim;
+            let role = if doer || !hit { Role::Actor } else { Role::Target };
+            match out.iter_mut().find(|(e, _)| *e == entry) {
+                Some(existing) => existing.1 = existing.1.min(role),
+                None => out.push((entry, role)),
+            }
+        }
+        out
+    }
+
+    /// A merged candidate's location: its most specific place when the locations of its
+    /// sentences share a district, else their common governorate.
+    fn settle_location(&self, c: &mut Candidate) {
+        let points: Vec<&PlaceMention> = c
+            .located
+            .iter()
+            .filter(|p| matches!(self.dict.entry(p.entry).place().map(|pl| pl.level), Some(PlaceLevel::Point)))
+            .collect();
+        let districts: Vec<Option<&str>> =
+            points.iter().map(|p| self.dict.entry(p.entry).place().and_then(|pl| pl.admin2.as_deref())).collect();
+        let spread = districts.windows(2).any(|w| w[0] != w[1]);
+        if !spread {
+            return;
+        }
+        let governorates: Vec<Option<&str>> =
+            points.iter().map(|p| self.dict.entry(p.entry).place().and_then(|pl| pl.admin1.as_deref())).collect();
+        if let Some(Some(admin1)) = governorates.first()
+            && governorates.iter().all(|g| g == &Some(*admin1))
+            && let Some(area) = self.dict.find(&format!("admin1:{admin1}"))
+        {
+            let at = c.places.iter().find(|p| p.entry == area).copied();
+            c.location = Some(at.unwrap_or(PlaceMention { entry: area, start: 0, end: 0 }));
+            c.geo_precision = 3;
+        }
+    }
+}
+
+/// Why a trigger sentence makes no candidate.
+enum Skip {
+    Undated,
+    Negated,
+}
+
+/// Whether a trigger follows a definite article or a demonstrative, possibly with an actor or
+/// adjective between: "the attack", "the US aerial attacks", "ces frappes".
+fn is_reference(text: &str, trigger: &Tag) -> bool {
+    let before = last_words(&text[..trigger.start], 3);
+    before.iter().take(3).any(|w| {
+        ["the", "this", "these", "that", "those", "le", "la", "les", "l", "ce", "ces", "cette"]
+            .iter()
+            .any(|d| w.eq_ignore_ascii_case(d))
+    })
+}
+
+fn generic_trigger(dict: &Dictionary, trigger: &Tag) -> bool {
+    matches!(trigger.entry.map(|e| &dict.entry(e).detail), Some(Detail::EventType(i)) if dict.event_type(*i).refine_by_weapon)
+}
+
+/// The last `n` words before the end of `text`, lowercase ASCII comparisons left to the caller.
+fn last_words(text: &str, n: usize) -> Vec<&str> {
+    text.rsplit(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(n).collect()
+}
+
+fn dedup<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut out = Vec::new();
+    for i in items {
+        if !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out
+}
+
+fn round2(x: f32) -> f32 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Merges `candidate` into a candidate of the same article (`out[first..]`) that reports the
+/// same event, or appends it.
+fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Candidate>, first: usize) {
+    let family = |c: &Candidate| dict.event_type(c.event_type).family.as_str();
+    let admin1 = |p: &PlaceMention| dict.entry(p.entry).place().and_then(|pl| pl.admin1.clone());
+    let is_country = |p: &PlaceMention| dict.entry(p.entry).place().is_some_and(|pl| pl.level == PlaceLevel::Country);
+    let places_compatible = |a: &Candidate, b: &Candidate| match (a.location, b.location) {
+        (Some(x), Some(y)) => {
+            x.entry == y.entry || is_country(&x) || is_country(&y) || admin1(&x).is_some() && admin1(&x) == admin1(&y)
+        }
+        _ => true,
+    };
+    let actors_compatible = |a: &Candidate, b: &Candidate| {
+        let doers = |c: &Candidate| -> Vec<EntryId> {
+            c.actors
+                .iter()
+                .filter(|(e, r)| *r == Role::Actor && dict.entry(*e).id != "actor:unidentified")
+                .map(|(e, _)| *e)
+                .collect()
+        };
+        let (x, y) = (doers(a), doers(b));
+        x.is_empty() || y.is_empty() || x.iter().any(|e| y.contains(e))
+    };
+    let target = out[first..].iter_mut().rev().find(|c| {
+        family(c) == family(&candidate)
+            && c.date.compatible(&candidate.date, 1)
+            && places_compatible(c, &candidate)
+            && (candidate.reference || actors_compatible(c, &candidate))
+    });
+    let Some(c) = target else {
+        out.push(candidate);
+        return;
+    };
+    if c.generic && !candidate.generic {
+        c.event_type = candidate.event_type;
+        c.generic = false;
+    }
+    // The most precise date, an explicit one first.
+    let rank = |x: &Candidate| (!x.date_explicit, x.date.precision);
+    if rank(&candidate) < rank(c) {
+        c.date = candidate.date;
+        c.date_explicit = candidate.date_explicit;
+    }
+    if candidate.geo_precision < c.geo_precision || c.location.is_none() {
+        c.location = candidate.location;
+        c.geo_precision = candidate.geo_precision;
+    }
+    for p in candidate.places {
+        if !c.places.iter().any(|q| q.entry == p.entry) {
+            c.places.push(p);
+        }
+    }
+    for p in candidate.located {
+        if !c.located.iter().any(|q| q.entry == p.entry) {
+            c.located.push(p);
+        }
+    }
+    for (e, r) in candidate.actors {
+        match c.actors.iter_mut().find(|(x, _)| *x == e) {
+            Some(existing) => existing.1 = existing.1.min(r),
+            None => c.actors.push((e, r)),
+        }
+    }
+    for w in candidate.weapons {
+        if !c.weapons.contains(&w) {
+            c.weapons.push(w);
+        }
+    }
+    c.casualties = merge_casualties(c.casualties, candidate.casualties);
+    c.confidence = c.confidence.max(candidate.confidence);
+    c.reference &= candidate.reference;
+}
+
+/// One source's figures for one event from several sentences: a revised figure wins, else the
+/// largest (a total and its parts).
+pub fn merge_casualties(a: Casualties, b: Casualties) -> Casualties {
+    let pick = |x: Option<casualties::Count>, y: Option<casualties::Count>, xr: bool, yr: bool| match (x, y) {
+        (Some(x), Some(y)) => Some(if yr && !xr || yr == xr && y.best > x.best { y } else { x }),
+        (x, y) => x.or(y),
+    };
+    Casualties {
+        fatalities: pick(a.fatalities, b.fatalities, a.revised, b.revised),
+        injured: pick(a.injured, b.injured, a.revised, b.revised),
+        revised: a.revised || b.revised,
+        unknown: a.unknown && b.unknown,
+    }
+}
