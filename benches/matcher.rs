@@ -64,7 +64,7 @@ fn main() {
         group.bench_function("raw_dfa", |b| b.iter(|| raw_dfa.find_iter(black_box(norm.as_bytes())).count()));
         let mut out = Vec::new();
         group.bench_function("match_dfa", |b| {
-            b.iter(|| match_and_map(dfa.matcher(), black_box(&text), &mut n, &mut out))
+            b.iter(|| support::match_and_map(dfa.matcher(), black_box(&text), &mut n, &mut out))
         });
         let mut scratch = Scratch::new();
         let mut tags = Vec::new();
@@ -75,7 +75,9 @@ fn main() {
             })
         });
         group.bench_function("raw_nfa", |b| b.iter(|| raw_nfa.find_iter(black_box(norm.as_bytes())).count()));
-        group.bench_function("match_nfa", |b| b.iter(|| match_and_map(&nfa, black_box(&text), &mut n, &mut out)));
+        group.bench_function("match_nfa", |b| {
+            b.iter(|| support::match_and_map(&nfa, black_box(&text), &mut n, &mut out))
+        });
         group.bench_function("lowercase_first", |b| {
             b.iter(|| {
                 n.normalize(black_box(&text)).unwrap();
@@ -148,21 +150,6 @@ fn main() {
         "cities500 extract, every alternate name and variant",
         &LoadOptions { every_name: true, ..LoadOptions::default() },
     );
-}
-
-/// lexwire's matcher stage: normalize, find whole-word matches, map each span back to the
-/// original text.
-fn match_and_map(
-    matcher: &Matcher,
-    text: &str,
-    n: &mut Normalized,
-    out: &mut Vec<lexwire::matcher::RawMatch>,
-) -> usize {
-    out.clear();
-    n.normalize(text).unwrap();
-    matcher.find(n, out);
-    let mut cursor = n.cursor();
-    out.iter().map(|m| cursor.original_span(m.start, m.end).1).fold(0, usize::wrapping_add)
 }
 
 /// Builds the automata over a dictionary and prints time, heap and resident-memory growth.

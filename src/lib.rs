@@ -1,7 +1,10 @@
 //! lexwire: a streaming conflict-event tagger.
 pub mod article;
+pub mod dedup;
 pub mod dictionary;
 pub mod encode;
+pub mod engine;
+pub mod event;
 pub mod extract;
 pub mod language;
 pub mod matcher;

@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use lexwire::article::DEFAULT_MAX_BYTES;
+use lexwire::dedup::DedupConfig;
 use lexwire::dictionary::check::{CheckReport, resident_bytes};
 use lexwire::dictionary::{Dictionary, DictionaryFiles, LoadOptions};
 use lexwire::matcher::{AutomatonKind, Matcher};
@@ -89,6 +90,16 @@ struct TagArgs {
     /// Also print internal tags (place cues, units).
     #[arg(long)]
     all_tags: bool,
+    /// Print event records (lexwire.event/v1), deduplicated across the articles in input
+    /// order, instead of tags.
+    #[arg(long)]
+    events: bool,
+    /// With --events: days of event time the dedup state remembers.
+    #[arg(long, default_value_t = 14, value_name = "DAYS")]
+    window_days: u32,
+    /// With --events: two points this close (km) can be one event's place.
+    #[arg(long, default_value_t = 25.0, value_name = "KM")]
+    distance_km: f64,
     #[command(flatten)]
     dictionary: DictionaryArgs,
 }
@@ -157,10 +168,15 @@ fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     for bad in &dict.report().bad_lines {
         tracing::warn!(file = %bad.file, line = bad.line, reason = %bad.reason, "skipped a dictionary line");
     }
-    let tagger = Tagger::new(Arc::new(dict), automaton_kind(args.dictionary.automaton))?;
+    let tagger = Arc::new(Tagger::new(Arc::new(dict), automaton_kind(args.dictionary.automaton))?);
+    let events = args.events.then(|| DedupConfig {
+        window_days: args.window_days,
+        distance_km: args.distance_km,
+        ..DedupConfig::default()
+    });
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
     let options =
-        TagOptions { format: args.format, max_article_bytes: args.max_article_bytes, all_tags: args.all_tags };
+        TagOptions { format: args.format, max_article_bytes: args.max_article_bytes, all_tags: args.all_tags, events };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let started = Instant::now();
@@ -170,8 +186,16 @@ fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     flushed?;
     let failed = report.failed_total();
     let classes: Vec<String> = report.failed.iter().map(|(class, n)| format!("{class} {n}")).collect();
+    let events = if args.events {
+        format!(
+            "; events: {} created, {} updated, {} articles seen before, {} near-duplicates",
+            report.created, report.updated, report.seen_before, report.near_duplicates
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "lexwire tag: {} articles tagged, {} failed{} in {:.0} ms",
+        "lexwire tag: {} articles tagged, {} failed{} in {:.0} ms{events}",
         report.tagged,
         failed,
         if classes.is_empty() { String::new() } else { format!(" ({})", classes.join(", ")) },

@@ -9,10 +9,13 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use crate::article::{DecodeError, Envelope, ErrorClass, decode, decode_json};
+use crate::article::{Article, DecodeError, Envelope, ErrorClass, decode, decode_json};
+use crate::dedup::DedupConfig;
 use crate::dictionary::Lang;
 use crate::encode::TaggedArticleJson;
+use crate::engine::Engine;
 use crate::tag::{Scratch, Tagger};
 
 /// How input files are read.
@@ -33,6 +36,8 @@ pub struct TagOptions {
     pub format: InputFormat,
     pub max_article_bytes: usize,
     pub all_tags: bool,
+    /// Print event records instead of tags, deduplicated with these settings.
+    pub events: Option<DedupConfig>,
 }
 
 /// An input: a file, or standard input (`-`).
@@ -60,6 +65,11 @@ impl Input {
 pub struct TagReport {
     pub tagged: usize,
     pub failed: BTreeMap<ErrorClass, usize>,
+    /// With `--events`: records created and updated, articles seen before, near-duplicates.
+    pub created: usize,
+    pub updated: usize,
+    pub seen_before: usize,
+    pub near_duplicates: usize,
 }
 
 impl TagReport {
@@ -74,14 +84,26 @@ impl TagReport {
 /// Only I/O errors on `out`/`err` or an input that cannot be opened; bad articles are counted
 /// in the report, not returned.
 pub fn tag_inputs(
-    tagger: &Tagger,
+    tagger: &Arc<Tagger>,
     inputs: &[Input],
     options: &TagOptions,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> io::Result<TagReport> {
-    let mut run =
-        Run { tagger, options, out, err, scratch: Scratch::new(), report: TagReport::default(), line: Vec::new() };
+    let engine = match &options.events {
+        Some(config) => Some(Engine::new(tagger.clone(), config.clone()).map_err(io::Error::other)?),
+        None => None,
+    };
+    let mut run = Run {
+        tagger,
+        engine,
+        options,
+        out,
+        err,
+        scratch: Scratch::new(),
+        report: TagReport::default(),
+        line: Vec::new(),
+    };
     for input in inputs {
         let name = input.name();
         let reader: Box<dyn Read> = match input {
@@ -106,6 +128,7 @@ pub fn tag_inputs(
 
 struct Run<'a> {
     tagger: &'a Tagger,
+    engine: Option<Engine>,
     options: &'a TagOptions,
     out: &'a mut dyn Write,
     err: &'a mut dyn Write,
@@ -144,10 +167,7 @@ impl Run<'_> {
                         message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
                     }),
                     Ok(_) => match decode_json(&mut line) {
-                        Ok(article) => {
-                            let lang = article.language.as_deref().and_then(Lang::parse);
-                            self.emit(&article.id, &article.text, lang)?
-                        }
+                        Ok(article) => self.emit(&article)?,
                         Err(e) => Err(e),
                     },
                 }
@@ -185,7 +205,15 @@ impl Run<'_> {
                 Ok(text) if text.trim().is_empty() => {
                     Err(DecodeError { class: ErrorClass::NoText, message: "empty input".into() })
                 }
-                Ok(text) => self.emit(&id, text, None)?,
+                Ok(text) => self.emit(&Article {
+                    id: id.as_str().into(),
+                    url: None,
+                    source: None,
+                    language: None,
+                    published_at: None,
+                    title: None,
+                    text: text.into(),
+                })?,
             }
         };
         if let Err(e) = result {
@@ -194,17 +222,39 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Tags one article and writes its line. The outer error is an output failure (fatal);
-    /// the inner one a bad article (counted).
-    fn emit(&mut self, id: &str, text: &str, language: Option<Lang>) -> io::Result<Result<(), DecodeError>> {
-        let tagged = match self.tagger.tag(text, language, &mut self.scratch) {
+    /// Tags one article and writes its line (or, with `--events`, its event records). The
+    /// outer error is an output failure (fatal); the inner one a bad article (counted).
+    fn emit(&mut self, article: &Article<'_>) -> io::Result<Result<(), DecodeError>> {
+        let too_large =
+            |e: crate::normalize::TextTooLarge| DecodeError { class: ErrorClass::Oversize, message: e.to_string() };
+        if let Some(engine) = &mut self.engine {
+            let processed = match engine.process(article) {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(too_large(e))),
+            };
+            let outcome = &processed.outcome;
+            self.report.seen_before += outcome.seen_before as usize;
+            self.report.near_duplicates += outcome.duplicate_of.is_some() as usize;
+            for record in engine.records(outcome) {
+                match record.status {
+                    crate::dedup::Status::Created => self.report.created += 1,
+                    crate::dedup::Status::Updated => self.report.updated += 1,
+                }
+                serde_json::to_writer(&mut *self.out, &record).map_err(io::Error::from)?;
+                self.out.write_all(b"\n")?;
+            }
+            self.report.tagged += 1;
+            return Ok(Ok(()));
+        }
+        let language = article.language.as_deref().and_then(Lang::parse);
+        let tagged = match self.tagger.tag(&article.text, language, &mut self.scratch) {
             Ok(tagged) => tagged,
-            Err(e) => return Ok(Err(DecodeError { class: ErrorClass::Oversize, message: e.to_string() })),
+            Err(e) => return Ok(Err(too_large(e))),
         };
         let json = TaggedArticleJson {
-            article_id: id,
+            article_id: &article.id,
             language: tagged.language,
-            text,
+            text: &article.text,
             tags: &tagged.tags,
             dict: self.tagger.dictionary(),
             all_tags: self.options.all_tags,

@@ -5,8 +5,8 @@
 
 The text is each file as published, unchanged; the publication dates are those of
 tests/fixtures/seeds/README.md (three of the texts carry no date of their own). The seeds have
-no recorded URL, so none is invented. Lines are written in file order; tests sort them by date
-where the order matters.
+no recorded URL, so none is invented. Lines are written in publication order (then id), the
+order a feed delivers them: 003, 004, 000, 001, 002.
 """
 import json
 import os
@@ -23,9 +23,8 @@ META = {
     "004_a4b6525e30d0a0c3": ("French outlet citing the OSDH", "fr", "2021-02-11T00:00:00Z"),
 }
 
-for name in sorted(os.listdir(SEEDS)):
-    if not name.endswith(".txt"):
-        continue
+names = [n for n in os.listdir(SEEDS) if n.endswith(".txt")]
+for name in sorted(names, key=lambda n: (META[n[:-4]][2], n)):
     stem = name[:-4]
     source, language, published_at = META[stem]
     with open(os.path.join(SEEDS, name), encoding="utf-8") as f:

@@ -96,3 +96,18 @@ pub fn median_ns(group: &str, bench: &str) -> Option<f64> {
 pub fn mb_per_s(bytes: usize, ns: f64) -> f64 {
     bytes as f64 / ns * 1e3
 }
+
+/// lexwire's matcher stage: normalize, find whole-word matches, map each span back to the
+/// original text.
+pub fn match_and_map(
+    matcher: &lexwire::matcher::Matcher,
+    text: &str,
+    n: &mut lexwire::normalize::Normalized,
+    out: &mut Vec<lexwire::matcher::RawMatch>,
+) -> usize {
+    out.clear();
+    n.normalize(text).unwrap();
+    matcher.find(n, out);
+    let mut cursor = n.cursor();
+    out.iter().map(|m| cursor.original_span(m.start, m.end).1).fold(0, usize::wrapping_add)
+}

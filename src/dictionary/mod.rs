@@ -44,6 +44,7 @@ pub struct Dictionary {
     aliases: Vec<Alias>,
     event_types: Vec<EventType>,
     admin_areas: HashMap<String, AdminArea>,
+    ids: HashMap<String, EntryId>,
     report: LoadReport,
 }
 
@@ -677,9 +678,9 @@ impl Dictionary {
         let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
         let version = format!("{}+{}", manifest.version.trim(), hash);
 
-        let Builder { entries, mut aliases, event_types, admin_areas, .. } = builder;
+        let Builder { entries, mut aliases, event_types, admin_areas, ids } = builder;
         dedup_aliases(&mut aliases);
-        Ok(Dictionary { version, entries, aliases, event_types, admin_areas, report })
+        Ok(Dictionary { version, entries, aliases, event_types, admin_areas, ids, report })
     }
 
     /// The version stamped on every record: `<manifest version>+<content hash>`.
@@ -719,7 +720,7 @@ impl Dictionary {
 
     /// The entry with this canonical id.
     pub fn find(&self, id: &str) -> Option<EntryId> {
-        self.entries.iter().position(|e| e.id == id).map(|i| i as EntryId)
+        self.ids.get(id).copied()
     }
 
     pub fn report(&self) -> &LoadReport {

@@ -10,10 +10,15 @@ use lexwire::tag::{Scratch, Tag, Tagger};
 
 /// One tagger over the bundled dictionary, built once per test binary.
 pub fn tagger() -> &'static Tagger {
-    static TAGGER: OnceLock<Tagger> = OnceLock::new();
+    shared_tagger()
+}
+
+/// The same tagger, shareable with an engine.
+pub fn shared_tagger() -> &'static Arc<Tagger> {
+    static TAGGER: OnceLock<Arc<Tagger>> = OnceLock::new();
     TAGGER.get_or_init(|| {
         let dict = Dictionary::bundled().expect("the bundled dictionary loads");
-        Tagger::new(Arc::new(dict), AutomatonKind::Dfa).expect("the automaton builds")
+        Arc::new(Tagger::new(Arc::new(dict), AutomatonKind::Dfa).expect("the automaton builds"))
     })
 }
 
@@ -37,11 +42,29 @@ pub fn repo_path(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
 
-/// The seed articles as `(id, language, published_at, text)`, in file order.
+/// The seed articles as JSON, in file order (date order: 003, 004, 000, 001, 002).
 pub fn seeds() -> Vec<serde_json::Value> {
     std::fs::read_to_string(repo_path("tests/fixtures/articles.jsonl"))
         .expect("fixtures")
         .lines()
         .map(|l| serde_json::from_str(l).expect("fixture line is JSON"))
         .collect()
+}
+
+/// The event records (latest state of each) that one article produces on a fresh engine.
+pub fn events_of(text: &str, language: Option<&str>, published_at: &str) -> Vec<serde_json::Value> {
+    use std::borrow::Cow;
+    let mut engine = lexwire::engine::Engine::new(shared_tagger().clone(), lexwire::dedup::DedupConfig::default())
+        .expect("the bundled taxonomy has what extraction needs");
+    let article = lexwire::article::Article {
+        id: Cow::Borrowed("case"),
+        url: None,
+        source: Some(Cow::Borrowed("test")),
+        language: language.map(Cow::Borrowed),
+        published_at: Some(Cow::Borrowed(published_at)),
+        title: None,
+        text: Cow::Borrowed(text),
+    };
+    let processed = engine.process(&article).expect("text is small");
+    engine.records(&processed.outcome).map(|r| serde_json::to_value(&r).expect("records serialize")).collect()
 }

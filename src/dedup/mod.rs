@@ -1,0 +1,879 @@
+//! Deduplication: many reports of one event become one record, created once and then updated.
+//!
+//! Two layers, over bounded, time-windowed state:
+//! 1. **articles**: an article seen before (same id, same text) is skipped whole, so a
+//!    redelivered message changes nothing. Each event's evidence sentence is sketched
+//!    ([`minhash`]); an article whose sketches match an earlier article's is a near-duplicate
+//!    (`duplicate_of`), and a sentence republished from an earlier article ("republished
+//!    paragraphs") goes to the events that sentence produced. Neither ever creates an event:
+//!    they add themselves as sources of existing ones, or are counted as suppressed.
+//! 2. **events**: a candidate is the same event as a known one when the type family is the
+//!    same, the dates are compatible (ranges within a day), the places agree (same place, same
+//!    district, within `distance_km`, or one is the governorate or country holding the other),
+//!    and the actors who did it do not disagree. The closest match wins; ties go to the
+//!    smallest event id, so the result does not depend on hash order.
+//!
+//! A match updates the event (revision + 1, source added or replaced, more precise date or
+//! place adopted, actors and weapons added). Tolls are kept per reporting outlet: the latest
+//! report of an outlet replaces its earlier figure (SOHR's "death toll update"); across outlets
+//! the event shows the most conservative figure as `best`, the lowest and highest as `low` and
+//! `high`.
+//!
+//! State is bounded by a window over the stream's event time, the publication time of the
+//! articles: an event is forgotten `window_days` after its latest report, an article
+//! `window_days` after its publication, counted back from the newest publication date seen
+//! (so a report of an old event keeps it alive, and late or replayed input never evicts more
+//! than live input would). Caps on events and articles bound it further (the least recently
+//! reported go first). Every change is recorded as a key/value pair ([`StateChange`]) that a
+//! compacted changelog can persist; [`Deduper::restore`] rebuilds the state from them.
+//!
+//! Pure and synchronous: time is the articles' publication dates, never a clock.
+
+pub mod minhash;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use foldhash::fast::FixedState;
+
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::dictionary::{Dictionary, Lang, PlaceLevel};
+use crate::extract::casualties::Count;
+use crate::extract::dates::ResolvedDate;
+use crate::extract::{Candidate, Role};
+use crate::normalize::Normalized;
+use minhash::{Sketch, SketchBuilder, SketchIndex};
+
+/// Dedup settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    /// Events and articles older than this many days before the newest publication date are
+    /// forgotten.
+    pub window_days: u32,
+    /// At most this many live events; beyond it, the oldest are forgotten.
+    pub max_events: usize,
+    /// At most this many remembered articles.
+    pub max_articles: usize,
+    /// Two points this close (km) can be one event's place.
+    pub distance_km: f64,
+    /// At most this many sources kept per event (the count of reports goes on).
+    pub max_sources: usize,
+    /// Evidence sentences are cut to this many characters.
+    pub evidence_chars: usize,
+    /// Sketch similarity from which an evidence sentence is a republication.
+    pub sentence_similarity: f64,
+    /// Sketch similarity from which an article is a near-duplicate of another.
+    pub article_similarity: f64,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        DedupConfig {
+            window_days: 14,
+            max_events: 200_000,
+            max_articles: 200_000,
+            distance_km: 25.0,
+            max_sources: 50,
+            evidence_chars: 300,
+            sentence_similarity: 0.6,
+            article_similarity: 0.8,
+        }
+    }
+}
+
+/// An event as lexwire knows it: what its record says.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventState {
+    pub event_id: String,
+    pub revision: u32,
+    /// Taxonomy code; names, ACLED and CAMEO codes come from the dictionary when encoding.
+    pub event_type: String,
+    pub family: String,
+    pub generic: bool,
+    pub date: ResolvedDate,
+    pub location: Option<LocationState>,
+    pub actors: Vec<ActorState>,
+    pub weapons: Vec<String>,
+    pub fatalities: Option<Count>,
+    pub injured: Option<Count>,
+    pub confidence: f32,
+    pub sources: Vec<SourceState>,
+    /// The publication date of the latest report (or the event's date): the state forgets the
+    /// event `window_days` after it.
+    pub last_seen: NaiveDate,
+    /// Reports beyond the `max_sources` kept.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub more_sources: u32,
+    pub dictionary_version: String,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Where an event took place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocationState {
+    pub place_id: String,
+    pub name: String,
+    /// The alias as the first report wrote it.
+    pub surface: String,
+    pub country: String,
+    pub admin1: Option<String>,
+    pub admin1_name: Option<String>,
+    pub admin2: Option<String>,
+    pub admin2_name: Option<String>,
+    pub lat: f64,
+    pub lon: f64,
+    pub feature_class: String,
+    pub level: PlaceLevel,
+    pub geo_precision: u8,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActorState {
+    pub id: String,
+    pub role: Role,
+}
+
+/// One article's report of an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    pub article_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub language: Lang,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+    pub evidence: Evidence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fatalities: Option<Count>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub injured: Option<Count>,
+    /// The order in which lexwire processed the article: a later report of an outlet
+    /// replaces its earlier toll.
+    pub seq: u64,
+}
+
+/// The sentence that reports an event, as byte offsets into the article's original text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub start: usize,
+    pub end: usize,
+    pub sentence: String,
+}
+
+/// What lexwire remembers of an article.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArticleState {
+    pub published: Option<NaiveDate>,
+    pub content_hash: u64,
+    pub seq: u64,
+    /// The whole article's sketch.
+    pub sketch: Sketch,
+    /// One per event the article reported: the evidence sentence's sketch and the event.
+    pub evidence: Vec<(Sketch, String)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+}
+
+/// The article being deduplicated.
+#[derive(Debug, Clone, Copy)]
+pub struct ArticleMeta<'a> {
+    pub id: &'a str,
+    pub url: Option<&'a str>,
+    pub source: Option<&'a str>,
+    pub language: Lang,
+    pub published_at: Option<&'a str>,
+    pub published: Option<NaiveDate>,
+    pub text: &'a str,
+    /// A sketch of the whole article, for near-duplicate articles ([`tag_sketch`]).
+    pub sketch: &'a Sketch,
+}
+
+/// Whether a record announces a new event or an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Created,
+    Updated,
+}
+
+/// What one article did to the state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// The events to publish, in order of first mention in the article.
+    pub records: Vec<(String, Status)>,
+    /// The article was processed before (same id, same text): nothing changed.
+    pub seen_before: bool,
+    pub duplicate_of: Option<String>,
+    /// Candidates that matched no event but came from a duplicate article or a republished
+    /// sentence: not new events.
+    pub suppressed: usize,
+    /// Candidates of this article that merged into an event already known.
+    pub duplicates: usize,
+}
+
+/// A key and its new value (`None`: deleted), for a compacted changelog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    pub key: String,
+    pub value: Option<Vec<u8>>,
+}
+
+/// Why state could not be restored.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot restore dedup state key {key:?}: {message}")]
+pub struct RestoreError {
+    pub key: String,
+    pub message: String,
+}
+
+/// The deduplicator and its state. One per partition of the event key space.
+#[derive(Debug, Default)]
+pub struct Deduper {
+    config: DedupConfig,
+    events: HashMap<String, EventState, FixedState>,
+    /// (family, first day of the date range, event id): candidates look up a date range.
+    by_date: BTreeSet<(String, NaiveDate, String)>,
+    /// (date of the last report, event id): eviction order.
+    by_end: BTreeSet<(NaiveDate, String)>,
+    articles: HashMap<String, ArticleState, FixedState>,
+    articles_by_date: BTreeSet<(NaiveDate, String)>,
+    /// Evidence sketches by (article id, index).
+    evidence_index: SketchIndex<(String, u32)>,
+    /// Article sketches (the union of its evidence sketches).
+    article_index: SketchIndex<String>,
+    watermark: Option<NaiveDate>,
+    seq: u64,
+    changed_events: BTreeSet<String>,
+    changed_articles: BTreeSet<String>,
+    norm: Normalized,
+}
+
+const EVENT_KEY: &str = "event/";
+const ARTICLE_KEY: &str = "article/";
+const MAX_MONTH_DAYS: u64 = 31;
+
+impl Deduper {
+    pub fn new(config: DedupConfig) -> Self {
+        Deduper { config, ..Deduper::default() }
+    }
+
+    pub fn config(&self) -> &DedupConfig {
+        &self.config
+    }
+
+    pub fn event(&self, id: &str) -> Option<&EventState> {
+        self.events.get(id)
+    }
+
+    pub fn live_events(&self) -> usize {
+        self.events.len()
+    }
+
+    pub fn remembered_articles(&self) -> usize {
+        self.articles.len()
+    }
+
+    /// Every live event, in event id order.
+    pub fn events(&self) -> Vec<&EventState> {
+        let mut all: Vec<&EventState> = self.events.values().collect();
+        all.sort_by(|a, b| a.event_id.cmp(&b.event_id));
+        all
+    }
+
+    /// Deduplicates one article's candidates (from [`crate::extract::Extractor::extract`]).
+    pub fn process(&mut self, dict: &Dictionary, article: &ArticleMeta<'_>, candidates: &[Candidate]) -> Outcome {
+        let mut outcome = Outcome::default();
+        let content_hash = fast_hash(article.text.as_bytes());
+        if let Some(known) = self.articles.get(article.id)
+            && known.content_hash == content_hash
+        {
+            outcome.seen_before = true;
+            return outcome;
+        }
+        self.seq += 1;
+        let seq = self.seq;
+        // Evict what the previous articles pushed out of the window or over the caps: here, not at
+        // the end, so that the events this article creates or updates are still there to be
+        // announced (a late article's events leave with the next article).
+        self.evict();
+        if let Some(published) = article.published {
+            self.watermark = Some(self.watermark.map_or(published, |w| w.max(published)));
+        }
+
+        // Sketches of the evidence sentences, and of the article as their union.
+        let sketches: Vec<Sketch> = candidates
+            .iter()
+            .map(|c| {
+                let mut b = SketchBuilder::default();
+                b.add_text(&article.text[c.evidence.0..c.evidence.1], &mut self.norm);
+                b.finish()
+            })
+            .collect();
+        let duplicate_of = if article.sketch.is_full() {
+            self.article_index
+                .most_similar(article.sketch, self.config.article_similarity, |k| k != article.id)
+                .map(|(k, _)| k)
+        } else {
+            None
+        };
+        outcome.duplicate_of = duplicate_of.clone();
+
+        let mut evidence_links = Vec::new();
+        for (candidate, sketch) in candidates.iter().zip(&sketches) {
+            // A sentence republished from another article: the events it produced there.
+            let republished: Vec<String> = if sketch.is_full() {
+                self.evidence_index
+                    .most_similar(sketch, self.config.sentence_similarity, |(a, _)| a != article.id)
+                    .and_then(|((a, i), _)| self.articles.get(&a).and_then(|s| s.evidence.get(i as usize)))
+                    .map(|(_, e)| vec![e.clone()])
+                    .unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            let proto = self.proto_event(dict, article, candidate, seq, duplicate_of.clone());
+            let matched = self.best_match(&proto, &republished);
+            let (id, status) = match matched {
+                Some(id) => {
+                    outcome.duplicates += 1;
+                    let created_now = outcome.records.iter().any(|(e, st)| *e == id && *st == Status::Created);
+                    let touched_now = outcome.records.iter().any(|(e, _)| *e == id);
+                    self.update(&id, proto, dict.version(), !touched_now);
+                    (id, if created_now { Status::Created } else { Status::Updated })
+                }
+                None if duplicate_of.is_some() || !republished.is_empty() => {
+                    outcome.suppressed += 1;
+                    continue;
+                }
+                None => {
+                    let id = proto.event_id.clone();
+                    self.insert(proto);
+                    (id, Status::Created)
+                }
+            };
+            evidence_links.push((sketch.clone(), id.clone()));
+            if !outcome.records.iter().any(|(e, _)| *e == id) {
+                outcome.records.push((id, status));
+            }
+        }
+
+        // Remember the article.
+        if let Some(old) = self.articles.remove(article.id) {
+            self.forget_article_indexes(article.id, &old);
+        }
+        let state = ArticleState {
+            published: article.published,
+            content_hash,
+            seq,
+            sketch: article.sketch.clone(),
+            evidence: evidence_links,
+            duplicate_of,
+        };
+        self.index_article(article.id, &state);
+        self.articles.insert(article.id.to_string(), state);
+        self.changed_articles.insert(article.id.to_string());
+        outcome
+    }
+
+    /// The event a candidate would create, with its deterministic id.
+    fn proto_event(
+        &self,
+        dict: &Dictionary,
+        article: &ArticleMeta<'_>,
+        c: &Candidate,
+        seq: u64,
+        duplicate_of: Option<String>,
+    ) -> EventState {
+        let ty = dict.event_type(c.event_type);
+        let location = c.location.and_then(|p| {
+            let entry = dict.entry(p.entry);
+            let place = entry.place()?;
+            let name_of =
+                |code: &Option<String>| code.as_deref().and_then(|c| dict.admin_area(c)).map(|a| a.name.clone());
+            Some(LocationState {
+                place_id: entry.id.clone(),
+                name: entry.name.clone(),
+                surface: if p.end > p.start { article.text[p.start..p.end].to_string() } else { entry.name.clone() },
+                country: place.country.clone(),
+                admin1: place.admin1.clone(),
+                admin1_name: name_of(&place.admin1),
+                admin2: place.admin2.clone(),
+                admin2_name: name_of(&place.admin2),
+                lat: place.lat,
+                lon: place.lon,
+                feature_class: place.feature_class.clone(),
+                level: place.level,
+                geo_precision: c.geo_precision,
+            })
+        });
+        let actors =
+            c.actors.iter().map(|(e, role)| ActorState { id: dict.entry(*e).id.clone(), role: *role }).collect();
+        let weapons = c.weapons.iter().map(|w| dict.entry(*w).id.clone()).collect();
+        let sentence = &article.text[c.evidence.0..c.evidence.1];
+        let sentence = match sentence.char_indices().nth(self.config.evidence_chars) {
+            Some((cut, _)) => format!("{}…", &sentence[..cut]),
+            None => sentence.to_string(),
+        };
+        let source = SourceState {
+            article_id: article.id.to_string(),
+            url: article.url.map(str::to_string),
+            source: article.source.map(str::to_string),
+            language: article.language,
+            published_at: article.published_at.map(str::to_string),
+            duplicate_of,
+            evidence: Evidence { start: c.evidence.0, end: c.evidence.1, sentence },
+            fatalities: c.casualties.fatalities,
+            injured: c.casualties.injured,
+            seq,
+        };
+        // The id: a hash of the first sighting's canonical signature.
+        let signature = format!(
+            "lexwire.event/v1|{}|{}|{}|{}|{}|{}",
+            ty.family,
+            ty.code,
+            c.date.date,
+            location.as_ref().map_or("", |l| l.place_id.as_str()),
+            article.id,
+            c.evidence.0
+        );
+        let digest = Sha256::digest(signature.as_bytes());
+        let event_id = format!("ev_{}", digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>());
+        EventState {
+            event_id,
+            revision: 1,
+            event_type: ty.code.clone(),
+            family: ty.family.clone(),
+            generic: c.generic,
+            date: c.date,
+            location,
+            actors,
+            weapons,
+            fatalities: c.casualties.fatalities,
+            injured: c.casualties.injured,
+            confidence: c.confidence,
+            sources: vec![source],
+            last_seen: article.published.map_or(c.date.date, |p| p.max(c.date.date)),
+            more_sources: 0,
+            dictionary_version: dict.version().to_string(),
+        }
+    }
+
+    /// The known event a candidate reports, if any: among the events its republished sentence
+    /// produced if they fit, else the closest compatible one.
+    fn best_match(&self, proto: &EventState, republished: &[String]) -> Option<String> {
+        let (start, end) = proto.date.range();
+        let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
+        let to = end.checked_add_days(Days::new(1)).unwrap_or(end);
+        let lo = (proto.family.clone(), from, String::new());
+        let hi = (proto.family.clone(), to, "\u{10FFFF}".to_string());
+        let score = |e: &EventState, relaxed: bool| -> Option<(u8, i64)> {
+            // The date first: it is the cheaper test and the one that fails most.
+            if !e.date.compatible(&proto.date, 1) || e.family != proto.family {
+                return None;
+            }
+            let place = place_agreement(e.location.as_ref(), proto.location.as_ref(), self.config.distance_km);
+            if !relaxed && (place == 0 || !actors_agree(&e.actors, &proto.actors)) {
+                return None;
+            }
+            // Higher is better: place agreement first, then date closeness.
+            Some((place, -e.date.distance_days(&proto.date)))
+        };
+        // The best scored event; among equals the smallest id.
+        let pick = |events: &mut dyn Iterator<Item = &EventState>, relaxed: bool| -> Option<String> {
+            let mut best: Option<((u8, i64), &str)> = None;
+            for e in events {
+                let Some(key) = score(e, relaxed) else { continue };
+                let better = match &best {
+                    None => true,
+                    Some((k, id)) => key > *k || key == *k && e.event_id.as_str() < *id,
+                };
+                if better {
+                    best = Some((key, e.event_id.as_str()));
+                }
+            }
+            best.map(|(_, id)| id.to_string())
+        };
+        let mut linked = republished.iter().filter_map(|id| self.events.get(id));
+        if let Some(id) = pick(&mut linked, true) {
+            return Some(id);
+        }
+        let mut in_range = self.by_date.range(lo..=hi).map(|(_, _, id)| &self.events[id]);
+        pick(&mut in_range, false)
+    }
+
+    fn insert(&mut self, event: EventState) {
+        let (start, _) = event.date.range();
+        self.by_date.insert((event.family.clone(), start, event.event_id.clone()));
+        self.by_end.insert((event.last_seen, event.event_id.clone()));
+        self.changed_events.insert(event.event_id.clone());
+        self.events.insert(event.event_id.clone(), event);
+    }
+
+    fn remove_event(&mut self, id: &str) -> Option<EventState> {
+        let event = self.events.remove(id)?;
+        let (start, _) = event.date.range();
+        self.by_date.remove(&(event.family.clone(), start, id.to_string()));
+        self.by_end.remove(&(event.last_seen, id.to_string()));
+        self.changed_events.insert(id.to_string());
+        Some(event)
+    }
+
+    /// Folds a new report into a known event. `new_revision` is false for a second report of
+    /// the same article in the same pass: one article makes one revision.
+    fn update(&mut self, id: &str, report: EventState, dictionary_version: &str, new_revision: bool) {
+        let Some(mut e) = self.remove_event(id) else { return };
+        let source = report.sources.into_iter().next().expect("a report has its source");
+        match e.sources.iter_mut().find(|s| s.article_id == source.article_id) {
+            // Another sentence of the article being processed: its figures add to the first
+            // sentence's report, which stays the evidence.
+            Some(existing) if existing.seq == source.seq => {
+                let merged = crate::extract::merge_casualties(
+                    crate::extract::casualties::Casualties {
+                        fatalities: existing.fatalities,
+                        injured: existing.injured,
+                        ..Default::default()
+                    },
+                    crate::extract::casualties::Casualties {
+                        fatalities: source.fatalities,
+                        injured: source.injured,
+                        ..Default::default()
+                    },
+                );
+                existing.fatalities = merged.fatalities;
+                existing.injured = merged.injured;
+            }
+            // The same article again, edited: its report replaces the old one.
+            Some(existing) => *existing = source,
+            None => {
+                if e.sources.len() < self.config.max_sources {
+                    e.sources.push(source);
+                } else {
+                    e.more_sources += 1;
+                }
+            }
+        }
+        if e.generic && !report.generic {
+            e.event_type = report.event_type;
+            e.generic = false;
+        }
+        if report.date.precision < e.date.precision {
+            e.date = report.date;
+        }
+        e.last_seen = e.last_seen.max(report.last_seen);
+        let better_place = match (&e.location, &report.location) {
+            (None, Some(_)) => true,
+            (Some(old), Some(new)) => new.geo_precision < old.geo_precision,
+            _ => false,
+        };
+        if better_place {
+            e.location = report.location;
+        }
+        for a in report.actors {
+            if !e.actors.iter().any(|x| x.id == a.id) {
+                e.actors.push(a);
+            }
+        }
+        for w in report.weapons {
+            if !e.weapons.contains(&w) {
+                e.weapons.push(w);
+            }
+        }
+        (e.fatalities, e.injured) = tolls(&e.sources);
+        if new_revision {
+            e.confidence = ((1.0 - (1.0 - e.confidence) * (1.0 - report.confidence)).min(0.99) * 100.0).round() / 100.0;
+            e.revision += 1;
+        }
+        e.dictionary_version = dictionary_version.to_string();
+        self.insert(e);
+    }
+
+    fn index_article(&mut self, id: &str, state: &ArticleState) {
+        for (i, (sketch, _)) in state.evidence.iter().enumerate() {
+            if sketch.is_full() {
+                self.evidence_index.insert((id.to_string(), i as u32), sketch.clone());
+            }
+        }
+        if state.sketch.is_full() {
+            self.article_index.insert(id.to_string(), state.sketch.clone());
+        }
+        if let Some(p) = state.published {
+            self.articles_by_date.insert((p, id.to_string()));
+        }
+    }
+
+    fn forget_article_indexes(&mut self, id: &str, state: &ArticleState) {
+        for i in 0..state.evidence.len() {
+            self.evidence_index.remove(&(id.to_string(), i as u32));
+        }
+        self.article_index.remove(&id.to_string());
+        if let Some(p) = state.published {
+            self.articles_by_date.remove(&(p, id.to_string()));
+        }
+    }
+
+    /// Forgets events and articles outside the window, then the oldest beyond the caps.
+    fn evict(&mut self) {
+        if let Some(watermark) = self.watermark {
+            let horizon =
+                watermark.checked_sub_days(Days::new(self.config.window_days as u64)).unwrap_or(NaiveDate::MIN);
+            while let Some((end, id)) = self.by_end.first().cloned() {
+                if end >= horizon {
+                    break;
+                }
+                self.remove_event(&id);
+            }
+            while let Some((published, id)) = self.articles_by_date.first().cloned() {
+                if published >= horizon {
+                    break;
+                }
+                self.forget_article(&id);
+            }
+        }
+        while self.events.len() > self.config.max_events {
+            let Some((_, id)) = self.by_end.first().cloned() else { break };
+            self.remove_event(&id);
+        }
+        while self.articles.len() > self.config.max_articles {
+            // Oldest publication first; articles without a date before them.
+            let oldest = self
+                .articles
+                .iter()
+                .filter(|(_, a)| a.published.is_none())
+                .map(|(id, a)| (a.seq, id.clone()))
+                .min()
+                .map(|(_, id)| id)
+                .or_else(|| self.articles_by_date.first().map(|(_, id)| id.clone()));
+            let Some(id) = oldest else { break };
+            self.forget_article(&id);
+        }
+    }
+
+    fn forget_article(&mut self, id: &str) {
+        if let Some(state) = self.articles.remove(id) {
+            self.forget_article_indexes(id, &state);
+            self.changed_articles.insert(id.to_string());
+        }
+    }
+
+    /// The state changes since the last call, in key order: upserts and deletions of events and
+    /// articles, for a compacted changelog.
+    pub fn take_changes(&mut self) -> Vec<StateChange> {
+        let events = std::mem::take(&mut self.changed_events);
+        let articles = std::mem::take(&mut self.changed_articles);
+        let mut out = Vec::with_capacity(events.len() + articles.len());
+        for id in articles {
+            let value = self.articles.get(&id).map(|a| serde_json::to_vec(a).expect("article state serializes"));
+            out.push(StateChange { key: format!("{ARTICLE_KEY}{id}"), value });
+        }
+        for id in events {
+            let value = self.events.get(&id).map(|e| serde_json::to_vec(e).expect("event state serializes"));
+            out.push(StateChange { key: format!("{EVENT_KEY}{id}"), value });
+        }
+        out
+    }
+
+    /// The whole state as changes (a snapshot), in key order.
+    pub fn snapshot(&self) -> Vec<StateChange> {
+        let mut articles: Vec<&String> = self.articles.keys().collect();
+        articles.sort();
+        let mut out: Vec<StateChange> = articles
+            .into_iter()
+            .map(|id| StateChange {
+                key: format!("{ARTICLE_KEY}{id}"),
+                value: Some(serde_json::to_vec(&self.articles[id]).expect("serializes")),
+            })
+            .collect();
+        for e in self.events() {
+            out.push(StateChange {
+                key: format!("{EVENT_KEY}{}", e.event_id),
+                value: Some(serde_json::to_vec(e).expect("serializes")),
+            });
+        }
+        out
+    }
+
+    /// Applies changes (a changelog read from the start, or a snapshot): later values replace
+    /// earlier ones, `None` deletes. Indexes and the watermark are rebuilt; the window and caps
+    /// apply with the next article.
+    ///
+    /// # Errors
+    /// [`RestoreError`] for a key lexwire does not know or a value that does not parse.
+    pub fn restore(&mut self, changes: impl IntoIterator<Item = StateChange>) -> Result<(), RestoreError> {
+        for change in changes {
+            let error = |message: String| RestoreError { key: change.key.clone(), message };
+            if let Some(id) = change.key.strip_prefix(EVENT_KEY) {
+                self.remove_event(id);
+                if let Some(bytes) = &change.value {
+                    let event: EventState = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
+                    if event.event_id != id {
+                        return Err(error(format!("holds event {:?}", event.event_id)));
+                    }
+                    self.seq = self.seq.max(event.sources.iter().map(|s| s.seq).max().unwrap_or(0));
+                    self.insert(event);
+                }
+            } else if let Some(id) = change.key.strip_prefix(ARTICLE_KEY) {
+                self.forget_article(id);
+                if let Some(bytes) = &change.value {
+                    let article: ArticleState = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
+                    self.seq = self.seq.max(article.seq);
+                    if let Some(p) = article.published {
+                        self.watermark = Some(self.watermark.map_or(p, |w| w.max(p)));
+                    }
+                    self.index_article(id, &article);
+                    self.articles.insert(id.to_string(), article);
+                }
+            } else {
+                return Err(error("unknown key".into()));
+            }
+        }
+        self.changed_events.clear();
+        self.changed_articles.clear();
+        // The window and caps apply when the next article arrives, as they would have without
+        // the restart.
+        Ok(())
+    }
+
+    /// An estimate of the heap memory the state holds, in bytes.
+    pub fn memory_estimate(&self) -> usize {
+        let strings = |e: &EventState| {
+            e.event_id.len()
+                + e.event_type.len()
+                + e.family.len()
+                + e.dictionary_version.len()
+                + e.location.as_ref().map_or(0, |l| {
+                    l.place_id.len()
+                        + l.name.len()
+                        + l.surface.len()
+                        + l.country.len()
+                        + 64
+                        + std::mem::size_of::<LocationState>()
+                })
+                + e.actors.iter().map(|a| a.id.len() + 32).sum::<usize>()
+                + e.weapons.iter().map(|w| w.len() + 24).sum::<usize>()
+                + e.sources
+                    .iter()
+                    .map(|s| {
+                        std::mem::size_of::<SourceState>()
+                            + s.article_id.len()
+                            + s.url.as_ref().map_or(0, String::len)
+                            + s.source.as_ref().map_or(0, String::len)
+                            + s.published_at.as_ref().map_or(0, String::len)
+                            + s.evidence.sentence.len()
+                    })
+                    .sum::<usize>()
+        };
+        let events: usize = self
+            .events
+            .values()
+            .map(|e| std::mem::size_of::<EventState>() + strings(e) + 2 * e.event_id.len() + 96)
+            .sum();
+        let articles: usize = self
+            .articles
+            .iter()
+            .map(|(id, a)| {
+                id.len() * 4 + std::mem::size_of::<ArticleState>() + a.evidence.len() * (minhash::K * 8 + 64) + 128
+            })
+            .sum();
+        events + articles
+    }
+}
+
+/// How well two places agree: 4 same place, 3 same district, 2 within `km`, 1 one holds the
+/// other (a governorate or country and a place in it, or no place at all), 0 they disagree.
+fn place_agreement(a: Option<&LocationState>, b: Option<&LocationState>, km: f64) -> u8 {
+    let (Some(a), Some(b)) = (a, b) else { return 1 };
+    if a.place_id == b.place_id {
+        return 4;
+    }
+    if a.admin2.is_some() && a.admin2 == b.admin2 && a.level == PlaceLevel::Point && b.level == PlaceLevel::Point {
+        return 3;
+    }
+    let points = a.level == PlaceLevel::Point && b.level == PlaceLevel::Point;
+    if points && crate::dictionary::gazetteer::km(a.lat, a.lon, b.lat, b.lon) <= km {
+        return 2;
+    }
+    let holds = |wide: &LocationState, narrow: &LocationState| match wide.level {
+        PlaceLevel::Country => wide.country == narrow.country,
+        PlaceLevel::Admin1 => wide.admin1.is_some() && wide.admin1 == narrow.admin1,
+        PlaceLevel::Admin2 | PlaceLevel::Admin3 => wide.admin2.is_some() && wide.admin2 == narrow.admin2,
+        PlaceLevel::Point => false,
+    };
+    if holds(a, b) || holds(b, a) { 1 } else { 0 }
+}
+
+/// Whether the actors who did it can be the same: no named doer on one side, or one in common.
+fn actors_agree(a: &[ActorState], b: &[ActorState]) -> bool {
+    fn doers(x: &[ActorState]) -> impl Iterator<Item = &str> {
+        x.iter().filter(|s| s.role == Role::Actor && s.id != "actor:unidentified").map(|s| s.id.as_str())
+    }
+    doers(a).next().is_none() || doers(b).next().is_none() || doers(a).any(|d| doers(b).any(|e| e == d))
+}
+
+/// An event's tolls from its sources: each outlet's latest figure; across outlets, the most
+/// conservative as best, the lowest and the highest as low and high.
+pub fn tolls(sources: &[SourceState]) -> (Option<Count>, Option<Count>) {
+    let pick = |get: fn(&SourceState) -> Option<Count>| -> Option<Count> {
+        let mut latest: BTreeMap<&str, (u64, Count)> = BTreeMap::new();
+        for s in sources {
+            let Some(count) = get(s) else { continue };
+            let outlet = s.source.as_deref().unwrap_or(&s.article_id);
+            let slot = latest.entry(outlet).or_insert((s.seq, count));
+            if s.seq >= slot.0 {
+                *slot = (s.seq, count);
+            }
+        }
+        let figures: Vec<Count> = latest.into_values().map(|(_, c)| c).collect();
+        (!figures.is_empty()).then(|| Count {
+            best: figures.iter().map(|c| c.best).min().unwrap_or(0),
+            low: figures.iter().map(|c| c.low).min().unwrap_or(0),
+            high: figures.iter().map(|c| c.high).max().unwrap_or(0),
+        })
+    };
+    (pick(|s| s.fatalities), pick(|s| s.injured))
+}
+
+/// The sketch of an article from its tags: shingles of three consecutive tags, each tag its
+/// canonical id or its number's value. A copy of an article has the same tags in the same order;
+/// two reports of the same events in their own words share few runs of three. It costs nothing
+/// beyond the tagging already done, where word shingles of the whole text would cost a pass
+/// half as long as matching itself.
+pub fn tag_sketch(dict: &Dictionary, tags: &[crate::tag::Tag]) -> Sketch {
+    let key = |t: &crate::tag::Tag| -> u64 {
+        match (&t.value, t.entry) {
+            (crate::tag::TagValue::Number(n), _) => n.value.to_bits(),
+            (crate::tag::TagValue::Date(d), _) => fast_hash(d.iso().as_bytes()),
+            (_, Some(e)) => fast_hash(dict.entry(e).id.as_bytes()),
+            (_, None) => 0,
+        }
+    };
+    let keys: Vec<u64> = tags.iter().filter(|t| !t.is_internal()).map(key).collect();
+    let mut b = SketchBuilder::default();
+    for w in keys.windows(3) {
+        b.add_hash(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42));
+    }
+    b.finish()
+}
+
+/// A fast, stable 64-bit hash of a text (8 bytes at a time), to recognise an article seen
+/// before.
+pub fn fast_hash(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0x9E37_79B9_7F4A_7C15 ^ bytes.len() as u64;
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .wrapping_mul(0xff51_afd7_ed55_8ccd);
+    }
+    let mut tail = [0u8; 8];
+    tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h = (h.rotate_left(23) ^ u64::from_le_bytes(tail)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}

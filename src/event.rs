@@ -1,0 +1,146 @@
+//! The event record: the `lexwire.event/v1` JSON that lexwire publishes, one per created or
+//! updated event, keyed by `event_id`. `schema/lexwire.event.v1.json` is its JSON Schema; a
+//! change that breaks it gets a new schema name.
+//!
+//! Names, ACLED and CAMEO codes, actor types and weapon categories come from the dictionary at
+//! encoding time (the state keeps ids), so a record always describes its ids with the
+//! dictionary named by its `dictionary_version`.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+
+use crate::dedup::{EventState, Status};
+use crate::dictionary::{Detail, Dictionary};
+
+/// The schema name every record carries.
+pub const SCHEMA: &str = "lexwire.event/v1";
+
+/// lexwire's version, stamped on every record.
+pub const LEXWIRE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// One record, ready to serialize.
+pub struct EventRecord<'a> {
+    pub event: &'a EventState,
+    pub status: Status,
+    pub dict: &'a Dictionary,
+}
+
+impl Serialize for EventRecord<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (e, dict) = (self.event, self.dict);
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("schema", SCHEMA)?;
+        map.serialize_entry("event_id", &e.event_id)?;
+        map.serialize_entry("revision", &e.revision)?;
+        map.serialize_entry("status", &self.status)?;
+        map.serialize_entry("event_type", &EventTypeJson { e, dict })?;
+        map.serialize_entry("date", &e.date.date.to_string())?;
+        map.serialize_entry("date_precision", &e.date.precision)?;
+        let (from, to) = e.date.range();
+        map.serialize_entry("date_range", &[from.to_string(), to.to_string()])?;
+        map.serialize_entry("location", &e.location)?;
+        map.serialize_entry("actors", &ActorsJson { e, dict })?;
+        map.serialize_entry("fatalities", &e.fatalities)?;
+        map.serialize_entry("injured", &e.injured)?;
+        map.serialize_entry("weapons", &WeaponsJson { e, dict })?;
+        map.serialize_entry("confidence", &e.confidence)?;
+        map.serialize_entry("sources", &e.sources)?;
+        if e.more_sources > 0 {
+            map.serialize_entry("more_sources", &e.more_sources)?;
+        }
+        map.serialize_entry("dictionary_version", &e.dictionary_version)?;
+        map.serialize_entry("lexwire_version", LEXWIRE_VERSION)?;
+        map.end()
+    }
+}
+
+struct EventTypeJson<'a> {
+    e: &'a EventState,
+    dict: &'a Dictionary,
+}
+
+impl Serialize for EventTypeJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("code", &self.e.event_type)?;
+        map.serialize_entry("family", &self.e.family)?;
+        if let Some(t) = self.dict.event_type_by_code(&self.e.event_type).map(|i| self.dict.event_type(i)) {
+            map.serialize_entry("name", &t.name)?;
+            map.serialize_entry("acled_event_type", &t.acled_event_type)?;
+            map.serialize_entry("acled_sub_event_type", &t.acled_sub_event_type)?;
+            map.serialize_entry("cameo", &t.cameo)?;
+            map.serialize_entry("cameo_name", &t.cameo_name)?;
+        }
+        map.serialize_entry("generic", &self.e.generic)?;
+        map.end()
+    }
+}
+
+struct ActorsJson<'a> {
+    e: &'a EventState,
+    dict: &'a Dictionary,
+}
+
+impl Serialize for ActorsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.e.actors.len()))?;
+        for a in &self.e.actors {
+            let entry = self.dict.find(&a.id).map(|i| self.dict.entry(i));
+            let actor = entry.and_then(|e| match &e.detail {
+                Detail::Actor(actor) => Some(actor),
+                _ => None,
+            });
+            seq.serialize_element(&ActorJson {
+                id: &a.id,
+                name: entry.map_or(a.id.as_str(), |e| e.name.as_str()),
+                role: a.role,
+                actor_type: actor.map(|x| x.actor_type.as_str()),
+                affiliation: actor.map(|x| x.affiliation.as_str()),
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct ActorJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    role: crate::extract::Role,
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    actor_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    affiliation: Option<&'a str>,
+}
+
+struct WeaponsJson<'a> {
+    e: &'a EventState,
+    dict: &'a Dictionary,
+}
+
+impl Serialize for WeaponsJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.e.weapons.len()))?;
+        for w in &self.e.weapons {
+            let entry = self.dict.find(w).map(|i| self.dict.entry(i));
+            let category = entry.and_then(|e| match &e.detail {
+                Detail::Weapon(x) => Some(x.category.as_str()),
+                _ => None,
+            });
+            seq.serialize_element(&WeaponJson {
+                id: w,
+                name: entry.map_or(w.as_str(), |e| e.name.as_str()),
+                category,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+#[derive(Serialize)]
+struct WeaponJson<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    category: Option<&'a str>,
+}

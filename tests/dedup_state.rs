@@ -1,0 +1,218 @@
+//! Deduplication as a user of the event stream relies on it: an article seen twice never makes a
+//! second event; the order of arrival does not change which events exist; state restored from a
+//! snapshot or a replayed changelog continues exactly as if nothing had stopped; the window and
+//! the cap bound the state.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use lexwire::article::decode_json;
+use lexwire::dedup::DedupConfig;
+use lexwire::engine::Engine;
+
+fn engine(config: DedupConfig) -> Engine {
+    Engine::new(common::shared_tagger().clone(), config).unwrap()
+}
+
+fn seed_lines() -> Vec<String> {
+    let mut seeds = common::seeds();
+    seeds.sort_by(|a, b| a["published_at"].as_str().cmp(&b["published_at"].as_str()));
+    seeds.iter().map(|s| s.to_string()).collect()
+}
+
+/// Processes one JSON article; returns its records as JSON lines.
+fn feed(engine: &mut Engine, line: &str) -> Vec<String> {
+    let mut bytes = line.as_bytes().to_vec();
+    let article = decode_json(&mut bytes).unwrap();
+    let processed = engine.process(&article).unwrap();
+    engine.records(&processed.outcome).map(|r| serde_json::to_string(&r).unwrap()).collect()
+}
+
+/// What makes an event the same event whatever the order: type family, date, place.
+fn identities(engine: &Engine) -> BTreeSet<(String, String, Option<String>)> {
+    engine
+        .deduper()
+        .events()
+        .into_iter()
+        .map(|e| (e.family.clone(), e.date.date.to_string(), e.location.as_ref().map(|l| l.place_id.clone())))
+        .collect()
+}
+
+fn permutations(items: &[usize]) -> Vec<Vec<usize>> {
+    if items.len() <= 1 {
+        return vec![items.to_vec()];
+    }
+    let mut out = Vec::new();
+    for i in 0..items.len() {
+        let mut rest = items.to_vec();
+        let first = rest.remove(i);
+        for mut p in permutations(&rest) {
+            p.insert(0, first);
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_same_article_twice_never_makes_a_second_event() {
+    for line in seed_lines() {
+        let mut e = engine(DedupConfig::default());
+        let first = feed(&mut e, &line);
+        let events = e.deduper().live_events();
+        assert!(feed(&mut e, &line).is_empty(), "a redelivered article announces nothing");
+        assert_eq!(e.deduper().live_events(), events);
+
+        // The same text under another id (a republication): no event is created.
+        let mut other: serde_json::Value = serde_json::from_str(&line).unwrap();
+        other["id"] = "republished-copy".into();
+        let again = feed(&mut e, &other.to_string());
+        assert!(again.iter().all(|r| r.contains("\"status\":\"updated\"")), "{again:?}");
+        assert_eq!(e.deduper().live_events(), events, "{}: {} records first", other["url"], first.len());
+    }
+}
+
+#[test]
+fn any_order_of_the_seeds_gives_the_same_events() {
+    // The seeds span four years: a window that holds them all, so that order is all that
+    // changes (with the default 14 days, an article from 2024 first makes the 2021 ones late).
+    let lines = seed_lines();
+    let mut reference = None;
+    for order in permutations(&(0..lines.len()).collect::<Vec<_>>()) {
+        let mut e = engine(DedupConfig { window_days: 3650, ..DedupConfig::default() });
+        for &i in &order {
+            feed(&mut e, &lines[i]);
+        }
+        let ids = identities(&e);
+        match &reference {
+            None => reference = Some(ids),
+            Some(r) => assert_eq!(&ids, r, "order {order:?}"),
+        }
+    }
+}
+
+#[test]
+fn a_restored_snapshot_continues_byte_for_byte() {
+    let lines = seed_lines();
+    let mut straight = engine(DedupConfig::default());
+    let expected: Vec<Vec<String>> = lines.iter().map(|l| feed(&mut straight, l)).collect();
+    for cut in 1..lines.len() {
+        // Snapshot after `cut` articles, restored into a fresh engine.
+        let mut before = engine(DedupConfig::default());
+        for l in &lines[..cut] {
+            feed(&mut before, l);
+        }
+        let mut after = engine(DedupConfig::default());
+        after.deduper_mut().restore(before.deduper().snapshot()).unwrap();
+        for (i, l) in lines.iter().enumerate().skip(cut) {
+            assert_eq!(feed(&mut after, l), expected[i], "snapshot after {cut}, article {i}");
+        }
+    }
+}
+
+#[test]
+fn a_replayed_changelog_continues_byte_for_byte() {
+    let lines = seed_lines();
+    let mut straight = engine(DedupConfig::default());
+    let expected: Vec<Vec<String>> = lines.iter().map(|l| feed(&mut straight, l)).collect();
+    let mut changelog = Vec::new();
+    let mut before = engine(DedupConfig::default());
+    for (cut, l) in lines.iter().enumerate().take(lines.len() - 1) {
+        feed(&mut before, l);
+        changelog.extend(before.deduper_mut().take_changes());
+        let mut after = engine(DedupConfig::default());
+        after.deduper_mut().restore(changelog.clone()).unwrap();
+        assert_eq!(after.deduper().snapshot(), before.deduper().snapshot(), "changelog after {}", cut + 1);
+        for (i, l) in lines.iter().enumerate().skip(cut + 1) {
+            assert_eq!(feed(&mut after, l), expected[i], "changelog after {}, article {i}", cut + 1);
+        }
+    }
+}
+
+#[test]
+fn restore_rejects_what_it_does_not_know() {
+    let mut e = engine(DedupConfig::default());
+    let bad = lexwire::dedup::StateChange { key: "x/unknown".into(), value: Some(b"{}".to_vec()) };
+    let err = e.deduper_mut().restore([bad]).unwrap_err();
+    assert!(err.to_string().contains("x/unknown"), "{err}");
+    let mut snapshot = {
+        let mut s = engine(DedupConfig::default());
+        feed(&mut s, &seed_lines()[0]);
+        s.deduper().snapshot()
+    };
+    let last = snapshot.last_mut().unwrap();
+    last.value = Some(b"{not json".to_vec());
+    let err = e.deduper_mut().restore(snapshot).unwrap_err();
+    assert!(err.to_string().contains("cannot restore"), "{err}");
+}
+
+fn strike(id: &str, day: &str, place: &str) -> String {
+    serde_json::json!({
+        "id": id,
+        "published_at": format!("{day}T12:00:00Z"),
+        "text": format!("Today, an air strike hit positions near {place}, killing 3 fighters."),
+    })
+    .to_string()
+}
+
+#[test]
+fn a_late_article_is_still_announced() {
+    let mut e = engine(DedupConfig::default());
+    feed(&mut e, &strike("new", "2024-02-03", "Al-Mayadeen"));
+    let late = feed(&mut e, &strike("old", "2020-10-20", "Al-Bokamal"));
+    assert_eq!(late.len(), 1, "an article older than the window still yields its event");
+    assert!(late[0].contains("\"status\":\"created\""));
+}
+
+#[test]
+fn events_leave_the_state_when_the_window_passes() {
+    let mut e = engine(DedupConfig { window_days: 14, ..DedupConfig::default() });
+    feed(&mut e, &strike("a", "2021-02-01", "Al-Bokamal"));
+    assert_eq!(e.deduper().live_events(), 1);
+    feed(&mut e, &strike("b", "2021-02-10", "Al-Mayadeen"));
+    assert_eq!(e.deduper().live_events(), 2, "9 days later both are live");
+    feed(&mut e, &strike("c", "2021-02-20", "Deir Ezzor"));
+    // Eviction runs as the next article arrives, so that a late article's events are announced.
+    feed(&mut e, &strike("d", "2021-02-20", "Quneitra"));
+    assert_eq!(e.deduper().live_events(), 3, "19 days later the first is forgotten");
+    assert!(e.deduper().events().iter().all(|ev| ev.date.date.to_string() != "2021-02-01"));
+    let changes = e.deduper_mut().take_changes();
+    assert!(changes.iter().any(|c| c.value.is_none()), "eviction is a tombstone in the changelog");
+}
+
+#[test]
+fn the_cap_bounds_live_events() {
+    let mut e = engine(DedupConfig { max_events: 2, ..DedupConfig::default() });
+    let places = ["Al-Bokamal", "Al-Mayadeen", "Deir Ezzor", "Quneitra"];
+    for (i, place) in places.iter().enumerate() {
+        let records = feed(&mut e, &strike(&format!("a{i}"), &format!("2021-02-0{}", i + 1), place));
+        assert_eq!(records.len(), 1);
+        assert!(records[0].contains("\"status\":\"created\""));
+    }
+    // The cap applies as each article arrives: at most one article's events over it.
+    assert_eq!(e.deduper().live_events(), 3);
+    feed(&mut e, &strike("a9", "2021-02-04", "Quneitra"));
+    assert_eq!(e.deduper().live_events(), 2);
+    let dates: Vec<String> = e.deduper().events().iter().map(|ev| ev.date.date.to_string()).collect();
+    assert!(dates.contains(&"2021-02-04".to_string()) && dates.contains(&"2021-02-03".to_string()), "{dates:?}");
+}
+
+#[test]
+fn a_later_report_from_the_same_outlet_revises_the_toll() {
+    let mut e = engine(DedupConfig::default());
+    let report = |id: &str, n: u32| {
+        serde_json::json!({
+            "id": id, "source": "SOHR", "published_at": "2024-02-03T08:00:00Z",
+            "text": format!("Yesterday, US air strikes on positions in Al-Mayadeen killed {n} fighters."),
+        })
+        .to_string()
+    };
+    let first = feed(&mut e, &report("r1", 18));
+    let second = feed(&mut e, &report("r2", 23));
+    assert!(first[0].contains("\"status\":\"created\""));
+    let update: serde_json::Value = serde_json::from_str(&second[0]).unwrap();
+    assert_eq!(update["status"], "updated");
+    assert_eq!(update["revision"], 2);
+    assert_eq!(update["fatalities"]["best"], 23, "{update}");
+}
