@@ -98,6 +98,28 @@ impl Engine {
         Ok(Processed { outcome, language: Some(language), tags: self.tags.len(), extract })
     }
 
+    /// For a redelivered article ([`Outcome::seen_before`]): the current records of the events it
+    /// reported, as updates — the service re-publishes them, since the first publication may
+    /// not have been acknowledged, and never announces a known event as created twice.
+    pub fn replay_records<'a>(&'a self, outcome: &'a Outcome) -> impl Iterator<Item = EventRecord<'a>> + 'a {
+        outcome.replay.iter().filter_map(move |id| {
+            self.deduper.event(id).map(|event| EventRecord {
+                event,
+                status: crate::dedup::Status::Updated,
+                dict: self.tagger.dictionary(),
+            })
+        })
+    }
+
+    /// The tags of the last article processed.
+    pub fn last_tags(&self) -> &[Tag] {
+        &self.tags
+    }
+
+    pub fn tagger(&self) -> &Arc<Tagger> {
+        &self.tagger
+    }
+
     /// The records an outcome announces, in order.
     pub fn records<'a>(&'a self, outcome: &'a Outcome) -> impl Iterator<Item = EventRecord<'a>> + 'a {
         outcome.records.iter().filter_map(move |(id, status)| {

@@ -44,7 +44,7 @@ impl Serialize for EventRecord<'_> {
         map.serialize_entry("injured", &e.injured)?;
         map.serialize_entry("weapons", &WeaponsJson { e, dict })?;
         map.serialize_entry("confidence", &e.confidence)?;
-        map.serialize_entry("sources", &e.sources)?;
+        map.serialize_entry("sources", &SourcesJson(&e.sources))?;
         if e.more_sources > 0 {
             map.serialize_entry("more_sources", &e.more_sources)?;
         }
@@ -143,4 +143,50 @@ struct WeaponJson<'a> {
     name: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     category: Option<&'a str>,
+}
+
+/// The sources as the record shows them: without the processing sequence number, which is
+/// internal to one dedup partition's state.
+struct SourcesJson<'a>(&'a [crate::dedup::SourceState]);
+
+impl Serialize for SourcesJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for s in self.0 {
+            seq.serialize_element(&SourceJson(s))?;
+        }
+        seq.end()
+    }
+}
+
+struct SourceJson<'a>(&'a crate::dedup::SourceState);
+
+impl Serialize for SourceJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let s = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("article_id", &s.article_id)?;
+        if let Some(url) = &s.url {
+            map.serialize_entry("url", url)?;
+        }
+        if let Some(source) = &s.source {
+            map.serialize_entry("source", source)?;
+        }
+        map.serialize_entry("language", &s.language)?;
+        if let Some(p) = &s.published_at {
+            map.serialize_entry("published_at", p)?;
+        }
+        if let Some(d) = &s.duplicate_of {
+            map.serialize_entry("duplicate_of", d)?;
+        }
+        map.serialize_entry("evidence", &s.evidence)?;
+        if let Some(f) = &s.fatalities {
+            map.serialize_entry("fatalities", f)?;
+        }
+        if let Some(i) = &s.injured {
+            map.serialize_entry("injured", i)?;
+        }
+        map.end()
+    }
 }

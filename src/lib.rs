@@ -10,4 +10,5 @@ pub mod language;
 pub mod matcher;
 pub mod normalize;
 pub mod offline;
+pub mod service;
 pub mod tag;

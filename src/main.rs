@@ -38,11 +38,43 @@ enum Command {
     /// Tag articles offline: JSONL or plain text from files or stdin, one JSON line per article
     /// on stdout.
     Tag(TagArgs),
+    /// Run the pipeline service: Kafka in, event records out. With no brokers configured it
+    /// starts an embedded broker, loads the sample articles and prints the events it publishes.
+    Run(RunArgs),
     /// Inspect dictionaries.
     Dict {
         #[command(subcommand)]
         command: DictCommand,
     },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Configuration file (TOML; every key in deploy/lexwire.example.toml). LEXWIRE_<SECTION>_<KEY>
+    /// variables override it; these flags override both.
+    #[arg(long, short, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Bootstrap servers (kafka.brokers); none: the embedded broker.
+    #[arg(long)]
+    brokers: Option<String>,
+    /// Consumer group (kafka.group_id).
+    #[arg(long)]
+    group_id: Option<String>,
+    /// Input topic (kafka.input_topics); repeat for several.
+    #[arg(long = "input-topic")]
+    input_topics: Vec<String>,
+    /// Events topic (kafka.events_topic).
+    #[arg(long)]
+    events_topic: Option<String>,
+    /// Address of /metrics, /healthz, /readyz (metrics.listen).
+    #[arg(long)]
+    metrics_listen: Option<String>,
+    /// Print published event records on stdout (pipeline.print_events).
+    #[arg(long)]
+    print_events: bool,
+    /// Exit once idle for this many seconds (pipeline.idle_exit_secs).
+    #[arg(long, value_name = "SECS")]
+    idle_exit: Option<u64>,
 }
 
 #[derive(Subcommand)]
@@ -127,6 +159,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Tag(args) => run_tag(args),
+        Command::Run(args) => run_service(args),
         Command::Dict { command: DictCommand::Check(args) } => run_check(args),
     };
     match result {
@@ -136,6 +169,70 @@ fn main() -> ExitCode {
             ExitCode::from(EXIT_FATAL)
         }
     }
+}
+
+fn run_service(args: RunArgs) -> anyhow::Result<ExitCode> {
+    use lexwire::service::{Config, Service};
+    let mut overrides: Vec<(String, toml::Value)> = Vec::new();
+    let mut set = |key: &str, value: toml::Value| overrides.push((key.to_string(), value));
+    if let Some(b) = args.brokers {
+        set("kafka.brokers", b.into());
+    }
+    if let Some(g) = args.group_id {
+        set("kafka.group_id", g.into());
+    }
+    if !args.input_topics.is_empty() {
+        set("kafka.input_topics", toml::Value::Array(args.input_topics.into_iter().map(Into::into).collect()));
+    }
+    if let Some(t) = args.events_topic {
+        set("kafka.events_topic", t.into());
+    }
+    if let Some(l) = args.metrics_listen {
+        set("metrics.listen", l.into());
+    }
+    if args.print_events {
+        set("pipeline.print_events", true.into());
+    }
+    if let Some(i) = args.idle_exit {
+        set("pipeline.idle_exit_secs", toml::Value::Integer(i as i64));
+    }
+    let config = match Config::load(args.config.as_deref(), std::env::vars(), &overrides) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("lexwire: {e}");
+            return Ok(ExitCode::from(EXIT_FATAL));
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?;
+    runtime.block_on(async move {
+        let service = Service::start(config).await?;
+        let shared = service.shared.clone();
+        if shared.config.embedded() {
+            eprintln!(
+                "lexwire: embedded broker at {} (topics: {} in, {} out); produce more articles with\n  \
+                 kcat -P -b {} -t {}\nCtrl-C to stop.",
+                shared.bootstrap,
+                shared.config.kafka.input_topics.join(","),
+                shared.config.kafka.events_topic,
+                shared.bootstrap,
+                shared.config.kafka.input_topics[0],
+            );
+        }
+        let signals = shared.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: draining"),
+                _ = int.recv() => tracing::info!("SIGINT: draining"),
+            }
+            signals.shutdown();
+        });
+        service.wait().await?;
+        anyhow::Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn load_dictionary(args: &DictionaryArgs) -> anyhow::Result<Dictionary> {

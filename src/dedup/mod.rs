@@ -217,6 +217,8 @@ pub struct Outcome {
     /// Candidates that matched no event but came from a duplicate article or a republished
     /// sentence: not new events.
     pub suppressed: usize,
+    /// For an article seen before: the live events it reported.
+    pub replay: Vec<String>,
     /// Candidates of this article that merged into an event already known.
     pub duplicates: usize,
 }
@@ -298,6 +300,13 @@ impl Deduper {
             && known.content_hash == content_hash
         {
             outcome.seen_before = true;
+            // A redelivery: the live events the article reported, for a caller that must
+            // re-publish them (its earlier records may not have reached the broker).
+            for (_, id) in &known.evidence {
+                if self.events.contains_key(id) && !outcome.replay.contains(id) {
+                    outcome.replay.push(id.clone());
+                }
+            }
             return outcome;
         }
         self.seq += 1;

@@ -1,0 +1,262 @@
+//! The service under load: a load generator produces articles (FA-KES and the seeds, each with a
+//! fresh id) to a broker on loopback while `lexwire run` (the release binary) processes them.
+//!
+//!     cargo build --release && cargo bench --bench service
+//!
+//! Broker: `$LEXWIRE_BENCH_BROKERS` (e.g. the Tansu that tests/run starts), else librdkafka's
+//! mock cluster in this process. Phases, in one run:
+//! 1. **offline**: the same articles through the engine in this process (decode → encode);
+//! 2. **throughput**: all articles produced first, then lexwire started; articles/s and MB/s
+//!    from the first to the last article processed (read from lexwire's `/metrics`);
+//! 3. **latency**: a second lexwire application fed at `$LEXWIRE_BENCH_RATE` articles/s (1000)
+//!    for `$LEXWIRE_BENCH_SECS` seconds (30; 600 for the RSS check): p50/p99 from produce to the
+//!    event record on the events topic, and lexwire's resident memory at start and end.
+
+mod support;
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lexwire::article::decode_json;
+use lexwire::dedup::DedupConfig;
+use lexwire::dictionary::Dictionary;
+use lexwire::engine::Engine;
+use lexwire::matcher::AutomatonKind;
+use lexwire::tag::Tagger;
+use rdkafka::Message;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Articles as messages: `(id, JSON)`, ids unique per `tag`.
+fn messages(corpus: &[String], tag: &str, copies: usize) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for c in 0..copies {
+        for (i, text) in corpus.iter().enumerate() {
+            let id = format!("{tag}-{c}-{i}");
+            let day = 1 + (i % 28);
+            let json = serde_json::json!({"id": id, "source": "bench", "published_at": format!("2021-02-{day:02}T12:00:00Z"), "text": text});
+            out.push((id, serde_json::to_vec(&json).unwrap()));
+        }
+    }
+    out
+}
+
+fn lexwire(bootstrap: &str, app: &str, input: &str) -> Child {
+    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/lexwire");
+    assert!(bin.exists(), "build the release binary first: cargo build --release");
+    Command::new(bin)
+        .args(["run", "--brokers", bootstrap, "--metrics-listen", &format!("127.0.0.1:{}", metrics_port(app))])
+        .env("LEXWIRE_KAFKA_GROUP_ID", app)
+        .env("LEXWIRE_KAFKA_INPUT_TOPICS", input)
+        .env("LEXWIRE_KAFKA_EVENTS_TOPIC", format!("{app}.events"))
+        .env("LEXWIRE_KAFKA_DEAD_LETTER_TOPIC", format!("{app}.dlq"))
+        .env("LEXWIRE_KAFKA_REPARTITION_TOPIC", format!("{app}.candidates"))
+        .env("LEXWIRE_KAFKA_CHANGELOG_TOPIC", format!("{app}.changelog"))
+        .env("LEXWIRE_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("lexwire starts")
+}
+
+fn metrics_port(app: &str) -> u16 {
+    if app.ends_with("throughput") { 19464 } else { 19465 }
+}
+
+/// A counter's value from lexwire's /metrics (0 when not reachable yet).
+fn scrape(app: &str, name: &str) -> f64 {
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", metrics_port(app))) else { return 0.0 };
+    let _ = s.write_all(b"GET /metrics HTTP/1.0\r\nHost: x\r\n\r\n");
+    let mut body = String::new();
+    let _ = s.read_to_string(&mut body);
+    body.lines().filter(|l| l.starts_with(name)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new().set("bootstrap.servers", bootstrap).set("linger.ms", "1").create().unwrap()
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // cargo test --benches lists benchmarks; this one needs a run of its own
+    }
+    let mock = std::env::var("LEXWIRE_BENCH_BROKERS").is_err().then(|| MockCluster::new(1).unwrap());
+    let bootstrap =
+        std::env::var("LEXWIRE_BENCH_BROKERS").unwrap_or_else(|_| mock.as_ref().unwrap().bootstrap_servers());
+    let corpus: Vec<String> =
+        support::all().into_iter().filter(|c| c.name != "wikipedia").flat_map(|c| c.articles).collect();
+    let run_id = now_ms();
+
+    // 1. Offline, same articles.
+    let tput_msgs = messages(&corpus, &format!("t{run_id}"), 3);
+    let bytes: usize = tput_msgs.iter().map(|(_, m)| m.len()).sum();
+    let dict = Arc::new(Dictionary::bundled().unwrap());
+    let tagger = Arc::new(Tagger::new(dict, AutomatonKind::Dfa).unwrap());
+    let mut engine = Engine::new(tagger, DedupConfig::default()).unwrap();
+    let started = Instant::now();
+    let mut out = Vec::new();
+    for (_, m) in &tput_msgs {
+        let mut buf = m.clone();
+        let a = decode_json(&mut buf).unwrap();
+        let p = engine.process(&a).unwrap();
+        for r in engine.records(&p.outcome) {
+            serde_json::to_writer(&mut out, &r).unwrap();
+        }
+    }
+    let offline = started.elapsed().as_secs_f64();
+    let offline_aps = tput_msgs.len() as f64 / offline;
+
+    // 2. Throughput: produce everything, then let lexwire run through it.
+    let app = format!("bench{run_id}-throughput");
+    let input = format!("{app}.articles");
+    if let Some(m) = &mock {
+        for t in [input.clone(), format!("{app}.events"), format!("{app}.dlq")] {
+            m.create_topic(&t, 3, 1).unwrap();
+        }
+        m.create_topic(&format!("{app}.candidates"), 6, 1).unwrap();
+        m.create_topic(&format!("{app}.changelog"), 6, 1).unwrap();
+    }
+    let p = producer(&bootstrap);
+    for (id, m) in &tput_msgs {
+        let mut rec = BaseRecord::to(&input).key(id.as_str()).payload(m.as_slice());
+        while let Err((_, r)) = p.send(rec) {
+            std::thread::sleep(Duration::from_millis(5));
+            rec = r;
+        }
+    }
+    p.flush(Duration::from_secs(60)).unwrap();
+    let mut child = lexwire(&bootstrap, &app, &input);
+    let n = tput_msgs.len() as f64;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let mut first: Option<Instant> = None;
+    loop {
+        let processed = scrape(&app, "lexwire_articles_processed_total");
+        if processed > 0.0 && first.is_none() {
+            first = Some(Instant::now());
+        }
+        if processed >= n || Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let service_secs = first.map_or(f64::NAN, |f| f.elapsed().as_secs_f64());
+    let service_aps = n / service_secs;
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // 3. Latency at a fixed rate, and resident memory.
+    let rate: f64 = env_or("LEXWIRE_BENCH_RATE", 1000.0);
+    let secs: u64 = env_or("LEXWIRE_BENCH_SECS", 30);
+    let app = format!("bench{run_id}-latency");
+    let input = format!("{app}.articles");
+    if let Some(m) = &mock {
+        for t in [input.clone(), format!("{app}.events"), format!("{app}.dlq")] {
+            m.create_topic(&t, 3, 1).unwrap();
+        }
+        m.create_topic(&format!("{app}.candidates"), 6, 1).unwrap();
+        m.create_topic(&format!("{app}.changelog"), 6, 1).unwrap();
+    }
+    let mut child = lexwire(&bootstrap, &app, &input);
+    // Wait until it is ready.
+    let ready_deadline = Instant::now() + Duration::from_secs(60);
+    while scrape(&app, "lexwire_assigned_partitions") < 2.0 && Instant::now() < ready_deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let events_topic = format!("{app}.events");
+    let reader = {
+        let bootstrap = bootstrap.clone();
+        let stop_at = Instant::now() + Duration::from_secs(secs + 10);
+        std::thread::spawn(move || {
+            let c: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("group.id", format!("{events_topic}-reader"))
+                .set("auto.offset.reset", "earliest")
+                .set("fetch.wait.max.ms", "5")
+                .create()
+                .unwrap();
+            c.subscribe(&[&events_topic]).unwrap();
+            let mut arrivals: Vec<(String, i64)> = Vec::new();
+            while Instant::now() < stop_at {
+                if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
+                    let j: serde_json::Value =
+                        serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or_default();
+                    if let Some(last) = j["sources"].as_array().and_then(|s| s.last()) {
+                        arrivals.push((last["article_id"].as_str().unwrap_or_default().to_string(), now_ms()));
+                    }
+                }
+            }
+            arrivals
+        })
+    };
+    let rss_start = rss_kb(child.id());
+    let p = producer(&bootstrap);
+    let mut sent: HashMap<String, i64> = HashMap::new();
+    let start = Instant::now();
+    let mut i = 0usize;
+    let feed = messages(&corpus, &format!("l{run_id}"), 1);
+    while start.elapsed() < Duration::from_secs(secs) {
+        let due = (start.elapsed().as_secs_f64() * rate) as usize;
+        while i < due {
+            let (id, m) = &feed[i % feed.len()];
+            let id = format!("{id}-{i}");
+            let mut v: serde_json::Value = serde_json::from_slice(m).unwrap();
+            v["id"] = id.clone().into();
+            let body = serde_json::to_vec(&v).unwrap();
+            sent.insert(id.clone(), now_ms());
+            let _ = p.send(BaseRecord::to(&input).key(id.as_str()).payload(body.as_slice()));
+            i += 1;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    p.flush(Duration::from_secs(30)).unwrap();
+    let rss_end = rss_kb(child.id());
+    let arrivals = reader.join().unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut lat: Vec<i64> = arrivals.iter().filter_map(|(id, t)| sent.get(id).map(|s| t - s)).collect();
+    lat.sort_unstable();
+    let q = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(-1);
+
+    println!(
+        "\n=== lexwire service benchmark (broker: {}) ===",
+        if mock.is_some() { "mock cluster, loopback" } else { bootstrap.as_str() }
+    );
+    println!("corpus: FA-KES + seeds x3 = {} articles, {:.1} MB", tput_msgs.len(), bytes as f64 / 1e6);
+    println!("offline (in process): {:.0} articles/s, {:.1} MB/s", offline_aps, bytes as f64 / offline / 1e6);
+    println!(
+        "service (Kafka in, Kafka out): {:.0} articles/s, {:.1} MB/s = {:.2} of offline",
+        service_aps,
+        bytes as f64 / service_secs / 1e6,
+        service_aps / offline_aps
+    );
+    println!(
+        "latency at {rate:.0} articles/s for {secs} s: {} articles sent, {} event records, p50 {} ms, p99 {} ms, max {} ms",
+        i,
+        lat.len(),
+        q(0.5),
+        q(0.99),
+        lat.last().copied().unwrap_or(-1)
+    );
+    println!(
+        "lexwire resident memory: {} MB at start of the feed, {} MB at the end",
+        rss_start.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
+        rss_end.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0))
+    );
+}

@@ -1,0 +1,434 @@
+//! The service's configuration: one TOML file, `LEXWIRE_...` environment overrides, flags for the
+//! common keys, librdkafka properties passed through. Every key is documented in
+//! `deploy/lexwire.example.toml`; an unknown key or a bad value fails at start, naming the key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid configuration: key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub kafka: KafkaConfig,
+    pub pipeline: PipelineConfig,
+    pub dedup: DedupSection,
+    pub metrics: MetricsConfig,
+    pub dictionary: DictionaryConfig,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers; empty: start the embedded in-process broker.
+    pub brokers: String,
+    pub group_id: String,
+    pub input_topics: Vec<String>,
+    pub events_topic: String,
+    pub dead_letter_topic: String,
+    pub repartition_topic: String,
+    pub changelog_topic: String,
+    /// Partitions of the repartition and changelog topics when lexwire creates them (they must
+    /// be equal: partition p of the changelog holds the state of partition p's dedup).
+    pub repartition_partitions: i32,
+    /// Partitions of the input, events and dead-letter topics when lexwire creates them.
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// Create missing topics at start (the changelog compacted).
+    pub create_topics: bool,
+    /// librdkafka properties for the consumers, verbatim (SASL, TLS, fetch sizes...).
+    pub consumer: BTreeMap<String, String>,
+    /// librdkafka properties for the producer, verbatim.
+    pub producer: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineConfig {
+    /// Messages over this size go to the dead-letter topic.
+    pub max_article_bytes: usize,
+    /// Output records awaiting the broker's acknowledgement; beyond it consumption pauses.
+    pub max_in_flight: usize,
+    /// Shutdown deadline: drain, flush and commit within this many seconds.
+    pub shutdown_timeout_secs: u64,
+    /// Print every published event record on stdout (the embedded default turns it on).
+    pub print_events: bool,
+    /// Load the bundled sample articles into the input topic at start (embedded default).
+    pub load_samples: bool,
+    /// Exit once no message arrived for this many seconds (0: run until stopped).
+    pub idle_exit_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupSection {
+    pub window_days: u32,
+    pub max_events: usize,
+    pub max_articles: usize,
+    pub distance_km: f64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Address of `/metrics`, `/healthz` and `/readyz`; empty: no HTTP server.
+    pub listen: String,
+    /// librdkafka statistics interval (consumer lag), milliseconds.
+    pub statistics_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DictionaryConfig {
+    /// Folder holding dictionary.toml; empty: the dictionary built into the binary (no reload).
+    pub dir: String,
+    /// Poll the folder for changes every this many seconds (0: only SIGHUP reloads).
+    pub watch_secs: u64,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: String::new(),
+            group_id: "lexwire".into(),
+            input_topics: vec!["articles".into()],
+            events_topic: "events".into(),
+            dead_letter_topic: "articles.dlq".into(),
+            repartition_topic: "lexwire.candidates".into(),
+            changelog_topic: "lexwire.dedup-changelog".into(),
+            repartition_partitions: 6,
+            partitions: 3,
+            replication_factor: 1,
+            create_topics: true,
+            consumer: BTreeMap::new(),
+            producer: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        PipelineConfig {
+            max_article_bytes: crate::article::DEFAULT_MAX_BYTES,
+            max_in_flight: 10_000,
+            shutdown_timeout_secs: 30,
+            print_events: false,
+            load_samples: false,
+            idle_exit_secs: 0,
+        }
+    }
+}
+
+impl Default for DedupSection {
+    fn default() -> Self {
+        let d = crate::dedup::DedupConfig::default();
+        DedupSection {
+            window_days: d.window_days,
+            max_events: d.max_events,
+            max_articles: d.max_articles,
+            distance_km: d.distance_km,
+        }
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig { listen: "127.0.0.1:9464".into(), statistics_interval_ms: 5000 }
+    }
+}
+
+impl Default for DictionaryConfig {
+    fn default() -> Self {
+        DictionaryConfig { dir: String::new(), watch_secs: 10 }
+    }
+}
+
+/// Sections whose keys an environment variable can name.
+const SECTIONS: [&str; 5] = ["kafka", "pipeline", "dedup", "metrics", "dictionary"];
+
+impl Config {
+    /// The file (if any), then `LEXWIRE_*` variables from `env`, then `overrides` (flags, as
+    /// `section.key` = TOML value).
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the file, the variable or the key.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: &[(String, toml::Value)],
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                text.parse::<toml::Table>()
+                    .map_err(|e| ConfigError::Parse { path: path.display().to_string(), message: e.to_string() })?
+            }
+            None => toml::Table::new(),
+        };
+        let mut env: Vec<(String, String)> = env.into_iter().filter(|(k, _)| k.starts_with("LEXWIRE_")).collect();
+        env.sort();
+        for (name, value) in env {
+            let Some(path) = env_key(&name) else { continue };
+            set(&mut table, &path, env_value(&path, &value));
+        }
+        for (key, value) in overrides {
+            let path: Vec<String> = key.split('.').map(str::to_string).collect();
+            set(&mut table, &path, value.clone());
+        }
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError::Invalid { key, message: e.into_inner().to_string() }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: &str| Err(ConfigError::Invalid { key: key.into(), message: message.into() });
+        let k = &self.kafka;
+        if k.input_topics.is_empty() || k.input_topics.iter().any(String::is_empty) {
+            return invalid("kafka.input_topics", "needs at least one non-empty topic name");
+        }
+        for (key, topic) in [
+            ("kafka.events_topic", &k.events_topic),
+            ("kafka.dead_letter_topic", &k.dead_letter_topic),
+            ("kafka.repartition_topic", &k.repartition_topic),
+            ("kafka.changelog_topic", &k.changelog_topic),
+            ("kafka.group_id", &k.group_id),
+        ] {
+            if topic.is_empty() {
+                return invalid(key, "must not be empty");
+            }
+        }
+        if k.input_topics
+            .iter()
+            .any(|t| [&k.events_topic, &k.dead_letter_topic, &k.repartition_topic, &k.changelog_topic].contains(&t))
+        {
+            return invalid(
+                "kafka.input_topics",
+                "an input topic is also an output topic: lexwire would read its own output",
+            );
+        }
+        if k.repartition_partitions < 1 || k.partitions < 1 || k.replication_factor < 1 {
+            return invalid(
+                "kafka.repartition_partitions",
+                "partition counts and replication factor must be at least 1",
+            );
+        }
+        for (props, section) in [(&k.consumer, "kafka.consumer"), (&k.producer, "kafka.producer")] {
+            for key in props.keys() {
+                if MANAGED.contains(&key.as_str()) {
+                    return invalid(
+                        &format!("{section}.{key}"),
+                        "is set by lexwire for its delivery guarantee and cannot be overridden",
+                    );
+                }
+            }
+        }
+        if self.pipeline.max_article_bytes < 1024 {
+            return invalid("pipeline.max_article_bytes", "must be at least 1024");
+        }
+        if self.pipeline.max_in_flight == 0 {
+            return invalid("pipeline.max_in_flight", "must be at least 1");
+        }
+        if !(self.dedup.distance_km >= 0.0 && self.dedup.distance_km.is_finite()) {
+            return invalid("dedup.distance_km", "must be a non-negative number");
+        }
+        if self.dedup.window_days == 0 || self.dedup.max_events == 0 || self.dedup.max_articles == 0 {
+            return invalid("dedup.window_days", "window and caps must be at least 1");
+        }
+        if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
+            return invalid("metrics.listen", "not an address such as 0.0.0.0:9464");
+        }
+        Ok(())
+    }
+
+    pub fn dedup_config(&self) -> crate::dedup::DedupConfig {
+        crate::dedup::DedupConfig {
+            window_days: self.dedup.window_days,
+            max_events: self.dedup.max_events,
+            max_articles: self.dedup.max_articles,
+            distance_km: self.dedup.distance_km,
+            ..crate::dedup::DedupConfig::default()
+        }
+    }
+
+    pub fn embedded(&self) -> bool {
+        self.kafka.brokers.trim().is_empty()
+    }
+}
+
+/// librdkafka properties lexwire sets itself: overriding them would break at-least-once.
+const MANAGED: [&str; 5] =
+    ["enable.auto.offset.store", "group.id", "bootstrap.servers", "enable.partition.eof", "enable.auto.commit"];
+
+/// `LEXWIRE_KAFKA_BROKERS` → `kafka.brokers`; `LEXWIRE_KAFKA_CONSUMER_SASL_MECHANISM` →
+/// `kafka.consumer."sasl.mechanism"`. Variables that name no section are not configuration
+/// (`LEXWIRE_DICTIONARIES`, `LEXWIRE_CORPORA`, test variables) and are skipped.
+fn env_key(name: &str) -> Option<Vec<String>> {
+    let rest = name.strip_prefix("LEXWIRE_")?.to_ascii_lowercase();
+    let (section, key) = rest.split_once('_')?;
+    if !SECTIONS.contains(&section) || key.is_empty() {
+        return None;
+    }
+    if section == "kafka" {
+        for props in ["consumer", "producer"] {
+            if let Some(prop) = key.strip_prefix(props).and_then(|k| k.strip_prefix('_')) {
+                return Some(vec![section.into(), props.into(), prop.replace('_', ".")]);
+            }
+        }
+    }
+    Some(vec![section.into(), key.into()])
+}
+
+/// An environment value as TOML: numbers and booleans for the keys that take them, a
+/// comma-separated list for `input_topics`, strings otherwise (librdkafka properties are
+/// always strings).
+fn env_value(path: &[String], value: &str) -> toml::Value {
+    if path.len() == 3 {
+        return toml::Value::String(value.into());
+    }
+    if path[1] == "input_topics" {
+        return toml::Value::Array(value.split(',').map(|t| toml::Value::String(t.trim().into())).collect());
+    }
+    if let Ok(i) = value.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    if let Ok(f) = value.parse::<f64>() {
+        return toml::Value::Float(f);
+    }
+    match value {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(value.into()),
+    }
+}
+
+fn set(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    let (last, parents) = path.split_last().expect("a key");
+    let mut t = table;
+    for p in parents {
+        let entry = t.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        t = entry.as_table_mut().expect("made a table");
+    }
+    t.insert(last.clone(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn env_overrides_any_key_and_passes_properties_through() {
+        let c = Config::load(
+            None,
+            env(&[
+                ("LEXWIRE_KAFKA_BROKERS", "host:9092"),
+                ("LEXWIRE_KAFKA_INPUT_TOPICS", "a, b"),
+                ("LEXWIRE_DEDUP_WINDOW_DAYS", "30"),
+                ("LEXWIRE_KAFKA_CONSUMER_SASL_MECHANISM", "PLAIN"),
+                ("LEXWIRE_DICTIONARIES", "ignored: not a config section"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(c.kafka.brokers, "host:9092");
+        assert_eq!(c.kafka.input_topics, ["a", "b"]);
+        assert_eq!(c.dedup.window_days, 30);
+        assert_eq!(c.kafka.consumer["sasl.mechanism"], "PLAIN");
+        assert!(!c.embedded());
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let err = Config::load(None, env(&[("LEXWIRE_KAFKA_BROKRS", "x")]), &[]).unwrap_err().to_string();
+        assert!(err.contains("brokrs"), "{err}");
+        let err = Config::load(None, env(&[("LEXWIRE_DEDUP_WINDOW_DAYS", "soon")]), &[]).unwrap_err().to_string();
+        assert!(err.contains("dedup.window_days"), "{err}");
+        let err = Config::load(None, env(&[("LEXWIRE_METRICS_LISTEN", "nowhere")]), &[]).unwrap_err().to_string();
+        assert!(err.contains("metrics.listen"), "{err}");
+        let err = Config::load(None, env(&[("LEXWIRE_KAFKA_CONSUMER_ENABLE_AUTO_OFFSET_STORE", "true")]), &[])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("kafka.consumer.enable.auto.offset.store"), "{err}");
+    }
+
+    #[test]
+    fn the_example_file_is_valid_and_documents_every_key() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/lexwire.example.toml");
+        let c = Config::load(Some(&path), Vec::new(), &[]).unwrap();
+        assert_eq!(c.kafka.group_id, "lexwire");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let defaults = toml::Value::try_from(DefaultsView::default()).unwrap();
+        for (section, keys) in defaults.as_table().unwrap() {
+            for key in keys.as_table().unwrap().keys() {
+                assert!(
+                    text.contains(&format!("\n{key} =")) || text.contains(&format!("\n# {key} =")),
+                    "{section}.{key} undocumented"
+                );
+            }
+        }
+    }
+
+    /// The keys of every section, for the documentation check.
+    #[derive(serde::Serialize)]
+    struct DefaultsView {
+        kafka: BTreeMap<&'static str, u8>,
+        pipeline: BTreeMap<&'static str, u8>,
+        dedup: BTreeMap<&'static str, u8>,
+        metrics: BTreeMap<&'static str, u8>,
+        dictionary: BTreeMap<&'static str, u8>,
+    }
+
+    impl Default for DefaultsView {
+        fn default() -> Self {
+            let keys = |k: &[&'static str]| k.iter().map(|k| (*k, 0)).collect();
+            DefaultsView {
+                kafka: keys(&[
+                    "brokers",
+                    "group_id",
+                    "input_topics",
+                    "events_topic",
+                    "dead_letter_topic",
+                    "repartition_topic",
+                    "changelog_topic",
+                    "repartition_partitions",
+                    "partitions",
+                    "replication_factor",
+                    "create_topics",
+                ]),
+                pipeline: keys(&[
+                    "max_article_bytes",
+                    "max_in_flight",
+                    "shutdown_timeout_secs",
+                    "print_events",
+                    "load_samples",
+                    "idle_exit_secs",
+                ]),
+                dedup: keys(&["window_days", "max_events", "max_articles", "distance_km"]),
+                metrics: keys(&["listen", "statistics_interval_ms"]),
+                dictionary: keys(&["dir", "watch_secs"]),
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! The service's Prometheus metrics, in one registry. Label values come from fixed sets: error
+//! classes, tag kinds, event families, stage names, partitions — never a place, an article id or
+//! an error's text.
+
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub registry: Registry,
+    pub articles_consumed: IntCounter,
+    pub articles_processed: IntCounter,
+    pub consumed_bytes: IntCounter,
+    pub articles_failed: IntCounterVec,
+    pub dead_letters: IntCounterVec,
+    pub tags: IntCounterVec,
+    pub events: IntCounterVec,
+    pub duplicates: IntCounterVec,
+    pub stage_seconds: HistogramVec,
+    pub latency_seconds: Histogram,
+    pub consumer_lag: IntGaugeVec,
+    pub producer_queue: IntGauge,
+    pub in_flight: IntGauge,
+    pub delivery_errors: IntCounterVec,
+    pub dedup_events: IntGauge,
+    pub dedup_articles: IntGauge,
+    pub dedup_state_bytes: IntGauge,
+    pub dictionary_entries: IntGauge,
+    pub dictionary_info: IntGaugeVec,
+    pub dictionary_reloads: IntCounterVec,
+    pub assigned_partitions: IntGaugeVec,
+    pub build_info: IntGaugeVec,
+}
+
+fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
+    let c = IntCounter::new(name, help).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("registered once");
+    c
+}
+
+fn counter_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(c.clone())).expect("registered once");
+    c
+}
+
+fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
+    let g = IntGauge::new(name, help).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("registered once");
+    g
+}
+
+fn gauge_vec(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let g = IntGaugeVec::new(Opts::new(name, help), labels).expect("valid metric");
+    r.register(Box::new(g.clone())).expect("registered once");
+    g
+}
+
+/// Buckets from 50 µs to 10 s.
+const SECONDS: [f64; 16] =
+    [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let r = Registry::new();
+        let stage_seconds = HistogramVec::new(
+            HistogramOpts::new("lexwire_stage_seconds", "Processing time per stage").buckets(SECONDS.to_vec()),
+            &["stage"],
+        )
+        .expect("valid metric");
+        r.register(Box::new(stage_seconds.clone())).expect("registered once");
+        let latency_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "lexwire_end_to_end_latency_seconds",
+                "From the article's Kafka timestamp to the acknowledgement of its last event record",
+            )
+            .buckets(SECONDS.to_vec()),
+        )
+        .expect("valid metric");
+        r.register(Box::new(latency_seconds.clone())).expect("registered once");
+        let m = Metrics {
+            articles_consumed: counter(&r, "lexwire_articles_consumed_total", "Input messages consumed"),
+            articles_processed: counter(
+                &r,
+                "lexwire_articles_processed_total",
+                "Articles tagged, extracted and deduplicated by the dedup stage",
+            ),
+            consumed_bytes: counter(&r, "lexwire_consumed_bytes_total", "Bytes of input messages consumed"),
+            articles_failed: counter_vec(
+                &r,
+                "lexwire_articles_failed_total",
+                "Input messages that are not articles, by error class",
+                &["class"],
+            ),
+            dead_letters: counter_vec(
+                &r,
+                "lexwire_dead_letters_total",
+                "Messages written to the dead-letter topic, by error class",
+                &["class"],
+            ),
+            tags: counter_vec(&r, "lexwire_tags_total", "Tags found, by kind", &["kind"]),
+            events: counter_vec(
+                &r,
+                "lexwire_events_total",
+                "Event records published, by status and event family",
+                &["status", "family"],
+            ),
+            duplicates: counter_vec(
+                &r,
+                "lexwire_duplicates_total",
+                "Reports recognized as already known, by layer (article: seen or near-duplicate article; event: merged into a known event)",
+                &["layer"],
+            ),
+            stage_seconds,
+            latency_seconds,
+            consumer_lag: gauge_vec(
+                &r,
+                "lexwire_consumer_lag_messages",
+                "Consumer lag by topic and partition (librdkafka statistics)",
+                &["topic", "partition"],
+            ),
+            producer_queue: gauge(
+                &r,
+                "lexwire_producer_queue_messages",
+                "Messages in the producer's queue awaiting delivery",
+            ),
+            in_flight: gauge(&r, "lexwire_in_flight_messages", "Input messages whose outputs are not all acknowledged"),
+            delivery_errors: counter_vec(
+                &r,
+                "lexwire_delivery_errors_total",
+                "Failed deliveries (retried), by output",
+                &["output"],
+            ),
+            dedup_events: gauge(&r, "lexwire_dedup_events", "Live events in the dedup state"),
+            dedup_articles: gauge(&r, "lexwire_dedup_articles", "Articles remembered by the dedup state"),
+            dedup_state_bytes: gauge(&r, "lexwire_dedup_state_bytes", "Estimated heap of the dedup state"),
+            dictionary_entries: gauge(&r, "lexwire_dictionary_entries", "Entries in the serving dictionary"),
+            dictionary_info: gauge_vec(
+                &r,
+                "lexwire_dictionary_info",
+                "The serving dictionary's version (value 1)",
+                &["version"],
+            ),
+            dictionary_reloads: counter_vec(
+                &r,
+                "lexwire_dictionary_reloads_total",
+                "Dictionary reloads, by result",
+                &["result"],
+            ),
+            assigned_partitions: gauge_vec(
+                &r,
+                "lexwire_assigned_partitions",
+                "Partitions assigned, by stage",
+                &["stage"],
+            ),
+            build_info: gauge_vec(&r, "lexwire_build_info", "lexwire's version (value 1)", &["version"]),
+            registry: r,
+        };
+        m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        for class in ["invalid_utf8", "invalid_json", "invalid_article", "no_text", "oversize"] {
+            m.articles_failed.with_label_values(&[class]);
+            m.dead_letters.with_label_values(&[class]);
+        }
+        for layer in ["article", "event"] {
+            m.duplicates.with_label_values(&[layer]);
+        }
+        for result in ["success", "failure"] {
+            m.dictionary_reloads.with_label_values(&[result]);
+        }
+        m
+    }
+
+    /// The name of every metric lexwire exports (histograms without their suffixes).
+    pub fn names(&self) -> Vec<String> {
+        use prometheus::core::Collector;
+        let collectors: [&dyn Collector; 24] = [
+            &self.articles_consumed,
+            &self.articles_processed,
+            &self.consumed_bytes,
+            &self.articles_failed,
+            &self.dead_letters,
+            &self.tags,
+            &self.events,
+            &self.duplicates,
+            &self.stage_seconds,
+            &self.latency_seconds,
+            &self.consumer_lag,
+            &self.producer_queue,
+            &self.in_flight,
+            &self.delivery_errors,
+            &self.dedup_events,
+            &self.dedup_articles,
+            &self.dedup_state_bytes,
+            &self.dictionary_entries,
+            &self.dictionary_info,
+            &self.dictionary_reloads,
+            &self.assigned_partitions,
+            &self.build_info,
+            &self.stage_seconds,
+            &self.latency_seconds,
+        ];
+        let mut names: Vec<String> = collectors.iter().flat_map(|c| c.desc()).map(|d| d.fq_name.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut buf).expect("text encoding");
+        String::from_utf8(buf).expect("UTF-8")
+    }
+
+    pub fn set_dictionary(&self, version: &str, entries: usize) {
+        self.dictionary_info.reset();
+        self.dictionary_info.with_label_values(&[version]).set(1);
+        self.dictionary_entries.set(entries as i64);
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}

@@ -1,0 +1,971 @@
+//! `lexwire run`: the pipeline service. Two stages in one process, each a consumer group, as in
+//! Kafka Streams' repartition pattern:
+//!
+//! 1. **articles**: consume the input topics; decode; a message that is not an article goes to
+//!    the dead-letter topic with headers; an article is re-keyed by its governorate (the admin1
+//!    of its dominant place) to the repartition topic.
+//! 2. **dedup**: consume the repartition topic; each partition has its own dedup state, restored
+//!    from the same partition of the compacted changelog topic when assigned; tag, extract,
+//!    deduplicate; publish event records (keyed by `event_id`) and state changes.
+//!
+//! At-least-once: an input offset is stored for commit only after every record it caused is
+//! acknowledged, in partition order ([`offsets::OffsetTracker`]). Deliveries that fail are
+//! retried until they succeed or the shutdown deadline passes; what is not acknowledged is not
+//! committed and comes back after a restart. Bounded in-flight records: when the producer
+//! cannot keep up, the stages stop pulling messages.
+
+pub mod config;
+pub mod http;
+pub mod metrics;
+pub mod offsets;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{BorrowedMessage, Header, OwnedHeaders};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
+use rdkafka::statistics::Statistics;
+use rdkafka::{Message, Offset, TopicPartitionList};
+use tokio::sync::{Semaphore, watch};
+use tracing::{debug, error, info, warn};
+
+use crate::article::{Envelope, decode, decode_json};
+use crate::dedup::{DedupConfig, Deduper, StateChange, Status};
+use crate::dictionary::{Dictionary, DictionaryFiles, EntryKind, LoadOptions};
+use crate::engine::Engine;
+use crate::matcher::AutomatonKind;
+use crate::tag::{Scratch, Tagger};
+pub use config::{Config, ConfigError};
+use metrics::Metrics;
+use offsets::OffsetTracker;
+
+/// The sample articles the embedded default loads: the seeds, in date order.
+const SAMPLES: &str = include_str!("../../tests/fixtures/articles.jsonl");
+
+/// Header names on dead letters and repartitioned articles.
+pub mod headers {
+    pub const ERROR_CLASS: &str = "lexwire.error.class";
+    pub const ERROR_MESSAGE: &str = "lexwire.error.message";
+    pub const SOURCE_TOPIC: &str = "lexwire.source.topic";
+    pub const SOURCE_PARTITION: &str = "lexwire.source.partition";
+    pub const SOURCE_OFFSET: &str = "lexwire.source.offset";
+    pub const LEXWIRE_VERSION: &str = "lexwire.version";
+    pub const DICTIONARY_VERSION: &str = "lexwire.dictionary.version";
+}
+
+/// Why the service could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("dictionary: {0}")]
+    Dictionary(String),
+    #[error("kafka: {context}: {source}")]
+    Kafka { context: String, source: KafkaError },
+    #[error("{0}")]
+    Other(String),
+}
+
+fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> ServiceError {
+    let context = context.into();
+    move |source| ServiceError::Kafka { context, source }
+}
+
+/// State shared by the stages, the HTTP server and the reloader.
+pub struct Shared {
+    pub config: Config,
+    pub metrics: Metrics,
+    pub bootstrap: String,
+    producer: FutureProducer,
+    tagger: RwLock<Arc<Tagger>>,
+    tagger_generation: AtomicU64,
+    /// Set when the shutdown deadline has passed: deliveries stop retrying.
+    abandon: AtomicBool,
+    pub articles_assigned: AtomicBool,
+    pub dedup_assigned: AtomicBool,
+    pub producer_connected: AtomicBool,
+    last_activity_ms: AtomicU64,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Shared {
+    pub fn tagger(&self) -> Arc<Tagger> {
+        self.tagger.read().expect("tagger lock").clone()
+    }
+
+    /// Serves a new dictionary from the next message on.
+    pub fn swap_tagger(&self, tagger: Arc<Tagger>) {
+        let dict = tagger.dictionary();
+        self.metrics.set_dictionary(dict.version(), dict.entries().len());
+        *self.tagger.write().expect("tagger lock") = tagger;
+        self.tagger_generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    pub fn ready(&self) -> bool {
+        self.articles_assigned.load(Ordering::SeqCst)
+            && self.dedup_assigned.load(Ordering::SeqCst)
+            && self.producer_connected.load(Ordering::SeqCst)
+    }
+
+    /// Asks every task to stop.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    fn touch(&self) {
+        self.last_activity_ms.store(now_ms(), Ordering::Relaxed);
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A record to publish, owned so that a failed delivery can be retried.
+#[derive(Debug, Clone)]
+struct Output {
+    topic: String,
+    partition: Option<i32>,
+    key: Option<Vec<u8>>,
+    /// `None`: a tombstone (a forgotten state key).
+    payload: Option<Vec<u8>>,
+    headers: Vec<(&'static str, Vec<u8>)>,
+    timestamp: Option<i64>,
+    kind: &'static str,
+}
+
+/// Hands `output` to the producer's queue, waiting while the queue is full. `Err` for an error
+/// that is not about space (the caller retries through [`deliver`]).
+async fn enqueue(shared: &Shared, output: &Output) -> Result<DeliveryFuture, KafkaError> {
+    loop {
+        let mut headers = OwnedHeaders::new_with_capacity(output.headers.len());
+        for (k, v) in &output.headers {
+            headers = headers.insert(Header { key: k, value: Some(v.as_slice()) });
+        }
+        let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&output.topic).headers(headers);
+        if let Some(k) = &output.key {
+            record = record.key(k.as_slice());
+        }
+        if let Some(p) = &output.payload {
+            record = record.payload(p.as_slice());
+        }
+        if let Some(p) = output.partition {
+            record = record.partition(p);
+        }
+        if let Some(t) = output.timestamp {
+            record = record.timestamp(t);
+        }
+        match shared.producer.send_result(record) {
+            Ok(future) => return Ok(future),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                if shared.abandon.load(Ordering::SeqCst) {
+                    return Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull));
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// Waits for `first` (an enqueued delivery), then retries `output` until the broker
+/// acknowledges it. `false` when the shutdown deadline passed first.
+async fn deliver(shared: &Shared, output: &Output, first: Result<DeliveryFuture, KafkaError>) -> bool {
+    let mut backoff = Duration::from_millis(50);
+    let mut attempt = first;
+    loop {
+        match attempt {
+            Ok(future) => match future.await {
+                Ok(Ok(_)) => return true,
+                Ok(Err((e, _))) => {
+                    shared.metrics.delivery_errors.with_label_values(&[output.kind]).inc();
+                    warn!(topic = %output.topic, error = %e, "delivery failed; retrying");
+                }
+                Err(_) => warn!(topic = %output.topic, "delivery canceled; retrying"),
+            },
+            Err(e) => {
+                shared.metrics.delivery_errors.with_label_values(&[output.kind]).inc();
+                warn!(topic = %output.topic, error = %e, "cannot enqueue a record; retrying");
+            }
+        }
+        if shared.abandon.load(Ordering::SeqCst) {
+            return false;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+        attempt = enqueue(shared, output).await;
+    }
+}
+
+/// Consumer callbacks: rebalances commit finished work before partitions go; statistics feed
+/// the lag gauges.
+struct StageContext {
+    stage: &'static str,
+    shared: Arc<Shared>,
+    tracker: Arc<Mutex<OffsetTracker>>,
+    /// The dedup stage's state, by repartition partition.
+    states: Arc<Mutex<HashMap<i32, Deduper>>>,
+}
+
+impl ClientContext for StageContext {
+    fn stats(&self, statistics: Statistics) {
+        for (topic, t) in &statistics.topics {
+            for (partition, p) in &t.partitions {
+                if *partition >= 0 && p.consumer_lag >= 0 && p.fetch_state == "active" {
+                    self.shared
+                        .metrics
+                        .consumer_lag
+                        .with_label_values(&[topic, &partition.to_string()])
+                        .set(p.consumer_lag);
+                }
+            }
+        }
+    }
+}
+
+impl ConsumerContext for StageContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(tpl) = rebalance else { return };
+        let revoked: Vec<(String, i32)> =
+            tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
+        // Let the records of the revoked partitions be acknowledged, within the deadline.
+        let deadline = Instant::now() + Duration::from_secs(self.shared.config.pipeline.shutdown_timeout_secs);
+        let _ = self.shared.producer.flush(Duration::from_secs(self.shared.config.pipeline.shutdown_timeout_secs));
+        loop {
+            let pending = self
+                .tracker
+                .lock()
+                .expect("tracker")
+                .in_flight(|t, p| revoked.iter().any(|(rt, rp)| rt == t && *rp == p));
+            if pending == 0 || Instant::now() > deadline {
+                if pending > 0 {
+                    warn!(
+                        stage = self.stage,
+                        pending, "partitions revoked with records unacknowledged: they will be redelivered"
+                    );
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        store_ready(consumer, &self.tracker);
+        if let Err(e) = consumer.commit_consumer_state(CommitMode::Sync)
+            && !matches!(e, KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset))
+        {
+            warn!(stage = self.stage, error = %e, "commit on revoke failed");
+        }
+        let mut tracker = self.tracker.lock().expect("tracker");
+        let mut states = self.states.lock().expect("states");
+        for (topic, partition) in &revoked {
+            tracker.forget(topic, *partition);
+            states.remove(partition);
+            let _ = self.shared.metrics.consumer_lag.remove_label_values(&[topic, &partition.to_string()]);
+        }
+        self.flag().store(false, Ordering::SeqCst);
+        info!(stage = self.stage, partitions = revoked.len(), "partitions revoked");
+    }
+
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        match rebalance {
+            Rebalance::Assign(tpl) => {
+                info!(stage = self.stage, partitions = tpl.count(), "partitions assigned");
+                self.flag().store(true, Ordering::SeqCst);
+                self.shared.touch();
+            }
+            Rebalance::Revoke(_) => {}
+            Rebalance::Error(e) => error!(stage = self.stage, error = %e, "rebalance error"),
+        }
+        let n = consumer.assignment().map_or(0, |a| a.count());
+        self.shared.metrics.assigned_partitions.with_label_values(&[self.stage]).set(n as i64);
+    }
+}
+
+impl StageContext {
+    fn flag(&self) -> &AtomicBool {
+        if self.stage == "articles" { &self.shared.articles_assigned } else { &self.shared.dedup_assigned }
+    }
+}
+
+/// Stores the offsets whose work is done; the consumer's auto-commit (and every rebalance and
+/// shutdown) commits them.
+fn store_ready<C: ConsumerContext>(consumer: &impl Consumer<C>, tracker: &Mutex<OffsetTracker>) {
+    let ready = tracker.lock().expect("tracker").take_ready();
+    for (topic, partition, offset) in ready {
+        if let Err(e) = consumer.store_offset(&topic, partition, offset - 1) {
+            debug!(%topic, partition, error = %e, "cannot store offset (partition revoked?)");
+        }
+    }
+}
+
+fn client_config(bootstrap: &str) -> ClientConfig {
+    let mut c = ClientConfig::new();
+    c.set("bootstrap.servers", bootstrap);
+    c.set("client.id", format!("lexwire-{}", env!("CARGO_PKG_VERSION")));
+    c
+}
+
+fn consumer_config(config: &Config, bootstrap: &str, group: &str) -> ClientConfig {
+    let mut c = client_config(bootstrap);
+    c.set("group.id", group)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("statistics.interval.ms", config.metrics.statistics_interval_ms.to_string());
+    for (k, v) in &config.kafka.consumer {
+        c.set(k, v);
+    }
+    c
+}
+
+fn producer_config(config: &Config, bootstrap: &str) -> ClientConfig {
+    let mut c = client_config(bootstrap);
+    c.set("linger.ms", "1").set("acks", "all").set("message.timeout.ms", "30000");
+    for (k, v) in &config.kafka.producer {
+        c.set(k, v);
+    }
+    c
+}
+
+/// Loads the configured dictionary and builds its automaton.
+pub fn load_tagger(config: &Config) -> Result<Tagger, ServiceError> {
+    let files = if config.dictionary.dir.is_empty() {
+        DictionaryFiles::Bundled
+    } else {
+        DictionaryFiles::Dir(config.dictionary.dir.clone().into())
+    };
+    let dict =
+        Dictionary::load(&files, &LoadOptions::default()).map_err(|e| ServiceError::Dictionary(e.to_string()))?;
+    Tagger::new(Arc::new(dict), AutomatonKind::Dfa).map_err(|e| ServiceError::Dictionary(e.to_string()))
+}
+
+/// Creates the topics lexwire uses when they are missing, and checks that the changelog has as
+/// many partitions as the repartition topic.
+async fn ensure_topics(
+    config: &Config,
+    bootstrap: &str,
+    mock: Option<&MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
+) -> Result<(), ServiceError> {
+    let k = &config.kafka;
+    let admin: AdminClient<_> = client_config(bootstrap).create().map_err(kafka("admin client"))?;
+    if let Some(mock) = mock {
+        // The mock cluster does not answer CreateTopics: it has its own call.
+        let create = |topic: &str, partitions: i32| {
+            mock.create_topic(topic, partitions, 1)
+                .map_err(kafka(format!("create topic {topic} on the embedded broker")))
+        };
+        for t in &k.input_topics {
+            create(t, k.partitions)?;
+        }
+        create(&k.events_topic, k.partitions)?;
+        create(&k.dead_letter_topic, k.partitions)?;
+        create(&k.repartition_topic, k.repartition_partitions)?;
+        create(&k.changelog_topic, k.repartition_partitions)?;
+    } else if k.create_topics {
+        let replication = || TopicReplication::Fixed(k.replication_factor);
+        let mut topics: Vec<NewTopic<'_>> =
+            k.input_topics.iter().map(|t| NewTopic::new(t, k.partitions, replication())).collect();
+        topics.push(NewTopic::new(&k.events_topic, k.partitions, replication()));
+        topics.push(NewTopic::new(&k.dead_letter_topic, k.partitions, replication()));
+        topics.push(NewTopic::new(&k.repartition_topic, k.repartition_partitions, replication()));
+        topics.push(
+            NewTopic::new(&k.changelog_topic, k.repartition_partitions, replication()).set("cleanup.policy", "compact"),
+        );
+        let results = admin
+            .create_topics(&topics, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))))
+            .await
+            .map_err(kafka("create topics"))?;
+        for result in results {
+            match result {
+                Ok(topic) => info!(%topic, "topic created"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(ServiceError::Kafka {
+                        context: format!("create topic {topic}"),
+                        source: KafkaError::AdminOp(code),
+                    });
+                }
+            }
+        }
+    }
+    let partitions = |topic: &str| -> Result<usize, ServiceError> {
+        let md = admin
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(kafka(format!("metadata of {topic}")))?;
+        let t = md.topics().first().ok_or_else(|| ServiceError::Other(format!("topic {topic} missing")))?;
+        if let Some(e) = t.error() {
+            return Err(ServiceError::Other(format!("topic {topic}: {:?} (create it, or set kafka.create_topics)", e)));
+        }
+        Ok(t.partitions().len())
+    };
+    let (r, c) = (partitions(&k.repartition_topic)?, partitions(&k.changelog_topic)?);
+    if r != c {
+        return Err(ServiceError::Other(format!(
+            "topic {} has {r} partitions and {} has {c}: the changelog must have as many partitions as the repartition topic",
+            k.repartition_topic, k.changelog_topic
+        )));
+    }
+    Ok(())
+}
+
+/// A running service: its shared state and the tasks to wait for.
+pub struct Service {
+    pub shared: Arc<Shared>,
+    /// The embedded broker, kept alive while the service runs.
+    _mock: Option<MockCluster<'static, rdkafka::producer::DefaultProducerContext>>,
+    tasks: Vec<tokio::task::JoinHandle<Result<(), ServiceError>>>,
+}
+
+impl Service {
+    /// Starts the service: the embedded broker when no brokers are configured, topics, the
+    /// producer, both stages, the HTTP server and the dictionary reloader.
+    ///
+    /// # Errors
+    /// [`ServiceError`] for a dictionary, broker or topic that cannot be used.
+    pub async fn start(mut config: Config) -> Result<Service, ServiceError> {
+        let tagger = Arc::new(load_tagger(&config)?);
+        let metrics = Metrics::new();
+        metrics.set_dictionary(tagger.dictionary().version(), tagger.dictionary().entries().len());
+        let (mock, bootstrap) = if config.embedded() {
+            let mock = MockCluster::new(1).map_err(kafka("embedded broker"))?;
+            let bootstrap = mock.bootstrap_servers();
+            config.pipeline.print_events = true;
+            config.pipeline.load_samples = true;
+            (Some(mock), bootstrap)
+        } else {
+            (None, config.kafka.brokers.clone())
+        };
+        ensure_topics(&config, &bootstrap, mock.as_ref()).await?;
+        let producer: FutureProducer = producer_config(&config, &bootstrap).create().map_err(kafka("producer"))?;
+        producer
+            .client()
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map_err(kafka(format!("cannot reach the brokers at {bootstrap}")))?;
+        let (shutdown, _) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            config,
+            metrics,
+            bootstrap,
+            producer,
+            tagger: RwLock::new(tagger),
+            tagger_generation: AtomicU64::new(0),
+            abandon: AtomicBool::new(false),
+            articles_assigned: AtomicBool::new(false),
+            dedup_assigned: AtomicBool::new(false),
+            producer_connected: AtomicBool::new(true),
+            last_activity_ms: AtomicU64::new(now_ms()),
+            shutdown,
+        });
+        if shared.config.pipeline.load_samples {
+            load_samples(&shared).await?;
+        }
+        let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(articles_stage(shared.clone())));
+        tasks.push(tokio::spawn(dedup_stage(shared.clone())));
+        if !shared.config.metrics.listen.is_empty() {
+            let listener = tokio::net::TcpListener::bind(&shared.config.metrics.listen)
+                .await
+                .map_err(|e| ServiceError::Other(format!("metrics.listen {}: {e}", shared.config.metrics.listen)))?;
+            info!(address = %listener.local_addr().map_or(String::new(), |a| a.to_string()), "serving /metrics, /healthz, /readyz");
+            tasks.push(tokio::spawn(http::serve(shared.clone(), listener)));
+        }
+        tasks.push(tokio::spawn(http::reloader(shared.clone())));
+        if shared.config.pipeline.idle_exit_secs > 0 {
+            tasks.push(tokio::spawn(idle_watch(shared.clone())));
+        }
+        Ok(Service { shared, _mock: mock, tasks })
+    }
+
+    /// Waits for the stages to finish (after [`Shared::shutdown`]), within the deadline.
+    ///
+    /// # Errors
+    /// The first task that failed.
+    pub async fn wait(self) -> Result<(), ServiceError> {
+        let mut first_error = None;
+        for task in self.tasks {
+            match task.await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    error!(error = %e, "task failed");
+                    first_error.get_or_insert(e);
+                }
+                Err(e) => {
+                    first_error.get_or_insert(ServiceError::Other(format!("task panicked: {e}")));
+                }
+            }
+        }
+        let _ = self.shared.producer.flush(Duration::from_secs(5));
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// Produces the bundled sample articles to the first input topic, partition 0, in order.
+async fn load_samples(shared: &Shared) -> Result<(), ServiceError> {
+    let topic = &shared.config.kafka.input_topics[0];
+    for line in SAMPLES.lines().filter(|l| !l.trim().is_empty()) {
+        let id =
+            serde_json::from_str::<serde_json::Value>(line).ok().and_then(|v| v["id"].as_str().map(str::to_string));
+        let mut record: FutureRecord<'_, str, str> = FutureRecord::to(topic).payload(line).partition(0);
+        if let Some(id) = &id {
+            record = record.key(id);
+        }
+        shared
+            .producer
+            .send(record, Duration::from_secs(10))
+            .await
+            .map_err(|(e, _)| ServiceError::Kafka { context: format!("loading samples into {topic}"), source: e })?;
+    }
+    info!(%topic, "sample articles loaded");
+    Ok(())
+}
+
+/// Stops the service once neither stage has seen a message for `idle_exit_secs`.
+async fn idle_watch(shared: Arc<Shared>) -> Result<(), ServiceError> {
+    let idle = shared.config.pipeline.idle_exit_secs * 1000;
+    let mut shutdown = shared.shutdown.subscribe();
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return Ok(()),
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+        if now_ms().saturating_sub(shared.last_activity_ms.load(Ordering::Relaxed)) > idle && shared.ready() {
+            info!("idle: stopping");
+            shared.shutdown();
+            return Ok(());
+        }
+    }
+}
+
+type Handler<'a> = dyn FnMut(&BorrowedMessage<'_>) -> Vec<Output> + Send + 'a;
+
+/// Event records of one input message, published once its state changes are acknowledged: an
+/// event record never reaches the broker before the state that knows it.
+struct Deferred {
+    waits: Vec<tokio::task::JoinHandle<bool>>,
+    outputs: Vec<Output>,
+    topic: String,
+    partition: i32,
+    offset: i64,
+    input_ts: Option<i64>,
+}
+
+/// Enqueues `output` now and acknowledges `offset` in the tracker once the broker has it.
+async fn publish(
+    shared: &Arc<Shared>,
+    tracker: &Arc<Mutex<OffsetTracker>>,
+    permits: &Arc<Semaphore>,
+    output: Output,
+    (topic, partition, offset, input_ts): (&str, i32, i64, Option<i64>),
+) -> tokio::task::JoinHandle<bool> {
+    // Backpressure: no permit, no next message.
+    let permit = permits.clone().acquire_owned().await.expect("semaphore open");
+    // Enqueued here, in order; only the waiting for acknowledgement is spawned.
+    let first = enqueue(shared, &output).await;
+    let (shared, tracker, topic) = (shared.clone(), tracker.clone(), topic.to_string());
+    tokio::spawn(async move {
+        let _permit = permit;
+        let ok = deliver(&shared, &output, first).await;
+        if ok {
+            if output.kind == "event"
+                && let Some(ts) = input_ts
+            {
+                shared.metrics.latency_seconds.observe(now_ms().saturating_sub(ts as u64) as f64 / 1e3);
+            }
+            tracker.lock().expect("tracker").ack(&topic, partition, offset);
+        }
+        ok
+    })
+}
+
+/// Publishes deferred event records in input order, each batch after its state changes.
+async fn publish_deferred(
+    shared: Arc<Shared>,
+    tracker: Arc<Mutex<OffsetTracker>>,
+    permits: Arc<Semaphore>,
+    mut queue: tokio::sync::mpsc::Receiver<Deferred>,
+) {
+    while let Some(d) = queue.recv().await {
+        let mut state_ok = true;
+        for wait in d.waits {
+            state_ok &= wait.await.unwrap_or(false);
+        }
+        if !state_ok {
+            // Abandoned at shutdown: the offset stays uncommitted and the message comes back.
+            continue;
+        }
+        for output in d.outputs {
+            publish(&shared, &tracker, &permits, output, (&d.topic, d.partition, d.offset, d.input_ts)).await;
+        }
+    }
+}
+
+/// The loop both stages share: receive, handle, publish, track offsets; on shutdown drain and
+/// commit.
+async fn run_stage(
+    shared: Arc<Shared>,
+    consumer: StreamConsumer<StageContext>,
+    tracker: Arc<Mutex<OffsetTracker>>,
+    handler: &mut Handler<'_>,
+) -> Result<(), ServiceError> {
+    let stage = consumer.context().stage;
+    let permits = Arc::new(Semaphore::new(shared.config.pipeline.max_in_flight));
+    let (deferred, queue) = tokio::sync::mpsc::channel::<Deferred>(1024);
+    let publisher = tokio::spawn(publish_deferred(shared.clone(), tracker.clone(), permits.clone(), queue));
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        store_ready(&consumer, &tracker);
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tick.tick() => {
+                shared.metrics.producer_queue.set(shared.producer.in_flight_count() as i64);
+                shared.metrics.in_flight.set(tracker.lock().expect("tracker").in_flight(|_, _| true) as i64);
+                continue;
+            }
+            message = consumer.recv() => {
+                let message = match message {
+                    Ok(m) => m,
+                    Err(e) => {
+                        warn!(stage, error = %e, "consumer error");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                shared.touch();
+                let (topic, partition, offset) = (message.topic().to_string(), message.partition(), message.offset());
+                let input_ts = message.timestamp().to_millis();
+                let outputs = handler(&message);
+                drop(message);
+                tracker.lock().expect("tracker").begin(&topic, partition, offset, outputs.len());
+                let (events, now): (Vec<Output>, Vec<Output>) = outputs.into_iter().partition(|o| o.kind == "event");
+                let mut waits = Vec::with_capacity(now.len());
+                for output in now {
+                    waits.push(publish(&shared, &tracker, &permits, output, (&topic, partition, offset, input_ts)).await);
+                }
+                if !events.is_empty() {
+                    let d = Deferred { waits, outputs: events, topic, partition, offset, input_ts };
+                    if deferred.send(d).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    // Drain: publish what is deferred, let in-flight records be acknowledged, then commit what
+    // is done.
+    drop(deferred);
+    let timeout = Duration::from_secs(shared.config.pipeline.shutdown_timeout_secs);
+    let deadline = Instant::now() + timeout;
+    let _ = tokio::time::timeout(timeout, publisher).await;
+    while tracker.lock().expect("tracker").in_flight(|_, _| true) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let left = tracker.lock().expect("tracker").in_flight(|_, _| true);
+    if left > 0 {
+        warn!(stage, left, "shutdown deadline passed with messages unacknowledged: they will be redelivered");
+        shared.abandon.store(true, Ordering::SeqCst);
+    }
+    store_ready(&consumer, &tracker);
+    match consumer.commit_consumer_state(CommitMode::Sync) {
+        Ok(()) | Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::NoOffset)) => {}
+        Err(e) => warn!(stage, error = %e, "final commit failed"),
+    }
+    info!(stage, "stopped");
+    Ok(())
+}
+
+fn new_consumer(
+    shared: &Arc<Shared>,
+    stage: &'static str,
+    group: &str,
+    states: Arc<Mutex<HashMap<i32, Deduper>>>,
+) -> Result<(StreamConsumer<StageContext>, Arc<Mutex<OffsetTracker>>), ServiceError> {
+    let tracker = Arc::new(Mutex::new(OffsetTracker::default()));
+    let context = StageContext { stage, shared: shared.clone(), tracker: tracker.clone(), states };
+    let consumer: StreamConsumer<StageContext> = consumer_config(&shared.config, &shared.bootstrap, group)
+        .create_with_context(context)
+        .map_err(kafka(format!("{stage} consumer")))?;
+    Ok((consumer, tracker))
+}
+
+/// Stage 1: decode, dead-letter what is not an article, re-key articles by governorate.
+async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
+    let k = &shared.config.kafka;
+    let (consumer, tracker) = new_consumer(&shared, "articles", &k.group_id, Arc::default())?;
+    let topics: Vec<&str> = k.input_topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics).map_err(kafka("subscribe to the input topics"))?;
+    let mut scratch = Scratch::new();
+    let s = shared.clone();
+    let mut handler = move |m: &BorrowedMessage<'_>| -> Vec<Output> {
+        let metrics = &s.metrics;
+        let payload = m.payload().unwrap_or_default();
+        metrics.articles_consumed.inc();
+        metrics.consumed_bytes.inc_by(payload.len() as u64);
+        let started = Instant::now();
+        let key = m.key().and_then(|k| std::str::from_utf8(k).ok());
+        let published_at =
+            m.timestamp().to_millis().and_then(chrono::DateTime::from_timestamp_millis).map(|t| t.to_rfc3339());
+        let envelope = Envelope { id: key, published_at };
+        let mut buf = payload.to_vec();
+        let tagger = s.tagger();
+        let mut source = vec![
+            (headers::SOURCE_TOPIC, m.topic().as_bytes().to_vec()),
+            (headers::SOURCE_PARTITION, m.partition().to_string().into_bytes()),
+            (headers::SOURCE_OFFSET, m.offset().to_string().into_bytes()),
+        ];
+        let decoded = decode(&mut buf, &envelope, s.config.pipeline.max_article_bytes);
+        metrics.stage_seconds.with_label_values(&["decode"]).observe(started.elapsed().as_secs_f64());
+        match decoded {
+            Err(e) => {
+                let class = e.class.as_str();
+                metrics.articles_failed.with_label_values(&[class]).inc();
+                metrics.dead_letters.with_label_values(&[class]).inc();
+                warn!(class, topic = m.topic(), partition = m.partition(), offset = m.offset(), error = %e.message, "dead letter");
+                source.extend([
+                    (headers::ERROR_CLASS, class.as_bytes().to_vec()),
+                    (headers::ERROR_MESSAGE, e.message.into_bytes()),
+                    (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
+                    (headers::DICTIONARY_VERSION, tagger.dictionary().version().as_bytes().to_vec()),
+                ]);
+                vec![Output {
+                    topic: s.config.kafka.dead_letter_topic.clone(),
+                    partition: None,
+                    key: m.key().map(<[u8]>::to_vec),
+                    payload: Some(payload.to_vec()),
+                    headers: source,
+                    timestamp: m.timestamp().to_millis(),
+                    kind: "dead_letter",
+                }]
+            }
+            Ok(article) => {
+                let started = Instant::now();
+                let route = route_key(&tagger, &article, &mut scratch);
+                let canonical = serde_json::to_vec(&serde_json::json!({
+                    "id": article.id, "url": article.url, "source": article.source, "language": article.language,
+                    "published_at": article.published_at, "title": article.title, "text": article.text,
+                }))
+                .expect("an article serializes");
+                metrics.stage_seconds.with_label_values(&["route"]).observe(started.elapsed().as_secs_f64());
+                vec![Output {
+                    topic: s.config.kafka.repartition_topic.clone(),
+                    partition: None,
+                    key: Some(route.into_bytes()),
+                    payload: Some(canonical),
+                    headers: source,
+                    timestamp: m.timestamp().to_millis(),
+                    kind: "repartition",
+                }]
+            }
+        }
+    };
+    run_stage(shared, consumer, tracker, &mut handler).await
+}
+
+/// The repartition key of an article: the governorate (admin1) its place tags name most, ties
+/// to the smallest code; `none` without places. Events are deduplicated within a key.
+pub fn route_key(tagger: &Tagger, article: &crate::article::Article<'_>, scratch: &mut Scratch) -> String {
+    let Ok(tagged) =
+        tagger.tag(&article.text, article.language.as_deref().and_then(crate::dictionary::Lang::parse), scratch)
+    else {
+        return "none".into();
+    };
+    let dict = tagger.dictionary();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for tag in tagged.tags.iter().filter(|t| t.kind == EntryKind::Place && !t.is_internal()) {
+        if let Some(admin1) = tag.entry.and_then(|e| dict.entry(e).place()).and_then(|p| p.admin1.as_deref()) {
+            *counts.entry(admin1).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+        .map_or_else(|| "none".into(), |(k, _)| k.to_string())
+}
+
+/// Reads partition `partition` of the changelog from the start to its end into a new state.
+fn restore_partition(shared: &Shared, partition: i32) -> Result<Deduper, ServiceError> {
+    let k = &shared.config.kafka;
+    let mut cc = consumer_config(&shared.config, &shared.bootstrap, &format!("{}.restore", k.group_id));
+    cc.set("enable.auto.commit", "false");
+    let consumer: BaseConsumer = cc.create().map_err(kafka("changelog consumer"))?;
+    let (low, high) = consumer
+        .fetch_watermarks(&k.changelog_topic, partition, Duration::from_secs(10))
+        .map_err(kafka(format!("watermarks of {} [{partition}]", k.changelog_topic)))?;
+    let mut deduper = Deduper::new(dedup_config(&shared.config));
+    if high <= low {
+        return Ok(deduper);
+    }
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&k.changelog_topic, partition, Offset::Beginning).map_err(kafka("assign"))?;
+    consumer.assign(&tpl).map_err(kafka("assign the changelog"))?;
+    let mut changes = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    // Read to the high watermark, then on until the partition is quiet: some brokers (Tansu 0.6)
+    // report a high watermark short of the last record of a multi-record batch.
+    let mut reached = false;
+    loop {
+        if Instant::now() > deadline {
+            return Err(ServiceError::Other(format!(
+                "restoring {} [{partition}] did not reach offset {high}",
+                k.changelog_topic
+            )));
+        }
+        match consumer.poll(Duration::from_millis(if reached { 300 } else { 1000 })) {
+            None if reached => break,
+            None => continue,
+            Some(Err(e)) => return Err(ServiceError::Kafka { context: "reading the changelog".into(), source: e }),
+            Some(Ok(m)) => {
+                let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+                changes.push(StateChange { key, value: m.payload().map(<[u8]>::to_vec) });
+                reached |= m.offset() >= high - 1;
+            }
+        }
+    }
+    let n = changes.len();
+    deduper
+        .restore(changes)
+        .map_err(|e| ServiceError::Other(format!("changelog {} [{partition}]: {e}", k.changelog_topic)))?;
+    info!(partition, records = n, events = deduper.live_events(), "dedup state restored");
+    Ok(deduper)
+}
+
+fn dedup_config(config: &Config) -> DedupConfig {
+    config.dedup_config()
+}
+
+/// Stage 2: per repartition partition, restore state, process, publish records and changes.
+async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
+    let k = &shared.config.kafka;
+    let states: Arc<Mutex<HashMap<i32, Deduper>>> = Arc::default();
+    let (consumer, tracker) = new_consumer(&shared, "dedup", &format!("{}.dedup", k.group_id), states.clone())?;
+    consumer.subscribe(&[&k.repartition_topic]).map_err(kafka("subscribe to the repartition topic"))?;
+    let s = shared.clone();
+    let mut engine = Engine::new(shared.tagger(), dedup_config(&shared.config)).map_err(ServiceError::Dictionary)?;
+    let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
+    let mut handler = move |m: &BorrowedMessage<'_>| -> Vec<Output> {
+        let metrics = &s.metrics;
+        let current = s.tagger_generation.load(Ordering::SeqCst);
+        if current != generation {
+            match engine.set_tagger(s.tagger()) {
+                Ok(()) => generation = current,
+                Err(e) => error!(error = %e, "the new dictionary cannot drive extraction; keeping the old one"),
+            }
+        }
+        let partition = m.partition();
+        let mut states = states.lock().expect("states");
+        if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(partition) {
+            let restored = tokio::task::block_in_place(|| restore_partition(&s, partition));
+            match restored {
+                Ok(d) => {
+                    slot.insert(d);
+                }
+                Err(e) => {
+                    // Without its state a partition would re-announce known events: stop.
+                    error!(partition, error = %e, "cannot restore dedup state; stopping");
+                    s.shutdown();
+                    return Vec::new();
+                }
+            }
+        }
+        let state = states.get_mut(&partition).expect("restored above");
+        std::mem::swap(engine.deduper_mut(), state);
+        let mut buf = m.payload().unwrap_or_default().to_vec();
+        let mut outputs = Vec::new();
+        match decode_json(&mut buf) {
+            Err(e) => {
+                // Stage 1 wrote this message; it can only be bad if someone else wrote to the topic.
+                let class = e.class.as_str();
+                metrics.articles_failed.with_label_values(&[class]).inc();
+                metrics.dead_letters.with_label_values(&[class]).inc();
+                outputs.push(Output {
+                    topic: s.config.kafka.dead_letter_topic.clone(),
+                    partition: None,
+                    key: m.key().map(<[u8]>::to_vec),
+                    payload: m.payload().map(<[u8]>::to_vec),
+                    headers: vec![
+                        (headers::ERROR_CLASS, class.as_bytes().to_vec()),
+                        (headers::ERROR_MESSAGE, e.message.into_bytes()),
+                        (headers::SOURCE_TOPIC, m.topic().as_bytes().to_vec()),
+                        (headers::SOURCE_PARTITION, partition.to_string().into_bytes()),
+                        (headers::SOURCE_OFFSET, m.offset().to_string().into_bytes()),
+                        (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
+                        (headers::DICTIONARY_VERSION, engine.dictionary().version().as_bytes().to_vec()),
+                    ],
+                    timestamp: m.timestamp().to_millis(),
+                    kind: "dead_letter",
+                });
+            }
+            Ok(article) => {
+                debug!(partition, offset = m.offset(), id = %article.id, "dedup stage: article");
+                let started = Instant::now();
+                let processed = engine.process(&article);
+                metrics.stage_seconds.with_label_values(&["process"]).observe(started.elapsed().as_secs_f64());
+                metrics.articles_processed.inc();
+                match processed {
+                    Err(e) => {
+                        metrics.articles_failed.with_label_values(&["oversize"]).inc();
+                        warn!(error = %e, "article too large to process");
+                    }
+                    Ok(p) => {
+                        for tag in engine.last_tags().iter().filter(|t| !t.is_internal()) {
+                            metrics.tags.with_label_values(&[tag.kind.as_str()]).inc();
+                        }
+                        if p.outcome.seen_before || p.outcome.duplicate_of.is_some() {
+                            metrics.duplicates.with_label_values(&["article"]).inc();
+                        }
+                        metrics.duplicates.with_label_values(&["event"]).inc_by(p.outcome.duplicates as u64);
+                        let started = Instant::now();
+                        for record in engine.records(&p.outcome).chain(engine.replay_records(&p.outcome)) {
+                            let status = if record.status == Status::Created { "created" } else { "updated" };
+                            metrics.events.with_label_values(&[status, &record.event.family]).inc();
+                            let json = serde_json::to_vec(&record).expect("records serialize");
+                            if s.config.pipeline.print_events {
+                                println!("{}", String::from_utf8_lossy(&json));
+                            }
+                            outputs.push(Output {
+                                topic: s.config.kafka.events_topic.clone(),
+                                partition: None,
+                                key: Some(record.event.event_id.clone().into_bytes()),
+                                payload: Some(json),
+                                headers: Vec::new(),
+                                timestamp: None,
+                                kind: "event",
+                            });
+                        }
+                        metrics.stage_seconds.with_label_values(&["encode"]).observe(started.elapsed().as_secs_f64());
+                    }
+                }
+            }
+        }
+        for change in engine.deduper_mut().take_changes() {
+            outputs.push(Output {
+                topic: s.config.kafka.changelog_topic.clone(),
+                partition: Some(partition),
+                key: Some(change.key.into_bytes()),
+                payload: change.value,
+                headers: Vec::new(),
+                timestamp: None,
+                kind: "changelog",
+            });
+        }
+        std::mem::swap(engine.deduper_mut(), state);
+        let (events, articles, bytes) = states.values().fold((0, 0, 0), |(e, a, b), d| {
+            (e + d.live_events(), a + d.remembered_articles(), b + d.memory_estimate())
+        });
+        metrics.dedup_events.set(events as i64);
+        metrics.dedup_articles.set(articles as i64);
+        metrics.dedup_state_bytes.set(bytes as i64);
+        outputs
+    };
+    run_stage(shared, consumer, tracker, &mut handler).await
+}

@@ -1,0 +1,257 @@
+//! Helpers for the service tests: a broker (the in-process mock cluster, or the real broker
+//! `tests/run` starts), producing, reading a topic whole, running `lexwire run`.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::{Offset, TopicPartitionList};
+
+/// One message read back.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<Vec<u8>>,
+    pub payload: Option<Vec<u8>>,
+    pub headers: HashMap<String, String>,
+}
+
+impl Record {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(self.payload.as_deref().unwrap_or_default()).expect("a JSON record")
+    }
+}
+
+pub fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
+    ClientConfig::new().set("bootstrap.servers", bootstrap).set("linger.ms", "1").create().expect("producer")
+}
+
+/// Produces `(key, value)` pairs to `topic`, partition `partition` (or by key), in order, and
+/// waits for delivery.
+pub fn produce(bootstrap: &str, topic: &str, partition: Option<i32>, messages: &[(Option<String>, Vec<u8>)]) {
+    let p = producer(bootstrap);
+    for (key, value) in messages {
+        let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic).payload(value.as_slice());
+        if let Some(k) = key {
+            record = record.key(k.as_str());
+        }
+        if let Some(part) = partition {
+            record = record.partition(part);
+        }
+        let mut record = record;
+        loop {
+            match p.send(record) {
+                Ok(()) => break,
+                Err((e, r)) => {
+                    assert!(e.to_string().contains("Queue full"), "produce: {e}");
+                    std::thread::sleep(Duration::from_millis(10));
+                    record = r;
+                }
+            }
+        }
+    }
+    p.flush(Duration::from_secs(30)).expect("flushed");
+}
+
+/// Every message of `topic` from the beginning to its current end.
+pub fn read_topic(bootstrap: &str, topic: &str) -> Vec<Record> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "lexwire-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer");
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+    let partitions: Vec<i32> = md.topics()[0].partitions().iter().map(|p| p.id()).collect();
+    let mut tpl = TopicPartitionList::new();
+    let mut ends = HashMap::new();
+    for p in &partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, *p, Duration::from_secs(10)).expect("watermarks");
+        if high > low {
+            ends.insert(*p, high);
+            tpl.add_partition_offset(topic, *p, Offset::Beginning).unwrap();
+        }
+    }
+    let mut out = Vec::new();
+    if ends.is_empty() {
+        return out;
+    }
+    consumer.assign(&tpl).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut done: HashMap<i32, bool> = ends.keys().map(|p| (*p, false)).collect();
+    // Past the reported ends, read on until the topic is quiet: Tansu 0.6 reports a high
+    // watermark short of the last record when a batch holds several.
+    let mut quiet_since: Option<Instant> = None;
+    loop {
+        assert!(Instant::now() < deadline, "reading {topic} timed out");
+        let Some(m) = consumer.poll(Duration::from_millis(200)) else {
+            if done.values().all(|d| *d) {
+                let since = *quiet_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > Duration::from_secs(1) {
+                    break;
+                }
+            }
+            continue;
+        };
+        quiet_since = None;
+        let m = m.expect("message");
+        let mut headers = HashMap::new();
+        if let Some(h) = m.headers() {
+            for header in h.iter() {
+                headers.insert(
+                    header.key.to_string(),
+                    String::from_utf8_lossy(header.value.unwrap_or_default()).into_owned(),
+                );
+            }
+        }
+        out.push(Record {
+            partition: m.partition(),
+            offset: m.offset(),
+            key: m.key().map(<[u8]>::to_vec),
+            payload: m.payload().map(<[u8]>::to_vec),
+            headers,
+        });
+        if m.offset() >= ends[&m.partition()] - 1 {
+            done.insert(m.partition(), true);
+        }
+    }
+    out
+}
+
+/// The committed offsets of `group` on `topic`, by partition.
+pub fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> HashMap<i32, i64> {
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).set("group.id", group).create().expect("consumer");
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    let c = consumer.committed_offsets(tpl, Duration::from_secs(10)).expect("committed offsets");
+    c.elements().iter().map(|e| (e.partition(), e.offset().to_raw().unwrap_or(-1))).collect()
+}
+
+/// `lexwire run` against `bootstrap`, with `env` as configuration, exiting when idle.
+pub fn lexwire_run(bootstrap: &str, env: &[(&str, &str)]) -> Child {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lexwire"));
+    cmd.args(["run", "--brokers", bootstrap, "--metrics-listen", ""])
+        .env("LEXWIRE_LOG", "warn,lexwire=info")
+        .env("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "10")
+        .env("LEXWIRE_METRICS_STATISTICS_INTERVAL_MS", "1000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("lexwire runs")
+}
+
+/// Waits for `child` to exit (within `limit`), returning its stderr; panics on a non-zero exit.
+pub fn wait_ok(mut child: Child, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            use std::io::Read;
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            assert!(status.success(), "lexwire run failed ({status}):\n{err}");
+            return err;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let mut err = String::new();
+            use std::io::Read;
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("lexwire run did not exit within {limit:?}:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The seed articles (date order) as `(key, value)` messages.
+pub fn seed_messages() -> Vec<(Option<String>, Vec<u8>)> {
+    super::seeds().iter().map(|s| (s["id"].as_str().map(str::to_string), s.to_string().into_bytes())).collect()
+}
+
+/// The offline `lexwire tag --events` output for `messages`, one line per record.
+pub fn offline_events(messages: &[(Option<String>, Vec<u8>)]) -> Vec<String> {
+    offline_events_with(messages, &[])
+}
+
+/// As [`offline_events`], with more `tag` arguments (`--window-days 3650`).
+pub fn offline_events_with(messages: &[(Option<String>, Vec<u8>)], args: &[&str]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("in.jsonl");
+    let mut text = Vec::new();
+    for (_, v) in messages {
+        text.extend_from_slice(v);
+        text.push(b'\n');
+    }
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_lexwire"))
+        .args(["tag", "--events", path.to_str().unwrap()])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect()
+}
+
+/// One-event synthetic articles: a strike near a different place each, three days apart.
+pub fn strike_messages(n: usize, prefix: &str) -> Vec<(Option<String>, Vec<u8>)> {
+    const PLACES: [&str; 8] =
+        ["Al-Bokamal", "Al-Mayadeen", "Deir Ezzor", "Quneitra", "Deraa", "Hajin", "Palmyra", "Raqqa"];
+    (0..n)
+        .map(|i| {
+            let day = chrono::NaiveDate::from_ymd_opt(2022, 1, 1).unwrap() + chrono::Days::new(3 * i as u64);
+            let id = format!("{prefix}-{i}");
+            let article = serde_json::json!({
+                "id": id,
+                "source": "test",
+                "published_at": format!("{day}T08:00:00Z"),
+                // Filler tokens no dictionary holds keep the sentences from looking republished.
+                "text": format!(
+                    "Today, q{i}a an air strike q{i}b hit q{i}c positions q{i}d near {}, q{i}e killing {} q{i}f fighters.",
+                    PLACES[i % PLACES.len()],
+                    i % 9 + 2
+                ),
+            });
+            (Some(id), article.to_string().into_bytes())
+        })
+        .collect()
+}
+
+/// Sends SIGTERM to `child`.
+pub fn terminate(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+/// Waits until `topic` holds at least `n` records (or `limit` passes); returns how many it holds.
+pub fn wait_for_records(bootstrap: &str, topic: &str, n: usize, limit: Duration) -> usize {
+    let deadline = Instant::now() + limit;
+    loop {
+        let have = read_topic(bootstrap, topic).len();
+        if have >= n || Instant::now() > deadline {
+            return have;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// The sum of the high watermarks of `topic`'s partitions: a cheap record count on brokers that
+/// report them exactly (the mock cluster does).
+pub fn high_watermarks(bootstrap: &str, topic: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new().set("bootstrap.servers", bootstrap).create().expect("consumer");
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+    md.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).map_or(0, |(_, high)| high))
+        .sum()
+}

@@ -1,0 +1,235 @@
+//! What ops teams rely on, against the embedded broker: `/metrics` after the seeds says 5
+//! articles, the events created and updated, no failure; `/readyz` turns ready only once
+//! partitions are assigned; a dictionary changed under the running pipeline serves the new tag
+//! with the new version, and a broken one leaves the previous one serving.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+struct Running {
+    child: Child,
+    port: u16,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn lines_of(r: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn start(env: &[(&str, &str)]) -> Running {
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lexwire"))
+        .args(["run", "--metrics-listen", &format!("127.0.0.1:{port}")])
+        .env("LEXWIRE_LOG", "info")
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let stderr = lines_of(child.stderr.take().unwrap());
+    Running { child, port, stdout, stderr }
+}
+
+/// `(status, body)` of a GET, or `None` while the server is not up.
+fn get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").ok()?;
+    let mut text = String::new();
+    s.read_to_string(&mut text).ok()?;
+    let status = text.split_whitespace().nth(1)?.parse().ok()?;
+    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Some((status, body))
+}
+
+/// The sum of a metric's samples whose labels contain every one of `labels`.
+fn metric(body: &str, name: &str, labels: &[&str]) -> f64 {
+    body.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.split([' ', '{']).next() == Some(name))
+        .filter(|l| labels.iter().all(|x| l.contains(x)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+fn wait_metric(r: &Running, name: &str, labels: &[&str], at_least: f64) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some((200, body)) = get(r.port, "/metrics")
+            && metric(&body, name, labels) >= at_least
+        {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{name}{labels:?} never reached {at_least}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn stop(mut r: Running) {
+    Command::new("kill").args(["-TERM", &r.child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = r.child.try_wait().unwrap() {
+            assert!(status.success(), "lexwire exited with {status} after SIGTERM");
+            return;
+        }
+        assert!(Instant::now() < deadline, "lexwire did not stop within 30 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn metrics_after_the_seeds_and_readiness_after_assignment() {
+    let r = start(&[]);
+    // Readiness: not ready until the consumer groups have assigned partitions.
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some((status, _)) = get(r.port, "/readyz")
+            && seen.last() != Some(&status)
+        {
+            seen.push(status);
+        }
+        if seen.last() == Some(&200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready: {seen:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(seen, [503, 200], "/readyz answers 503 before assignment, then 200");
+    assert_eq!(get(r.port, "/healthz").map(|(s, _)| s), Some(200));
+
+    let body = wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    std::thread::sleep(Duration::from_millis(500)); // the last records' acknowledgements
+    let body = get(r.port, "/metrics").map(|(_, b)| b).unwrap_or(body);
+    assert_eq!(metric(&body, "lexwire_articles_consumed_total", &[]), 5.0);
+    assert_eq!(metric(&body, "lexwire_events_total", &["status=\"created\""]), 11.0, "as `tag --events` on the seeds");
+    assert_eq!(metric(&body, "lexwire_events_total", &["status=\"updated\""]), 6.0);
+    assert_eq!(metric(&body, "lexwire_articles_failed_total", &[]), 0.0);
+    assert_eq!(metric(&body, "lexwire_dead_letters_total", &[]), 0.0);
+    assert!(metric(&body, "lexwire_tags_total", &["kind=\"place\""]) > 50.0);
+    assert!(metric(&body, "lexwire_duplicates_total", &["layer=\"event\""]) >= 6.0);
+    assert_eq!(metric(&body, "lexwire_build_info", &[env!("CARGO_PKG_VERSION")]), 1.0);
+    assert_eq!(metric(&body, "lexwire_dictionary_info", &[]), 1.0);
+    assert!(metric(&body, "lexwire_end_to_end_latency_seconds_count", &[]) >= 17.0);
+    assert!(metric(&body, "lexwire_stage_seconds_count", &["stage=\"process\""]) >= 5.0);
+    // Live events: the 11 less those the 14-day window has already let go (the seeds span 2020-2024).
+    let live = metric(&body, "lexwire_dedup_events", &[]);
+    assert!(live > 0.0 && live <= 11.0, "{live}");
+    assert!(metric(&body, "lexwire_dedup_state_bytes", &[]) > 0.0);
+    // No label carries an article id or a place.
+    assert!(!body.contains("000_0e2bcae4c59b5ed8") && !body.contains("Bokamal"));
+    stop(r);
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// The next event record printed whose source is `article`.
+fn record_of(r: &Running, article: &str) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = r.stdout.recv_timeout(left).unwrap_or_else(|_| panic!("no event record for {article}"));
+        let j: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if j["sources"].as_array().unwrap().iter().any(|s| s["article_id"] == article) {
+            return j;
+        }
+    }
+}
+
+fn bootstrap(r: &Running) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let line = r
+            .stderr
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the embedded broker's address");
+        if let Some(rest) = line.split("embedded broker at ").nth(1) {
+            return rest.split_whitespace().next().unwrap().to_string();
+        }
+    }
+}
+
+fn strike(id: &str, day: u32) -> (Option<String>, Vec<u8>) {
+    let text = "Today, an air strike hit positions near Qasr Lexwiriya, killing 3 fighters.";
+    let json = serde_json::json!({"id": id, "published_at": format!("2023-05-{day:02}T08:00:00Z"), "text": text});
+    (Some(id.to_string()), json.to_string().into_bytes())
+}
+
+#[test]
+fn a_dictionary_changed_under_the_pipeline_is_served_and_a_broken_one_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&common::repo_path("dictionaries"), dir.path());
+    let dict_dir = dir.path().to_str().unwrap().to_string();
+    let r = start(&[("LEXWIRE_DICTIONARY_DIR", &dict_dir), ("LEXWIRE_DICTIONARY_WATCH_SECS", "1")]);
+    let bootstrap = bootstrap(&r);
+    wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+
+    // Before: the place is unknown.
+    common::kafka::produce(&bootstrap, "articles", Some(0), &[strike("before", 1)]);
+    let before = record_of(&r, "before");
+    assert!(before["location"].is_null(), "{}", before["location"]);
+    let old_version = before["dictionary_version"].as_str().unwrap().to_string();
+
+    // Add the place: the reload is counted and the new place is tagged, with the new version.
+    let overlay = dir.path().join("gazetteer/overlay.toml");
+    let mut text = std::fs::read_to_string(&overlay).unwrap();
+    text.push_str(
+        "\n[[place]]\nid = \"lexwire:qasr-lexwiriya\"\nname = \"Qasr Lexwiriya\"\naliases.en = [\"Qasr Lexwiriya\"]\n\
+         country = \"SY\"\nadmin1 = \"SY.07\"\nlat = 35.1\nlon = 40.1\nfeature_class = \"P\"\nfeature_code = \"PPL\"\n\
+         source = \"a test\"\n",
+    );
+    std::fs::write(&overlay, &text).unwrap();
+    wait_metric(&r, "lexwire_dictionary_reloads_total", &["result=\"success\""], 1.0);
+    common::kafka::produce(&bootstrap, "articles", Some(0), &[strike("after", 10)]);
+    let after = record_of(&r, "after");
+    assert_eq!(after["location"]["place_id"], "lexwire:qasr-lexwiriya");
+    let new_version = after["dictionary_version"].as_str().unwrap().to_string();
+    assert_ne!(new_version, old_version);
+    let body = get(r.port, "/metrics").unwrap().1;
+    assert_eq!(metric(&body, "lexwire_dictionary_info", &[&new_version]), 1.0);
+
+    // Break it: the reload fails, the log names the file, the last good dictionary keeps serving.
+    std::fs::write(&overlay, format!("{text}\n[[place]\nid = \"broken\n")).unwrap();
+    wait_metric(&r, "lexwire_dictionary_reloads_total", &["result=\"failure\""], 1.0);
+    common::kafka::produce(&bootstrap, "articles", Some(0), &[strike("broken", 20)]);
+    let broken = record_of(&r, "broken");
+    assert_eq!(broken["location"]["place_id"], "lexwire:qasr-lexwiriya");
+    assert_eq!(broken["dictionary_version"], new_version.as_str());
+    let log: Vec<String> = r.stderr.try_iter().collect();
+    assert!(
+        log.iter().any(|l| l.contains("dictionary reload failed") && l.contains("overlay.toml")),
+        "the failure names the file: {log:#?}"
+    );
+    stop(r);
+}
