@@ -39,14 +39,17 @@ fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as i64
 }
 
-/// Articles as messages: `(id, JSON)`, ids unique per `tag`.
+/// Articles as messages: `(id, JSON)`, ids unique per `tag`. Each copy of the corpus is
+/// published a year after the previous one, so that it reads as new news (its dates resolve to
+/// other days) rather than as forty republications of the same reports.
 fn messages(corpus: &[String], tag: &str, copies: usize) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     for c in 0..copies {
         for (i, text) in corpus.iter().enumerate() {
             let id = format!("{tag}-{c}-{i}");
             let day = 1 + (i % 28);
-            let json = serde_json::json!({"id": id, "source": "bench", "published_at": format!("2021-02-{day:02}T12:00:00Z"), "text": text});
+            let year = 2000 + c;
+            let json = serde_json::json!({"id": id, "source": "bench", "published_at": format!("{year}-02-{day:02}T12:00:00Z"), "text": text});
             out.push((id, serde_json::to_vec(&json).unwrap()));
         }
     }
@@ -65,6 +68,11 @@ fn lexwire(bootstrap: &str, app: &str, input: &str) -> Child {
         .env("LEXWIRE_KAFKA_REPARTITION_TOPIC", format!("{app}.candidates"))
         .env("LEXWIRE_KAFKA_CHANGELOG_TOPIC", format!("{app}.changelog"))
         .env("LEXWIRE_LOG", "warn")
+        // Topics are created by this benchmark (the mock cluster does not answer CreateTopics).
+        .env(
+            "LEXWIRE_KAFKA_CREATE_TOPICS",
+            if std::env::var("LEXWIRE_BENCH_BROKERS").is_ok() { "true" } else { "false" },
+        )
         .stdout(Stdio::null())
         .spawn()
         .expect("lexwire starts")
@@ -144,6 +152,8 @@ fn main() {
     p.flush(Duration::from_secs(60)).unwrap();
     let mut child = lexwire(&bootstrap, &app, &input);
     let n = tput_msgs.len() as f64;
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(child.try_wait().unwrap().is_none(), "lexwire exited at start");
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut first: Option<Instant> = None;
     loop {
@@ -210,15 +220,13 @@ fn main() {
     let mut sent: HashMap<String, i64> = HashMap::new();
     let start = Instant::now();
     let mut i = 0usize;
-    let feed = messages(&corpus, &format!("l{run_id}"), 1);
+    let copies = (rate * secs as f64 / corpus.len() as f64).ceil() as usize + 1;
+    let feed = messages(&corpus, &format!("l{run_id}"), copies);
     while start.elapsed() < Duration::from_secs(secs) {
         let due = (start.elapsed().as_secs_f64() * rate) as usize;
         while i < due {
-            let (id, m) = &feed[i % feed.len()];
-            let id = format!("{id}-{i}");
-            let mut v: serde_json::Value = serde_json::from_slice(m).unwrap();
-            v["id"] = id.clone().into();
-            let body = serde_json::to_vec(&v).unwrap();
+            let (id, body) = &feed[i % feed.len()];
+            let id = id.clone();
             sent.insert(id.clone(), now_ms());
             let _ = p.send(BaseRecord::to(&input).key(id.as_str()).payload(body.as_slice()));
             i += 1;

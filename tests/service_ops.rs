@@ -19,6 +19,14 @@ struct Running {
     stderr: Receiver<String>,
 }
 
+impl Drop for Running {
+    /// A failed test leaves no lexwire behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -86,6 +94,7 @@ fn wait_metric(r: &Running, name: &str, labels: &[&str], at_least: f64) -> Strin
 }
 
 fn stop(mut r: Running) {
+    let r = &mut r;
     Command::new("kill").args(["-TERM", &r.child.id().to_string()]).status().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -852,6 +852,7 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let s = shared.clone();
     let mut engine = Engine::new(shared.tagger(), dedup_config(&shared.config)).map_err(ServiceError::Dictionary)?;
     let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
+    let mut last_estimate = Instant::now() - Duration::from_secs(60);
     let mut handler = move |m: &BorrowedMessage<'_>| -> Vec<Output> {
         let metrics = &s.metrics;
         let current = s.tagger_generation.load(Ordering::SeqCst);
@@ -959,12 +960,15 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
             });
         }
         std::mem::swap(engine.deduper_mut(), state);
-        let (events, articles, bytes) = states.values().fold((0, 0, 0), |(e, a, b), d| {
-            (e + d.live_events(), a + d.remembered_articles(), b + d.memory_estimate())
-        });
+        let (events, articles) =
+            states.values().fold((0, 0), |(e, a), d| (e + d.live_events(), a + d.remembered_articles()));
         metrics.dedup_events.set(events as i64);
         metrics.dedup_articles.set(articles as i64);
-        metrics.dedup_state_bytes.set(bytes as i64);
+        // The memory estimate walks the whole state: once a second at most.
+        if last_estimate.elapsed() > Duration::from_secs(1) {
+            last_estimate = Instant::now();
+            metrics.dedup_state_bytes.set(states.values().map(Deduper::memory_estimate).sum::<usize>() as i64);
+        }
         outputs
     };
     run_stage(shared, consumer, tracker, &mut handler).await
