@@ -97,6 +97,15 @@ fn rss_kb(pid: u32) -> Option<u64> {
     status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// One lexwire application's topics on the mock cluster (which does not answer CreateTopics).
+fn create_topics(mock: &MockCluster<'static, DefaultProducerContext>, app: &str, input: &str) {
+    for t in [input.to_string(), format!("{app}.events"), format!("{app}.dlq")] {
+        mock.create_topic(&t, 3, 1).unwrap();
+    }
+    mock.create_topic(&format!("{app}.candidates"), 6, 1).unwrap();
+    mock.create_topic(&format!("{app}.changelog"), 6, 1).unwrap();
+}
+
 fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
     ClientConfig::new().set("bootstrap.servers", bootstrap).set("linger.ms", "1").create().unwrap()
 }
@@ -135,11 +144,7 @@ fn main() {
     let app = format!("bench{run_id}-throughput");
     let input = format!("{app}.articles");
     if let Some(m) = &mock {
-        for t in [input.clone(), format!("{app}.events"), format!("{app}.dlq")] {
-            m.create_topic(&t, 3, 1).unwrap();
-        }
-        m.create_topic(&format!("{app}.candidates"), 6, 1).unwrap();
-        m.create_topic(&format!("{app}.changelog"), 6, 1).unwrap();
+        create_topics(m, &app, &input);
     }
     let p = producer(&bootstrap);
     for (id, m) in &tput_msgs {
@@ -177,11 +182,7 @@ fn main() {
     let app = format!("bench{run_id}-latency");
     let input = format!("{app}.articles");
     if let Some(m) = &mock {
-        for t in [input.clone(), format!("{app}.events"), format!("{app}.dlq")] {
-            m.create_topic(&t, 3, 1).unwrap();
-        }
-        m.create_topic(&format!("{app}.candidates"), 6, 1).unwrap();
-        m.create_topic(&format!("{app}.changelog"), 6, 1).unwrap();
+        create_topics(m, &app, &input);
     }
     let mut child = lexwire(&bootstrap, &app, &input);
     // Wait until it is ready.

@@ -546,7 +546,9 @@ async fn idle_watch(shared: Arc<Shared>) -> Result<(), ServiceError> {
     }
 }
 
-type Handler<'a> = dyn FnMut(&BorrowedMessage<'_>) -> Vec<Output> + Send + 'a;
+/// Handles one message: the records it causes, or `None` to stop the stage without committing
+/// the message (it is redelivered after the restart).
+type Handler<'a> = dyn FnMut(&BorrowedMessage<'_>) -> Option<Vec<Output>> + Send + 'a;
 
 /// Event records of one input message, published once its state changes are acknowledged: an
 /// event record never reaches the broker before the state that knows it.
@@ -644,7 +646,10 @@ async fn run_stage(
                 shared.touch();
                 let (topic, partition, offset) = (message.topic().to_string(), message.partition(), message.offset());
                 let input_ts = message.timestamp().to_millis();
-                let outputs = handler(&message);
+                let Some(outputs) = handler(&message) else {
+                    drop(message);
+                    break;
+                };
                 drop(message);
                 tracker.lock().expect("tracker").begin(&topic, partition, offset, outputs.len());
                 let (events, now): (Vec<Output>, Vec<Output>) = outputs.into_iter().partition(|o| o.kind == "event");
@@ -706,7 +711,7 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     consumer.subscribe(&topics).map_err(kafka("subscribe to the input topics"))?;
     let mut scratch = Scratch::new();
     let s = shared.clone();
-    let mut handler = move |m: &BorrowedMessage<'_>| -> Vec<Output> {
+    let mut handler = move |m: &BorrowedMessage<'_>| -> Option<Vec<Output>> {
         let metrics = &s.metrics;
         let payload = m.payload().unwrap_or_default();
         metrics.articles_consumed.inc();
@@ -737,7 +742,7 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
                     (headers::DICTIONARY_VERSION, tagger.dictionary().version().as_bytes().to_vec()),
                 ]);
-                vec![Output {
+                Some(vec![Output {
                     topic: s.config.kafka.dead_letter_topic.clone(),
                     partition: None,
                     key: m.key().map(<[u8]>::to_vec),
@@ -745,7 +750,7 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     headers: source,
                     timestamp: m.timestamp().to_millis(),
                     kind: "dead_letter",
-                }]
+                }])
             }
             Ok(article) => {
                 let started = Instant::now();
@@ -756,7 +761,7 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                 }))
                 .expect("an article serializes");
                 metrics.stage_seconds.with_label_values(&["route"]).observe(started.elapsed().as_secs_f64());
-                vec![Output {
+                Some(vec![Output {
                     topic: s.config.kafka.repartition_topic.clone(),
                     partition: None,
                     key: Some(route.into_bytes()),
@@ -764,7 +769,7 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     headers: source,
                     timestamp: m.timestamp().to_millis(),
                     kind: "repartition",
-                }]
+                }])
             }
         }
     };
@@ -853,7 +858,9 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let mut engine = Engine::new(shared.tagger(), dedup_config(&shared.config)).map_err(ServiceError::Dictionary)?;
     let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
     let mut last_estimate = Instant::now() - Duration::from_secs(60);
-    let mut handler = move |m: &BorrowedMessage<'_>| -> Vec<Output> {
+    let fatal: Arc<Mutex<Option<ServiceError>>> = Arc::default();
+    let fatal_in_handler = fatal.clone();
+    let mut handler = move |m: &BorrowedMessage<'_>| -> Option<Vec<Output>> {
         let metrics = &s.metrics;
         let current = s.tagger_generation.load(Ordering::SeqCst);
         if current != generation {
@@ -874,7 +881,8 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     // Without its state a partition would re-announce known events: stop.
                     error!(partition, error = %e, "cannot restore dedup state; stopping");
                     s.shutdown();
-                    return Vec::new();
+                    *fatal_in_handler.lock().expect("fatal") = Some(e);
+                    return None;
                 }
             }
         }
@@ -969,7 +977,9 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
             last_estimate = Instant::now();
             metrics.dedup_state_bytes.set(states.values().map(Deduper::memory_estimate).sum::<usize>() as i64);
         }
-        outputs
+        Some(outputs)
     };
-    run_stage(shared, consumer, tracker, &mut handler).await
+    run_stage(shared, consumer, tracker, &mut handler).await?;
+    // Without its state a partition would re-announce known events: the process fails.
+    fatal.lock().expect("fatal").take().map_or(Ok(()), Err)
 }
