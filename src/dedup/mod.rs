@@ -673,19 +673,21 @@ impl Deduper {
         }
     }
 
-    /// The state changes since the last call, in key order: upserts and deletions of events and
-    /// articles, for a compacted changelog.
+    /// The state changes since the last call: upserts and deletions of events, then of articles,
+    /// for a compacted changelog.
     pub fn take_changes(&mut self) -> Vec<StateChange> {
         let events = std::mem::take(&mut self.changed_events);
         let articles = std::mem::take(&mut self.changed_articles);
         let mut out = Vec::with_capacity(events.len() + articles.len());
-        for id in articles {
-            let value = self.articles.get(&id).map(|a| serde_json::to_vec(a).expect("article state serializes"));
-            out.push(StateChange { key: format!("{ARTICLE_KEY}{id}"), value });
-        }
+        // Events before articles: a restore that has an article has the events it reported
+        // (records of one partition are appended in order).
         for id in events {
             let value = self.events.get(&id).map(|e| serde_json::to_vec(e).expect("event state serializes"));
             out.push(StateChange { key: format!("{EVENT_KEY}{id}"), value });
+        }
+        for id in articles {
+            let value = self.articles.get(&id).map(|a| serde_json::to_vec(a).expect("article state serializes"));
+            out.push(StateChange { key: format!("{ARTICLE_KEY}{id}"), value });
         }
         out
     }

@@ -12,6 +12,9 @@ use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 
+/// A message to produce: key and value.
+pub type Produced = (Option<String>, Vec<u8>);
+
 /// One message read back.
 #[derive(Debug, Clone)]
 pub struct Record {
