@@ -150,16 +150,7 @@ mod tests {
     }
 
     fn value() -> DateValue {
-        DateValue {
-            year: None,
-            month: None,
-            day: None,
-            weekday: None,
-            part: None,
-            relative_days: None,
-            anchor: None,
-            precision: DatePrecision::Day,
-        }
+        DateValue::empty(DatePrecision::Day)
     }
 
     #[test]

@@ -46,7 +46,7 @@ impl DateValue {
         }
     }
 
-    fn empty(precision: DatePrecision) -> Self {
+    pub(crate) fn empty(precision: DatePrecision) -> Self {
         DateValue {
             year: None,
             month: None,
