@@ -130,6 +130,58 @@ fn a_replayed_changelog_continues_byte_for_byte() {
     }
 }
 
+/// As the service publishes an article: its records, and for a redelivered article the events
+/// it reported (as updates).
+fn feed_redelivered(engine: &mut Engine, line: &str) -> Vec<String> {
+    let mut bytes = line.as_bytes().to_vec();
+    let article = decode_json(&mut bytes).unwrap();
+    let processed = engine.process(&article).unwrap();
+    engine
+        .records(&processed.outcome)
+        .chain(engine.replay_records(&processed.outcome))
+        .map(|r| serde_json::to_string(&r).unwrap())
+        .collect()
+}
+
+/// A process killed while it wrote an article's state changes leaves any prefix of them in the
+/// changelog (its events first, the article last). The article comes again: it must announce its
+/// events as they were — at the same revision, an unacknowledged `created` coming back as an
+/// `updated`, never counted twice — and the stream continue byte for byte.
+#[test]
+fn an_article_whose_state_was_partly_written_is_announced_once_as_it_was() {
+    let lines = seed_lines();
+    let config = DedupConfig { window_days: 3650, ..DedupConfig::default() };
+    let mut straight = engine(config.clone());
+    let expected: Vec<Vec<String>> = lines.iter().map(|l| feed(&mut straight, l)).collect();
+    let as_update = |l: &String| l.replacen("\"status\":\"created\"", "\"status\":\"updated\"", 1);
+    let mut changelog = Vec::new();
+    let mut before = engine(config.clone());
+    let mut partial_cases = 0;
+    for (k, l) in lines.iter().enumerate() {
+        feed(&mut before, l);
+        let changes = before.deduper_mut().take_changes();
+        for written in 0..=changes.len() {
+            let mut after = engine(config.clone());
+            after.deduper_mut().restore(changelog.iter().chain(&changes[..written]).cloned()).unwrap();
+            let raw = feed_redelivered(&mut after, l);
+            if written == 0 {
+                assert_eq!(raw, expected[k], "article {k}, nothing of it written");
+            }
+            let mut again: Vec<String> = raw.iter().map(as_update).collect();
+            let mut want: Vec<String> = expected[k].iter().map(as_update).collect();
+            again.sort();
+            want.sort();
+            assert_eq!(again, want, "article {k} after {written} of its {} changes", changes.len());
+            for (i, l) in lines.iter().enumerate().skip(k + 1) {
+                assert_eq!(feed(&mut after, l), expected[i], "article {k} cut after {written} changes, article {i}");
+            }
+            partial_cases += usize::from(written > 0 && written < changes.len());
+        }
+        changelog.extend(changes);
+    }
+    assert!(partial_cases >= lines.len(), "the seeds exercise partly written articles ({partial_cases})");
+}
+
 #[test]
 fn restore_rejects_what_it_does_not_know() {
     let mut e = engine(DedupConfig::default());

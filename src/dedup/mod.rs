@@ -2,7 +2,9 @@
 //!
 //! Two layers, over bounded, time-windowed state:
 //! 1. **articles**: an article seen before (same id, same text) is skipped whole, so a
-//!    redelivered message changes nothing. Each event's evidence sentence is sketched
+//!    redelivered message changes nothing; nor does an article whose text an event already
+//!    holds as a report (a process stopped after writing the event's state, before the
+//!    article's). Each event's evidence sentence is sketched
 //!    ([`minhash`]); an article whose sketches match an earlier article's is a near-duplicate
 //!    (`duplicate_of`), and a sentence republished from an earlier article ("republished
 //!    paragraphs") goes to the events that sentence produced. Neither ever creates an event:
@@ -160,6 +162,9 @@ pub struct SourceState {
     /// The order in which lexwire processed the article: a later report of an outlet
     /// replaces its earlier toll.
     pub seq: u64,
+    /// A hash of the article's text: the same text again is the same report, not a new one.
+    #[serde(default)]
+    pub content_hash: u64,
 }
 
 /// The sentence that reports an event, as byte offsets into the article's original text.
@@ -349,14 +354,25 @@ impl Deduper {
             } else {
                 Vec::new()
             };
-            let proto = self.proto_event(dict, article, candidate, seq, duplicate_of.clone());
-            let matched = self.best_match(&proto, &republished);
+            let proto = self.proto_event(dict, article, candidate, (seq, content_hash), duplicate_of.clone());
+            // The event this candidate created when the same text was processed before (the
+            // state of a process stopped midway holds the events of its last article without the
+            // article), else the closest known one.
+            let matched = if self.applied_before(&proto.event_id, article.id, content_hash, seq) {
+                Some(proto.event_id.clone())
+            } else {
+                self.best_match(&proto, &republished)
+            };
             let (id, status) = match matched {
                 Some(id) => {
-                    outcome.duplicates += 1;
                     let created_now = outcome.records.iter().any(|(e, st)| *e == id && *st == Status::Created);
                     let touched_now = outcome.records.iter().any(|(e, _)| *e == id);
-                    self.update(&id, proto, dict.version(), !touched_now);
+                    // The same text reported into this event already: applying it again would
+                    // count it twice; the event is announced as it stands.
+                    if !self.applied_before(&id, article.id, content_hash, seq) {
+                        outcome.duplicates += 1;
+                        self.update(&id, proto, dict.version(), !touched_now);
+                    }
                     (id, if created_now { Status::Created } else { Status::Updated })
                 }
                 None if duplicate_of.is_some() || !republished.is_empty() => {
@@ -393,13 +409,21 @@ impl Deduper {
         outcome
     }
 
+    /// Whether event `id` holds a report of this article's text from an earlier processing
+    /// (another `seq`).
+    fn applied_before(&self, id: &str, article_id: &str, content_hash: u64, seq: u64) -> bool {
+        self.events.get(id).is_some_and(|e| {
+            e.sources.iter().any(|s| s.article_id == article_id && s.content_hash == content_hash && s.seq != seq)
+        })
+    }
+
     /// The event a candidate would create, with its deterministic id.
     fn proto_event(
         &self,
         dict: &Dictionary,
         article: &ArticleMeta<'_>,
         c: &Candidate,
-        seq: u64,
+        (seq, content_hash): (u64, u64),
         duplicate_of: Option<String>,
     ) -> EventState {
         let ty = dict.event_type(c.event_type);
@@ -443,6 +467,7 @@ impl Deduper {
             fatalities: c.casualties.fatalities,
             injured: c.casualties.injured,
             seq,
+            content_hash,
         };
         // The id: a hash of the first sighting's canonical signature.
         let signature = format!(

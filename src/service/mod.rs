@@ -94,6 +94,8 @@ pub struct Shared {
     pub producer_connected: AtomicBool,
     last_activity_ms: AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// The error that stopped the service, if one did.
+    fatal: Mutex<Option<ServiceError>>,
 }
 
 impl Shared {
@@ -118,6 +120,13 @@ impl Shared {
     /// Asks every task to stop.
     pub fn shutdown(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// Stops the service on an error it cannot go on from; the process exits non-zero with it.
+    fn fail(&self, e: ServiceError) {
+        error!(error = %e, "stopping");
+        self.fatal.lock().expect("fatal").get_or_insert(e);
+        self.shutdown();
     }
 
     fn touch(&self) {
@@ -195,6 +204,12 @@ async fn deliver(shared: &Shared, output: &Output, first: Result<DeliveryFuture,
                 shared.metrics.delivery_errors.with_label_values(&[output.kind]).inc();
                 warn!(topic = %output.topic, error = %e, "cannot enqueue a record; retrying");
             }
+        }
+        if let Some((code, reason)) = shared.producer.client().fatal_error() {
+            // The producer can send nothing more (an idempotence violation): stop; what is not
+            // acknowledged is not committed and comes back after the restart.
+            shared.fail(ServiceError::Other(format!("producer failed ({code:?}): {reason}")));
+            return false;
         }
         if shared.abandon.load(Ordering::SeqCst) {
             return false;
@@ -299,6 +314,7 @@ impl StageContext {
 fn store_ready<C: ConsumerContext>(consumer: &impl Consumer<C>, tracker: &Mutex<OffsetTracker>) {
     let ready = tracker.lock().expect("tracker").take_ready();
     for (topic, partition, offset) in ready {
+        debug!(%topic, partition, offset, "offset stored");
         if let Err(e) = consumer.store_offset(&topic, partition, offset - 1) {
             debug!(%topic, partition, error = %e, "cannot store offset (partition revoked?)");
         }
@@ -329,7 +345,9 @@ fn consumer_config(config: &Config, bootstrap: &str, group: &str) -> ClientConfi
 
 fn producer_config(config: &Config, bootstrap: &str) -> ClientConfig {
     let mut c = client_config(bootstrap);
-    c.set("linger.ms", "1").set("acks", "all").set("message.timeout.ms", "30000");
+    // Idempotence: retried batches keep their order, so a state change never lands before the
+    // one it follows, and a later revision of an event never before an earlier one.
+    c.set("linger.ms", "1").set("acks", "all").set("message.timeout.ms", "30000").set("enable.idempotence", "true");
     for (k, v) in &config.kafka.producer {
         c.set(k, v);
     }
@@ -465,6 +483,7 @@ impl Service {
             producer_connected: AtomicBool::new(true),
             last_activity_ms: AtomicU64::new(now_ms()),
             shutdown,
+            fatal: Mutex::new(None),
         });
         if shared.config.pipeline.load_samples {
             load_samples(&shared).await?;
@@ -505,6 +524,9 @@ impl Service {
             }
         }
         let _ = self.shared.producer.flush(Duration::from_secs(5));
+        if let Some(e) = self.shared.fatal.lock().expect("fatal").take() {
+            first_error.get_or_insert(e);
+        }
         first_error.map_or(Ok(()), Err)
     }
 }
@@ -583,6 +605,7 @@ async fn publish(
             {
                 shared.metrics.latency_seconds.observe(now_ms().saturating_sub(ts as u64) as f64 / 1e3);
             }
+            debug!(kind = output.kind, to = %output.topic, key = %String::from_utf8_lossy(output.key.as_deref().unwrap_or_default()), %topic, partition, offset, "acknowledged");
             tracker.lock().expect("tracker").ack(&topic, partition, offset);
         }
         ok
@@ -858,8 +881,6 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let mut engine = Engine::new(shared.tagger(), dedup_config(&shared.config)).map_err(ServiceError::Dictionary)?;
     let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
     let mut last_estimate = Instant::now() - Duration::from_secs(60);
-    let fatal: Arc<Mutex<Option<ServiceError>>> = Arc::default();
-    let fatal_in_handler = fatal.clone();
     let mut handler = move |m: &BorrowedMessage<'_>| -> Option<Vec<Output>> {
         let metrics = &s.metrics;
         let current = s.tagger_generation.load(Ordering::SeqCst);
@@ -878,10 +899,11 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     slot.insert(d);
                 }
                 Err(e) => {
-                    // Without its state a partition would re-announce known events: stop.
-                    error!(partition, error = %e, "cannot restore dedup state; stopping");
-                    s.shutdown();
-                    *fatal_in_handler.lock().expect("fatal") = Some(e);
+                    // Without its state a partition would re-announce known events: the process
+                    // stops and fails.
+                    s.fail(ServiceError::Other(format!(
+                        "cannot restore the dedup state of partition {partition}: {e}"
+                    )));
                     return None;
                 }
             }
@@ -918,6 +940,9 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                 debug!(partition, offset = m.offset(), id = %article.id, "dedup stage: article");
                 let started = Instant::now();
                 let processed = engine.process(&article);
+                if let Ok(p) = &processed {
+                    debug!(partition, offset = m.offset(), id = %article.id, records = ?p.outcome.records, replay = ?p.outcome.replay, seen = p.outcome.seen_before, "dedup outcome");
+                }
                 metrics.stage_seconds.with_label_values(&["process"]).observe(started.elapsed().as_secs_f64());
                 metrics.articles_processed.inc();
                 match processed {
@@ -979,7 +1004,5 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         }
         Some(outputs)
     };
-    run_stage(shared, consumer, tracker, &mut handler).await?;
-    // Without its state a partition would re-announce known events: the process fails.
-    fatal.lock().expect("fatal").take().map_or(Ok(()), Err)
+    run_stage(shared, consumer, tracker, &mut handler).await
 }
