@@ -68,14 +68,39 @@ fn lexwire(bootstrap: &str, app: &str, input: &str) -> Child {
         .env("LEXWIRE_KAFKA_REPARTITION_TOPIC", format!("{app}.candidates"))
         .env("LEXWIRE_KAFKA_CHANGELOG_TOPIC", format!("{app}.changelog"))
         .env("LEXWIRE_LOG", "warn")
+        // The mock cluster holds a fetch that finds no data for the whole wait (a real broker
+        // answers when data arrives): lexwire's embedded mode shortens the wait the same way.
+        .env(
+            "LEXWIRE_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS",
+            std::env::var("LEXWIRE_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS").unwrap_or_else(|_| {
+                if std::env::var("LEXWIRE_BENCH_BROKERS").is_ok() {
+                    "500"
+                } else {
+                    lexwire::service::MOCK_FETCH_WAIT_MS
+                }
+                .into()
+            }),
+        )
         // Topics are created by this benchmark (the mock cluster does not answer CreateTopics).
         .env(
             "LEXWIRE_KAFKA_CREATE_TOPICS",
             if std::env::var("LEXWIRE_BENCH_BROKERS").is_ok() { "true" } else { "false" },
         )
         .stdout(Stdio::null())
+        .stderr(std::fs::File::create(log_path(app)).expect("a log file"))
         .spawn()
         .expect("lexwire starts")
+}
+
+fn log_path(app: &str) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("{app}.log"))
+}
+
+/// The end of a lexwire's log, for a failure message.
+fn log_tail(app: &str) -> String {
+    let log = std::fs::read_to_string(log_path(app)).unwrap_or_default();
+    let lines: Vec<&str> = log.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
 }
 
 fn metrics_port(app: &str) -> u16 {
@@ -158,16 +183,23 @@ fn main() {
     let mut child = lexwire(&bootstrap, &app, &input);
     let n = tput_msgs.len() as f64;
     std::thread::sleep(Duration::from_millis(500));
-    assert!(child.try_wait().unwrap().is_none(), "lexwire exited at start");
+    assert!(child.try_wait().unwrap().is_none(), "lexwire exited at start: {}", log_tail(&app));
     let deadline = Instant::now() + Duration::from_secs(600);
     let mut first: Option<Instant> = None;
     loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("lexwire exited ({status}) before processing the backlog: {}", log_tail(&app));
+        }
         let processed = scrape(&app, "lexwire_articles_processed_total");
         if processed > 0.0 && first.is_none() {
             first = Some(Instant::now());
         }
-        if processed >= n || Instant::now() > deadline {
+        if processed >= n {
             break;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("lexwire processed {processed} of {n} articles in 600 s: {}", log_tail(&app));
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -191,31 +223,45 @@ fn main() {
         std::thread::sleep(Duration::from_millis(100));
     }
     let events_topic = format!("{app}.events");
+    let reading = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let reader = {
-        let bootstrap = bootstrap.clone();
+        let (bootstrap, reading) = (bootstrap.clone(), reading.clone());
         let stop_at = Instant::now() + Duration::from_secs(secs + 10);
         std::thread::spawn(move || {
+            // Assigned, not subscribed: no group join to wait for, so an arrival is timed when
+            // the record reaches the broker, not when the reader's group is ready.
             let c: BaseConsumer = ClientConfig::new()
                 .set("bootstrap.servers", &bootstrap)
                 .set("group.id", format!("{events_topic}-reader"))
-                .set("auto.offset.reset", "earliest")
                 .set("fetch.wait.max.ms", "5")
                 .create()
                 .unwrap();
-            c.subscribe(&[&events_topic]).unwrap();
+            let md = c.fetch_metadata(Some(&events_topic), Duration::from_secs(10)).unwrap();
+            let mut tpl = rdkafka::TopicPartitionList::new();
+            for p in md.topics()[0].partitions() {
+                tpl.add_partition_offset(&events_topic, p.id(), rdkafka::Offset::Beginning).unwrap();
+            }
+            c.assign(&tpl).unwrap();
+            reading.store(true, std::sync::atomic::Ordering::SeqCst);
             let mut arrivals: Vec<(String, i64)> = Vec::new();
             while Instant::now() < stop_at {
                 if let Some(Ok(m)) = c.poll(Duration::from_millis(50)) {
-                    let j: serde_json::Value =
-                        serde_json::from_slice(m.payload().unwrap_or_default()).unwrap_or_default();
-                    if let Some(last) = j["sources"].as_array().and_then(|s| s.last()) {
-                        arrivals.push((last["article_id"].as_str().unwrap_or_default().to_string(), now_ms()));
+                    // The article whose processing published the record.
+                    use rdkafka::message::Headers;
+                    let cause = m.headers().and_then(|h| {
+                        h.iter().find(|h| h.key == "lexwire.article.id").and_then(|h| h.value).map(<[u8]>::to_vec)
+                    });
+                    if let Some(id) = cause {
+                        arrivals.push((String::from_utf8_lossy(&id).into_owned(), now_ms()));
                     }
                 }
             }
             arrivals
         })
     };
+    while !reading.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let rss_start = rss_kb(child.id());
     let p = producer(&bootstrap);
     let mut sent: HashMap<String, i64> = HashMap::new();
@@ -223,7 +269,15 @@ fn main() {
     let mut i = 0usize;
     let copies = (rate * secs as f64 / corpus.len() as f64).ceil() as usize + 1;
     let feed = messages(&corpus, &format!("l{run_id}"), copies);
+    // Resident memory and live dedup events, ten times over the feed.
+    let mut samples: Vec<(u64, Option<u64>, f64)> = Vec::new();
+    let every = Duration::from_secs((secs / 10).max(1));
+    let mut next_sample = Instant::now();
     while start.elapsed() < Duration::from_secs(secs) {
+        if Instant::now() >= next_sample {
+            samples.push((start.elapsed().as_secs(), rss_kb(child.id()), scrape(&app, "lexwire_dedup_events")));
+            next_sample += every;
+        }
         let due = (start.elapsed().as_secs_f64() * rate) as usize;
         while i < due {
             let (id, body) = &feed[i % feed.len()];
@@ -236,9 +290,16 @@ fn main() {
     }
     p.flush(Duration::from_secs(30)).unwrap();
     let rss_end = rss_kb(child.id());
+    // lexwire's own work per article (every stage's time), next to the end-to-end latency.
+    let work_ms = 1e3 * scrape(&app, "lexwire_stage_seconds_sum") / scrape(&app, "lexwire_articles_processed_total");
     let arrivals = reader.join().unwrap();
     let _ = child.kill();
     let _ = child.wait();
+    if let Ok(path) = std::env::var("LEXWIRE_BENCH_DUMP") {
+        let rows: Vec<String> =
+            arrivals.iter().filter_map(|(id, t)| sent.get(id).map(|s| format!("{} {} {id}", s, t - s))).collect();
+        std::fs::write(path, rows.join("\n")).unwrap();
+    }
     let mut lat: Vec<i64> = arrivals.iter().filter_map(|(id, t)| sent.get(id).map(|s| t - s)).collect();
     lat.sort_unstable();
     let q = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(-1);
@@ -263,6 +324,14 @@ fn main() {
         q(0.99),
         lat.last().copied().unwrap_or(-1)
     );
+    println!("lexwire's own work per article (decode, route, process, encode): {work_ms:.2} ms");
+    let series: Vec<String> = samples
+        .iter()
+        .map(|(t, kb, ev)| {
+            format!("{t} s: {} MB/{ev:.0}", kb.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0)))
+        })
+        .collect();
+    println!("resident memory / live dedup events over the feed: {}", series.join(", "));
     println!(
         "lexwire resident memory: {} MB at start of the feed, {} MB at the end",
         rss_start.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0)),

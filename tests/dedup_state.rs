@@ -268,3 +268,28 @@ fn a_later_report_from_the_same_outlet_revises_the_toll() {
     assert_eq!(update["revision"], 2);
     assert_eq!(update["fatalities"]["best"], 23, "{update}");
 }
+
+#[test]
+fn the_sampled_memory_estimate_scales_a_sample_to_the_whole() {
+    let mut e = engine(DedupConfig { window_days: 3650, ..DedupConfig::default() });
+    let places = ["Al-Bokamal", "Al-Mayadeen", "Deir Ezzor", "Quneitra", "Deraa", "Hajin", "Palmyra", "Raqqa"];
+    let start = chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+    for i in 0..400u64 {
+        let day = (start + chrono::Days::new(3 * i)).to_string();
+        // Filler tokens keep the sentences from reading as republications of each other.
+        let text = format!(
+            "Today, q{i}a an air strike q{i}b hit q{i}c positions q{i}d near {}, q{i}e killing {} q{i}f fighters.",
+            places[i as usize % places.len()],
+            i % 9 + 2
+        );
+        let article =
+            serde_json::json!({"id": format!("s{i}"), "published_at": format!("{day}T12:00:00Z"), "text": text});
+        feed(&mut e, &article.to_string());
+    }
+    let d = e.deduper();
+    assert!(d.live_events() > 100, "{}", d.live_events());
+    let exact = d.memory_estimate() as f64;
+    assert_eq!(d.memory_estimate_sampled(usize::MAX) as f64, exact);
+    let sampled = d.memory_estimate_sampled(32) as f64;
+    assert!((sampled / exact - 1.0).abs() < 0.2, "sampled {sampled} vs exact {exact}");
+}

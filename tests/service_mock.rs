@@ -100,7 +100,14 @@ fn seeds_round_trip_and_poison_goes_to_dead_letters() {
         summary(&offline)
     );
     for r in kafka::read_topic(&c.bootstrap, "events") {
-        assert_eq!(r.key.as_deref(), Some(r.json()["event_id"].as_str().unwrap().as_bytes()), "keyed by event_id");
+        let j = r.json();
+        assert_eq!(r.key.as_deref(), Some(j["event_id"].as_str().unwrap().as_bytes()), "keyed by event_id");
+        // Traceable to the input message whose article published it.
+        let article = &r.headers["lexwire.article.id"];
+        assert!(j["sources"].as_array().unwrap().iter().any(|s| s["article_id"] == article.as_str()), "{j}");
+        assert_eq!(r.headers["lexwire.source.topic"], "articles");
+        let offset: usize = r.headers["lexwire.source.offset"].parse().unwrap();
+        assert_eq!(messages[offset].0.as_deref(), Some(article.as_str()), "the input offset holds the article");
     }
 
     let dead = kafka::read_topic(&c.bootstrap, "articles.dlq");

@@ -780,6 +780,12 @@ impl Deduper {
 
     /// An estimate of the heap memory the state holds, in bytes.
     pub fn memory_estimate(&self) -> usize {
+        self.memory_estimate_sampled(usize::MAX)
+    }
+
+    /// As [`Deduper::memory_estimate`], from at most `sample` events and `sample` articles scaled
+    /// to the whole (exact when the state holds no more): cheap enough to call while serving.
+    pub fn memory_estimate_sampled(&self, sample: usize) -> usize {
         let strings = |e: &EventState| {
             e.event_id.len()
                 + e.event_type.len()
@@ -807,19 +813,25 @@ impl Deduper {
                     })
                     .sum::<usize>()
         };
+        let scaled = |sum: usize, seen: usize, all: usize| {
+            if seen == all { sum } else { (sum as f64 * all as f64 / seen as f64) as usize }
+        };
         let events: usize = self
             .events
             .values()
+            .take(sample)
             .map(|e| std::mem::size_of::<EventState>() + strings(e) + 2 * e.event_id.len() + 96)
             .sum();
         let articles: usize = self
             .articles
             .iter()
+            .take(sample)
             .map(|(id, a)| {
                 id.len() * 4 + std::mem::size_of::<ArticleState>() + a.evidence.len() * (minhash::K * 8 + 64) + 128
             })
             .sum();
-        events + articles
+        scaled(events, self.events.len().min(sample), self.events.len())
+            + scaled(articles, self.articles.len().min(sample), self.articles.len())
     }
 }
 

@@ -47,6 +47,9 @@ pub use config::{Config, ConfigError};
 use metrics::Metrics;
 use offsets::OffsetTracker;
 
+/// `fetch.wait.max.ms` on the embedded broker, which holds an empty fetch for the whole wait.
+pub const MOCK_FETCH_WAIT_MS: &str = "5";
+
 /// The sample articles the embedded default loads: the seeds, in date order.
 const SAMPLES: &str = include_str!("../../tests/fixtures/articles.jsonl");
 
@@ -59,6 +62,22 @@ pub mod headers {
     pub const SOURCE_OFFSET: &str = "lexwire.source.offset";
     pub const LEXWIRE_VERSION: &str = "lexwire.version";
     pub const DICTIONARY_VERSION: &str = "lexwire.dictionary.version";
+    /// On event records: the article whose processing published the record.
+    pub const ARTICLE_ID: &str = "lexwire.article.id";
+}
+
+/// The input message's coordinates that stage 1 put on a repartitioned article, to pass on.
+fn forwarded_source(m: &BorrowedMessage<'_>) -> Vec<(&'static str, Vec<u8>)> {
+    use rdkafka::message::Headers;
+    let Some(h) = m.headers() else { return Vec::new() };
+    h.iter()
+        .filter_map(|h| {
+            let key = [headers::SOURCE_TOPIC, headers::SOURCE_PARTITION, headers::SOURCE_OFFSET]
+                .into_iter()
+                .find(|k| *k == h.key)?;
+            Some((key, h.value?.to_vec()))
+        })
+        .collect()
 }
 
 /// Why the service could not start or run.
@@ -459,6 +478,9 @@ impl Service {
             let bootstrap = mock.bootstrap_servers();
             config.pipeline.print_events = true;
             config.pipeline.load_samples = true;
+            // The embedded broker answers a fetch that finds no data only when the wait is over
+            // (a real broker answers as soon as data arrives): a short wait keeps latency low.
+            config.kafka.consumer.entry("fetch.wait.max.ms".into()).or_insert_with(|| MOCK_FETCH_WAIT_MS.into());
             (Some(mock), bootstrap)
         } else {
             (None, config.kafka.brokers.clone())
@@ -820,17 +842,25 @@ pub fn route_key(tagger: &Tagger, article: &crate::article::Article<'_>, scratch
         .map_or_else(|| "none".into(), |(k, _)| k.to_string())
 }
 
-/// Reads partition `partition` of the changelog from the start to its end into a new state.
-fn restore_partition(shared: &Shared, partition: i32) -> Result<Deduper, ServiceError> {
+/// The consumer that reads the changelog to restore state: assigned partitions, never
+/// committed, connected once.
+fn restore_consumer(shared: &Shared) -> Result<BaseConsumer, ServiceError> {
     let k = &shared.config.kafka;
     let mut cc = consumer_config(&shared.config, &shared.bootstrap, &format!("{}.restore", k.group_id));
     cc.set("enable.auto.commit", "false");
-    let consumer: BaseConsumer = cc.create().map_err(kafka("changelog consumer"))?;
+    cc.create().map_err(kafka("changelog consumer"))
+}
+
+/// Reads partition `partition` of the changelog from the start to its end into a new state.
+fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -> Result<Deduper, ServiceError> {
+    let started = Instant::now();
+    let k = &shared.config.kafka;
     let (low, high) = consumer
         .fetch_watermarks(&k.changelog_topic, partition, Duration::from_secs(10))
         .map_err(kafka(format!("watermarks of {} [{partition}]", k.changelog_topic)))?;
     let mut deduper = Deduper::new(dedup_config(&shared.config));
     if high <= low {
+        debug!(partition, elapsed_ms = started.elapsed().as_millis() as u64, "empty changelog partition");
         return Ok(deduper);
     }
     let mut tpl = TopicPartitionList::new();
@@ -859,11 +889,18 @@ fn restore_partition(shared: &Shared, partition: i32) -> Result<Deduper, Service
             }
         }
     }
+    consumer.unassign().map_err(kafka("unassign the changelog"))?;
     let n = changes.len();
     deduper
         .restore(changes)
         .map_err(|e| ServiceError::Other(format!("changelog {} [{partition}]: {e}", k.changelog_topic)))?;
-    info!(partition, records = n, events = deduper.live_events(), "dedup state restored");
+    info!(
+        partition,
+        records = n,
+        events = deduper.live_events(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "dedup state restored"
+    );
     Ok(deduper)
 }
 
@@ -878,6 +915,7 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let (consumer, tracker) = new_consumer(&shared, "dedup", &format!("{}.dedup", k.group_id), states.clone())?;
     consumer.subscribe(&[&k.repartition_topic]).map_err(kafka("subscribe to the repartition topic"))?;
     let s = shared.clone();
+    let restorer = restore_consumer(&shared)?;
     let mut engine = Engine::new(shared.tagger(), dedup_config(&shared.config)).map_err(ServiceError::Dictionary)?;
     let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
     let mut last_estimate = Instant::now() - Duration::from_secs(60);
@@ -893,7 +931,7 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         let partition = m.partition();
         let mut states = states.lock().expect("states");
         if let std::collections::hash_map::Entry::Vacant(slot) = states.entry(partition) {
-            let restored = tokio::task::block_in_place(|| restore_partition(&s, partition));
+            let restored = tokio::task::block_in_place(|| restore_partition(&s, &restorer, partition));
             match restored {
                 Ok(d) => {
                     slot.insert(d);
@@ -959,6 +997,8 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                         }
                         metrics.duplicates.with_label_values(&["event"]).inc_by(p.outcome.duplicates as u64);
                         let started = Instant::now();
+                        let mut cause = vec![(headers::ARTICLE_ID, article.id.as_bytes().to_vec())];
+                        cause.extend(forwarded_source(m));
                         for record in engine.records(&p.outcome).chain(engine.replay_records(&p.outcome)) {
                             let status = if record.status == Status::Created { "created" } else { "updated" };
                             metrics.events.with_label_values(&[status, &record.event.family]).inc();
@@ -971,7 +1011,7 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                                 partition: None,
                                 key: Some(record.event.event_id.clone().into_bytes()),
                                 payload: Some(json),
-                                headers: Vec::new(),
+                                headers: cause.clone(),
                                 timestamp: None,
                                 kind: "event",
                             });
@@ -997,10 +1037,11 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
             states.values().fold((0, 0), |(e, a), d| (e + d.live_events(), a + d.remembered_articles()));
         metrics.dedup_events.set(events as i64);
         metrics.dedup_articles.set(articles as i64);
-        // The memory estimate walks the whole state: once a second at most.
+        // The memory estimate walks a sample of the state: once a second at most.
         if last_estimate.elapsed() > Duration::from_secs(1) {
             last_estimate = Instant::now();
-            metrics.dedup_state_bytes.set(states.values().map(Deduper::memory_estimate).sum::<usize>() as i64);
+            let bytes: usize = states.values().map(|d| d.memory_estimate_sampled(1024)).sum();
+            metrics.dedup_state_bytes.set(bytes as i64);
         }
         Some(outputs)
     };

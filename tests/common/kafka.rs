@@ -146,6 +146,8 @@ pub fn lexwire_run(bootstrap: &str, env: &[(&str, &str)]) -> Child {
         .env("LEXWIRE_LOG", "warn,lexwire=info")
         .env("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "10")
         .env("LEXWIRE_METRICS_STATISTICS_INTERVAL_MS", "1000")
+        // The mock cluster holds an empty fetch for the whole wait: keep it short.
+        .env("LEXWIRE_KAFKA_CONSUMER_FETCH_WAIT_MAX_MS", "5")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     for (k, v) in env {
