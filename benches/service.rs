@@ -26,10 +26,15 @@ use lexwire::engine::Engine;
 use lexwire::matcher::AutomatonKind;
 use lexwire::tag::Tagger;
 use rdkafka::Message;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::producer::{
+    BaseRecord, DefaultProducerContext, DeliveryResult, Producer, ProducerContext, ThreadedProducer,
+};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -81,11 +86,8 @@ fn lexwire(bootstrap: &str, app: &str, input: &str) -> Child {
                 .into()
             }),
         )
-        // Topics are created by this benchmark (the mock cluster does not answer CreateTopics).
-        .env(
-            "LEXWIRE_KAFKA_CREATE_TOPICS",
-            if std::env::var("LEXWIRE_BENCH_BROKERS").is_ok() { "true" } else { "false" },
-        )
+        // Topics are created by this benchmark, before the load.
+        .env("LEXWIRE_KAFKA_CREATE_TOPICS", "false")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(log_path(app)).expect("a log file"))
         .spawn()
@@ -122,17 +124,67 @@ fn rss_kb(pid: u32) -> Option<u64> {
     status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
 }
 
-/// One lexwire application's topics on the mock cluster (which does not answer CreateTopics).
-fn create_topics(mock: &MockCluster<'static, DefaultProducerContext>, app: &str, input: &str) {
-    for t in [input.to_string(), format!("{app}.events"), format!("{app}.dlq")] {
-        mock.create_topic(&t, 3, 1).unwrap();
+/// One lexwire application's topics, created before anything is produced to them: on the mock
+/// cluster with its own call (it does not answer CreateTopics), on a real broker with the admin
+/// API (a broker that does not create topics on produce would otherwise fail the load).
+fn create_topics(mock: Option<&MockCluster<'static, DefaultProducerContext>>, bootstrap: &str, app: &str, input: &str) {
+    let topics = [
+        (input.to_string(), 3, false),
+        (format!("{app}.events"), 3, false),
+        (format!("{app}.dlq"), 3, false),
+        (format!("{app}.candidates"), 6, false),
+        (format!("{app}.changelog"), 6, true),
+    ];
+    if let Some(mock) = mock {
+        for (t, partitions, _) in &topics {
+            mock.create_topic(t, *partitions, 1).unwrap();
+        }
+        return;
     }
-    mock.create_topic(&format!("{app}.candidates"), 6, 1).unwrap();
-    mock.create_topic(&format!("{app}.changelog"), 6, 1).unwrap();
+    let admin: AdminClient<_> = ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(t, partitions, compact)| {
+            let topic = NewTopic::new(t, *partitions, TopicReplication::Fixed(1));
+            if *compact { topic.set("cleanup.policy", "compact") } else { topic }
+        })
+        .collect();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for result in runtime.block_on(admin.create_topics(&new, &AdminOptions::new())).unwrap() {
+        result.unwrap_or_else(|(t, e)| panic!("cannot create topic {t}: {e}"));
+    }
 }
 
-fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
-    ClientConfig::new().set("bootstrap.servers", bootstrap).set("linger.ms", "1").create().unwrap()
+/// Counts the messages the broker did not take.
+#[derive(Default)]
+struct Failures(AtomicUsize);
+
+impl ClientContext for Failures {}
+
+impl ProducerContext for Failures {
+    type DeliveryOpaque = ();
+    fn delivery(&self, result: &DeliveryResult<'_>, _: ()) {
+        if let Err((e, _)) = result {
+            if self.0.fetch_add(1, Ordering::Relaxed) == 0 {
+                eprintln!("load generator: a message was not delivered: {e}");
+            }
+        }
+    }
+}
+
+fn producer(bootstrap: &str) -> ThreadedProducer<Failures> {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "1")
+        .create_with_context(Failures::default())
+        .unwrap()
+}
+
+/// Waits until everything sent is acknowledged; panics when the broker refused any of it.
+fn flush(p: &ThreadedProducer<Failures>) {
+    p.flush(Duration::from_secs(60)).unwrap();
+    let failed = p.context().0.load(Ordering::Relaxed);
+    assert_eq!(failed, 0, "{failed} articles were not delivered to the broker");
 }
 
 fn main() {
@@ -168,9 +220,7 @@ fn main() {
     // 2. Throughput: produce everything, then let lexwire run through it.
     let app = format!("bench{run_id}-throughput");
     let input = format!("{app}.articles");
-    if let Some(m) = &mock {
-        create_topics(m, &app, &input);
-    }
+    create_topics(mock.as_ref(), &bootstrap, &app, &input);
     let p = producer(&bootstrap);
     for (id, m) in &tput_msgs {
         let mut rec = BaseRecord::to(&input).key(id.as_str()).payload(m.as_slice());
@@ -179,7 +229,7 @@ fn main() {
             rec = r;
         }
     }
-    p.flush(Duration::from_secs(60)).unwrap();
+    flush(&p);
     let mut child = lexwire(&bootstrap, &app, &input);
     let n = tput_msgs.len() as f64;
     std::thread::sleep(Duration::from_millis(500));
@@ -213,9 +263,7 @@ fn main() {
     let secs: u64 = env_or("LEXWIRE_BENCH_SECS", 30);
     let app = format!("bench{run_id}-latency");
     let input = format!("{app}.articles");
-    if let Some(m) = &mock {
-        create_topics(m, &app, &input);
-    }
+    create_topics(mock.as_ref(), &bootstrap, &app, &input);
     let mut child = lexwire(&bootstrap, &app, &input);
     // Wait until it is ready.
     let ready_deadline = Instant::now() + Duration::from_secs(60);
@@ -288,7 +336,7 @@ fn main() {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    p.flush(Duration::from_secs(30)).unwrap();
+    flush(&p);
     let rss_end = rss_kb(child.id());
     // lexwire's own work per article (every stage's time), next to the end-to-end latency.
     let work_ms = 1e3 * scrape(&app, "lexwire_stage_seconds_sum") / scrape(&app, "lexwire_articles_processed_total");
