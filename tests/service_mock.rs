@@ -32,9 +32,11 @@ fn cluster(brokers: i32) -> Cluster {
     Cluster { mock, bootstrap }
 }
 
-/// A window that holds a whole synthetic stream (its reports span three years): an article
-/// redelivered after its events left the window is news again, by design.
-const WINDOW: (&str, &str) = ("LEXWIRE_DEDUP_WINDOW_DAYS", "3650");
+/// A window that holds a whole synthetic stream (4,000 strikes three days apart span 33 years,
+/// the seeds go back further): an article redelivered after its events left the window is news
+/// again, by design, and the tests would depend on when the kill comes.
+const WINDOW_DAYS: &str = "36500";
+const WINDOW: (&str, &str) = ("LEXWIRE_DEDUP_WINDOW_DAYS", WINDOW_DAYS);
 
 const RUN_ENV: [(&str, &str); 2] = [("LEXWIRE_KAFKA_CREATE_TOPICS", "false"), ("LEXWIRE_PIPELINE_IDLE_EXIT_SECS", "4")];
 
@@ -142,7 +144,7 @@ fn produce_errors_and_a_broker_outage_lose_nothing() {
     c.mock.broker_down(2).unwrap();
     std::thread::sleep(Duration::from_secs(3));
     c.mock.broker_up(2).unwrap();
-    let offline = sorted_unique(&kafka::offline_events_with(&messages, &["--window-days", "3650"]));
+    let offline = sorted_unique(&kafka::offline_events_with(&messages, &["--window-days", WINDOW_DAYS]));
     kafka::wait_for_records(&c.bootstrap, "events", offline.len(), Duration::from_secs(90));
     // Then a clean stop: drain, commit, exit 0.
     kafka::terminate(&run);
@@ -162,23 +164,29 @@ fn produce_errors_and_a_broker_outage_lose_nothing() {
     assert_eq!(committed[&0], messages.len() as i64, "every input accounted for and committed: {committed:?}");
 }
 
-/// Feeds the seeds and 1,500 strikes, kills the first lexwire with SIGKILL mid-stream, runs a
+/// Feeds the seeds and `strikes` strikes, kills the first lexwire (at most `max_in_flight` records
+/// awaiting acknowledgement) with SIGKILL once the events topic holds `kill_after` records, runs a
 /// second to the end; returns the events topic, the input, the second run's log and the input
 /// offset committed.
-fn kill_9_and_restart() -> (Vec<Record>, Vec<kafka::Produced>, String, i64) {
+fn kill_9_and_restart(
+    strikes: usize,
+    max_in_flight: &str,
+    kill_after: i64,
+) -> (Vec<Record>, Vec<kafka::Produced>, String, i64) {
     let c = cluster(1);
-    let messages = [kafka::seed_messages(), kafka::strike_messages(1500, "restart")].concat();
+    let messages = [kafka::seed_messages(), kafka::strike_messages(strikes, "restart")].concat();
     kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
-    // Slow the first run down so it is killed mid-stream.
     // The killed instance stays in the consumer groups until its session times out: a short
     // session lets the second take all partitions sooner.
     let session = ("LEXWIRE_KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "6000");
-    let mut first =
-        kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], WINDOW, session, ("LEXWIRE_PIPELINE_MAX_IN_FLIGHT", "1")]);
+    let mut first = kafka::lexwire_run(
+        &c.bootstrap,
+        &[RUN_ENV[0], WINDOW, session, ("LEXWIRE_PIPELINE_MAX_IN_FLIGHT", max_in_flight)],
+    );
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let n = kafka::high_watermarks(&c.bootstrap, "events");
-        if n >= 20 {
+        if n >= kill_after {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "the first run published nothing");
@@ -200,10 +208,23 @@ fn kill_9_and_restart() -> (Vec<Record>, Vec<kafka::Produced>, String, i64) {
 
 /// After a `kill -9` in the middle of a stream and a restart, nothing is lost and nothing known is
 /// announced again: every record offline processing gives is on the events topic, and no event is
-/// `created` twice.
+/// `created` twice. One record in flight at a time: the kill most often falls between the state
+/// changes of one article (its events written, the article not).
 #[test]
 fn a_restart_after_kill_9_loses_nothing_and_announces_nothing_twice() {
-    let (records, messages, log, committed) = kill_9_and_restart();
+    assert_nothing_lost_nothing_twice(kill_9_and_restart(1500, "1", 20));
+}
+
+/// The same with the default bound on records in flight: thousands of records unacknowledged when
+/// the kill comes.
+#[test]
+fn a_restart_after_kill_9_with_many_records_in_flight_loses_nothing() {
+    assert_nothing_lost_nothing_twice(kill_9_and_restart(4000, "10000", 300));
+}
+
+fn assert_nothing_lost_nothing_twice(
+    (records, messages, log, committed): (Vec<Record>, Vec<kafka::Produced>, String, i64),
+) {
     assert_eq!(committed, messages.len() as i64, "every input committed in the end");
     let restored: Vec<&str> = log.lines().filter(|l| l.contains("restored")).collect();
     let mut created: HashMap<String, usize> = HashMap::new();
@@ -224,7 +245,7 @@ fn a_restart_after_kill_9_loses_nothing_and_announces_nothing_twice() {
     // kill may come back as an `updated` of the same revision (a redelivered article re-publishes
     // its events as updates: never a second `created`).
     let as_update = |l: &String| l.replacen("\"status\":\"created\"", "\"status\":\"updated\"", 1);
-    let offline = sorted_unique(&kafka::offline_events_with(&messages, &["--window-days", "3650"]));
+    let offline = sorted_unique(&kafka::offline_events_with(&messages, &["--window-days", WINDOW_DAYS]));
     let got: BTreeSet<String> = lines(&records).iter().map(as_update).collect();
     let missing: BTreeSet<String> = offline.iter().filter(|l| !got.contains(&as_update(l))).cloned().collect();
     let related: Vec<String> = missing

@@ -188,7 +188,7 @@ pub fn offline_events(messages: &[(Option<String>, Vec<u8>)]) -> Vec<String> {
     offline_events_with(messages, &[])
 }
 
-/// As [`offline_events`], with more `tag` arguments (`--window-days 3650`).
+/// As [`offline_events`], with more `tag` arguments (`--window-days 36500`).
 pub fn offline_events_with(messages: &[(Option<String>, Vec<u8>)], args: &[&str]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("in.jsonl");
