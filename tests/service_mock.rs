@@ -272,3 +272,33 @@ fn assert_nothing_lost_nothing_twice(
         log.lines().filter(|l| !l.contains("librdkafka") && !l.contains("rdkafka::client")).collect::<Vec<_>>()
     );
 }
+
+/// A changelog lexwire cannot read stops the process with a non-zero exit that names the partition
+/// and the record, and the article waiting for that state is not committed: without its state a
+/// partition would announce known events again.
+#[test]
+fn an_unreadable_changelog_stops_the_service_without_committing() {
+    let c = cluster(1);
+    for partition in 0..6 {
+        let bad = vec![(Some("bogus/key".to_string()), b"{}".to_vec())];
+        kafka::produce(&c.bootstrap, "lexwire.dedup-changelog", Some(partition), &bad);
+    }
+    kafka::produce(&c.bootstrap, "articles", Some(0), &kafka::seed_messages());
+    let mut run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], RUN_ENV[1]]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "lexwire kept running on an unreadable changelog");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut run.stderr.take().unwrap(), &mut log).unwrap();
+    assert!(!status.success(), "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(last.contains("cannot restore the dedup state of partition") && last.contains("bogus/key"), "{last}");
+    assert!(kafka::read_topic(&c.bootstrap, "events").is_empty(), "nothing published without state");
+    let committed = kafka::committed(&c.bootstrap, "lexwire.dedup", "lexwire.candidates", 6);
+    assert!(committed.values().all(|o| *o < 0), "no dedup offset committed: {committed:?}");
+}

@@ -91,6 +91,8 @@ pub enum ServiceError {
     Kafka { context: String, source: KafkaError },
     #[error("{0}")]
     Other(String),
+    #[error("interrupted by the shutdown")]
+    Interrupted,
 }
 
 fn kafka(context: impl Into<String>) -> impl FnOnce(KafkaError) -> ServiceError {
@@ -134,6 +136,11 @@ impl Shared {
         self.articles_assigned.load(Ordering::SeqCst)
             && self.dedup_assigned.load(Ordering::SeqCst)
             && self.producer_connected.load(Ordering::SeqCst)
+    }
+
+    /// Whether the service was asked to stop.
+    pub fn stopping(&self) -> bool {
+        *self.shutdown.borrow()
     }
 
     /// Asks every task to stop.
@@ -852,12 +859,28 @@ fn restore_consumer(shared: &Shared) -> Result<BaseConsumer, ServiceError> {
 }
 
 /// Reads partition `partition` of the changelog from the start to its end into a new state.
+///
+/// Broker errors (a leader down, a restart) are retried until [`RESTORE_DEADLINE`]; a shutdown
+/// interrupts it ([`ServiceError::Interrupted`]).
 fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -> Result<Deduper, ServiceError> {
     let started = Instant::now();
+    let deadline = started + RESTORE_DEADLINE;
     let k = &shared.config.kafka;
-    let (low, high) = consumer
-        .fetch_watermarks(&k.changelog_topic, partition, Duration::from_secs(10))
-        .map_err(kafka(format!("watermarks of {} [{partition}]", k.changelog_topic)))?;
+    let mut backoff = Duration::from_millis(100);
+    let (low, high) = loop {
+        match consumer.fetch_watermarks(&k.changelog_topic, partition, Duration::from_secs(5)) {
+            Ok(w) => break w,
+            Err(e) if Instant::now() + backoff < deadline => {
+                if shared.stopping() {
+                    return Err(ServiceError::Interrupted);
+                }
+                warn!(partition, error = %e, "cannot read the changelog's watermarks yet; retrying");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            Err(e) => return Err(kafka(format!("watermarks of {} [{partition}]", k.changelog_topic))(e)),
+        }
+    };
     let mut deduper = Deduper::new(dedup_config(&shared.config));
     if high <= low {
         debug!(partition, elapsed_ms = started.elapsed().as_millis() as u64, "empty changelog partition");
@@ -867,7 +890,6 @@ fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -
     tpl.add_partition_offset(&k.changelog_topic, partition, Offset::Beginning).map_err(kafka("assign"))?;
     consumer.assign(&tpl).map_err(kafka("assign the changelog"))?;
     let mut changes = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(120);
     // Read to the high watermark, then on until the partition is quiet: some brokers (Tansu 0.6)
     // report a high watermark short of the last record of a multi-record batch.
     let mut reached = false;
@@ -878,10 +900,14 @@ fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -
                 k.changelog_topic
             )));
         }
+        if shared.stopping() {
+            return Err(ServiceError::Interrupted);
+        }
         match consumer.poll(Duration::from_millis(if reached { 300 } else { 1000 })) {
             None if reached => break,
             None => continue,
-            Some(Err(e)) => return Err(ServiceError::Kafka { context: "reading the changelog".into(), source: e }),
+            // librdkafka reconnects by itself: read on until the deadline.
+            Some(Err(e)) => warn!(partition, error = %e, "error reading the changelog; retrying"),
             Some(Ok(m)) => {
                 let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
                 changes.push(StateChange { key, value: m.payload().map(<[u8]>::to_vec) });
@@ -903,6 +929,9 @@ fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -
     );
     Ok(deduper)
 }
+
+/// How long restoring a partition's state may take, broker outages included.
+const RESTORE_DEADLINE: Duration = Duration::from_secs(120);
 
 fn dedup_config(config: &Config) -> DedupConfig {
     config.dedup_config()
@@ -936,6 +965,8 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                 Ok(d) => {
                     slot.insert(d);
                 }
+                // Stopping: the message is not committed and comes back.
+                Err(ServiceError::Interrupted) => return None,
                 Err(e) => {
                     // Without its state a partition would re-announce known events: the process
                     // stops and fails.
