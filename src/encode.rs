@@ -161,7 +161,12 @@ impl Serialize for TagJson<'_> {
                     }
                 }
                 Detail::Weapon(w) => map.serialize_entry("category", w.category.as_str())?,
-                Detail::Casualty(role) => map.serialize_entry("role", role)?,
+                Detail::Casualty(word) => {
+                    map.serialize_entry("role", &word.role)?;
+                    if let Some(t) = word.implies {
+                        map.serialize_entry("event_type", &dict.event_type(t).code)?;
+                    }
+                }
                 Detail::Cue(kind) => map.serialize_entry("cue", kind)?,
                 _ => {}
             }

@@ -4,6 +4,7 @@ pub mod dedup;
 pub mod dictionary;
 pub mod encode;
 pub mod engine;
+pub mod eval;
 pub mod event;
 pub mod extract;
 pub mod language;

@@ -41,6 +41,9 @@ enum Command {
     /// Run the pipeline service: Kafka in, event records out. With no brokers configured it
     /// starts an embedded broker, loads the sample articles and prints the events it publishes.
     Run(RunArgs),
+    /// Score lexwire's events against labelled data (an ACLED or GTD CSV export): event found,
+    /// sub-event type, fatalities, injured, date, place. Every row is processed on its own.
+    Eval(EvalArgs),
     /// Inspect dictionaries.
     Dict {
         #[command(subcommand)]
@@ -137,6 +140,33 @@ struct TagArgs {
 }
 
 #[derive(Args)]
+struct EvalArgs {
+    /// Labelled CSV files (ACLED export with `notes`, or GTD with `summary`).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The files' shape (default: from the header).
+    #[arg(long, value_enum)]
+    format: Option<EvalFormat>,
+    /// Print the report as JSON (one object per file).
+    #[arg(long)]
+    json: bool,
+    /// Print the N worst misses of each field, with the sentence lexwire read.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    misses: usize,
+    /// Score only the first N rows of each file.
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    #[command(flatten)]
+    dictionary: DictionaryArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EvalFormat {
+    Acled,
+    Gtd,
+}
+
+#[derive(Args)]
 struct CheckArgs {
     /// Print the report as JSON.
     #[arg(long)]
@@ -160,6 +190,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Tag(args) => run_tag(args),
         Command::Run(args) => run_service(args),
+        Command::Eval(args) => run_eval(args),
         Command::Dict { command: DictCommand::Check(args) } => run_check(args),
     };
     match result {
@@ -299,6 +330,78 @@ fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
         started.elapsed().as_secs_f64() * 1e3
     );
     Ok(if failed > 0 { ExitCode::from(EXIT_INPUT_FAILED) } else { ExitCode::SUCCESS })
+}
+
+fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    use lexwire::eval::{Format, GoldReader, Next, Report, predict};
+    let dict = load_dictionary(&args.dictionary)?;
+    let tagger = Arc::new(Tagger::new(Arc::new(dict), automaton_kind(args.dictionary.automaton))?);
+    let config = DedupConfig::default();
+    let mut engine = lexwire::engine::Engine::new(tagger, config.clone()).map_err(anyhow::Error::msg)?;
+    let format = args.format.map(|f| match f {
+        EvalFormat::Acled => Format::Acled,
+        EvalFormat::Gtd => Format::Gtd,
+    });
+    let mut out = io::stdout().lock();
+    let mut failed = false;
+    for path in &args.files {
+        let name = path.display().to_string();
+        let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let mut reader = GoldReader::new(io::BufReader::new(file), format).with_context(|| name.clone())?;
+        let mut report = Report::new(&name, reader.format(), &engine, args.misses);
+        let progress = indicatif::ProgressBar::with_draw_target(Some(size), indicatif::ProgressDrawTarget::stderr());
+        progress.set_style(
+            indicatif::ProgressStyle::with_template("{prefix} {wide_bar} {percent}% {pos}/{len} bytes, eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        progress.set_prefix(name.clone());
+        let started = Instant::now();
+        let mut seen = 0u64;
+        while let Some(next) = reader.next_row() {
+            if args.limit.is_some_and(|l| seen >= l) {
+                break;
+            }
+            seen += 1;
+            match next {
+                Next::Row(row) => {
+                    let prediction = predict(&mut engine, &config, &row);
+                    report.add(&row, &prediction);
+                }
+                Next::Bad(error) => {
+                    eprintln!("lexwire eval: {name}: {error}");
+                    report.skip(error);
+                }
+            }
+            if seen % 64 == 0 {
+                progress.set_position(reader.position());
+            }
+        }
+        progress.finish_and_clear();
+        report.trim_misses();
+        failed |= report.skipped > 0;
+        if args.json {
+            serde_json::to_writer(&mut out, &report)?;
+            writeln!(out)?;
+        } else {
+            write!(out, "{report}")?;
+            writeln!(out, "({:.1} s)", started.elapsed().as_secs_f64())?;
+            for m in &report.misses {
+                writeln!(
+                    out,
+                    "  miss [{}] line {} ({}): gold {}, got {}\n      {}",
+                    m.field.label(),
+                    m.line,
+                    m.id,
+                    m.gold,
+                    m.got,
+                    m.sentence.replace('\n', " ")
+                )?;
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(if failed { ExitCode::from(EXIT_INPUT_FAILED) } else { ExitCode::SUCCESS })
 }
 
 fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {

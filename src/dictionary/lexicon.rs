@@ -10,8 +10,9 @@ use toml::Spanned;
 
 use super::gazetteer::{LangAliases, add_curated_aliases};
 use super::{
-    Actor, AliasOrigin, Builder, CasualtyRole, CueKind, DateAnchor, DatePrecision, DateWord, Detail, DictionaryError,
-    Entry, EntryId, EventType, Lang, LangMask, NegationKind, NumberWord, Weapon, WeaponCategory, line_of, toml_error,
+    Actor, AliasOrigin, Builder, CasualtyRole, CasualtyWord, CueKind, DateAnchor, DatePrecision, DateWord, Detail,
+    DictionaryError, Entry, EntryId, EventType, Lang, LangMask, NegationKind, NumberWord, Weapon, WeaponCategory,
+    line_of, toml_error,
 };
 
 #[derive(Debug, Deserialize)]
@@ -121,6 +122,9 @@ struct CasualtyDef {
     id: String,
     name: String,
     role: CasualtyRole,
+    /// The event type the word announces by itself ("executed": an attack).
+    #[serde(default)]
+    implies: Option<String>,
     aliases: LangAliases,
 }
 
@@ -242,7 +246,17 @@ pub(crate) fn load_file(builder: &mut Builder, file: &str, text: &str) -> Result
     for def in lexicon.casualty {
         let at = line(def.span());
         let def = def.into_inner();
-        let detail = Detail::Casualty(def.role);
+        let implies = match &def.implies {
+            None => None,
+            Some(code) => Some(builder.event_types.iter().position(|t| &t.code == code).ok_or_else(|| {
+                DictionaryError::new(
+                    file,
+                    Some(at),
+                    format!("casualty word implies unknown event type {code:?} (event types come from the taxonomy)"),
+                )
+            })? as u16),
+        };
+        let detail = Detail::Casualty(CasualtyWord { role: def.role, implies });
         let entry =
             builder.add_entry(file, Some(at), Entry { id: format!("casualty:{}", def.id), name: def.name, detail })?;
         add_curated_aliases(builder, file, at, entry, &def.aliases, &[], &[])?;

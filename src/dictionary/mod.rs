@@ -67,7 +67,7 @@ pub enum Detail {
     /// An event trigger; the index into [`Dictionary::event_types`].
     EventType(u16),
     Weapon(Weapon),
-    Casualty(CasualtyRole),
+    Casualty(CasualtyWord),
     Number(NumberWord),
     Date(DateWord),
     Hedge,
@@ -263,6 +263,15 @@ pub enum CasualtyRole {
     Injury,
 }
 
+/// A casualty word: what a number next to it counts and, for a word that tells of an act as
+/// well as its toll ("executed", "assassinated", "shot dead"), the event type it announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CasualtyWord {
+    pub role: CasualtyRole,
+    /// Index into [`Dictionary::event_types`].
+    pub implies: Option<u16>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NumberWord {
     pub value: u64,
@@ -317,6 +326,16 @@ pub enum CueKind {
     Subset,
     /// "intended to": not yet done.
     Intention,
+    /// "hunger strike", "fire broke out", "strike a deal": a phrase that holds a trigger word
+    /// but tells of no conflict event; it shadows the trigger (longest match wins).
+    NotEvent,
+    /// "dispersed", "tear gas": authorities intervened in a protest.
+    Intervention,
+    /// "threw stones", "set fire to", "vandalised": protesters or a crowd used violence.
+    Rioting,
+    /// "since 2011", "over the past year", "so far this year": a figure that sums a period,
+    /// not one event.
+    Period,
 }
 
 /// An event type of the taxonomy.

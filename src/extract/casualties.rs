@@ -1,17 +1,36 @@
 //! Fatalities and injured in one sentence, as `{best, low, high}` (ACLED/UCDP conventions).
 //!
-//! A number counts dead or wounded only when the sentence ties it to a casualty word:
-//! - right after it: "killing two people", "the death of four militiamen", "blessant sept";
-//! - after a revision cue: "the number of deaths ... has increased to 23 members" (revised);
-//! - before it, counting people: "22 militiamen ... were killed", "13 members were killed",
-//!   "two killed", "22 morts" — the number must be followed by a person word ("militiamen",
-//!   "civilians") or an actor, or by the casualty word itself.
+//! A casualty grammar in two steps.
+//!
+//! **Quantities.** Every count of the sentence ([`Quantity`]): a number in digits or words
+//! ("22", "twenty-two", "vingt-deux", "dozens" = 12, ACLED's convention), a range ("10-15",
+//! "between 2 and 4": best is the low end, the most conservative figure), or a determiner
+//! with a singular noun of people ("a civilian", "an officer", "another man": 1), with the
+//! noun of people it counts when one follows within a few words ("16 Taliban Red Unit
+//! militants"). A number after "including" is a part of another figure and never adds to it.
+//! Measures, clock times, ordinals and years are not counts (the tagger marks them).
+//!
+//! **Constructions.** Each casualty word ("killed", "dead", "died", "wounded", "morts",
+//! "blessés", and words that tell of the act too: "executed", "shot dead") takes its count
+//! from the first construction that applies, each a small function below:
+//! 1. [`subject_before`]: the count right before it, with at most auxiliaries between: "22
+//!    morts", "two killed", "six others injured", "two soldiers were killed", "a civilian was
+//!    killed", "leaving two militants dead";
+//! 2. [`object_after`]: the count right after it, with at most quantifiers between ("killing
+//!    at least two people", "the death of four militiamen", "killed 3 and wounded 5",
+//!    "killing a shepherd");
+//! 3. [`revised`]: a revised toll ("the death toll has risen to 23");
+//! 4. [`subject_far`]: a count of people earlier in the clause ("one member of the officer's
+//!    family was killed").
+//!
+//! Coordinated counts add up ("two soldiers and three civilians were killed": 5; "killing two
+//! soldiers and three civilians": 5; "21 militants including 2 commanders and 4 soldiers were
+//! killed": 25). Several figures for one role in a sentence: a revised one wins, else the
+//! largest (a total and its parts).
 //!
 //! So "20,000 fighters", "56 missiles", "14 kilometres", "400 fighters present", "three
 //! trucks destroyed" and "at 01:00 am" never become casualties: no casualty word claims them, or
-//! what follows them is not people, or they are not counts at all. A number after "including"
-//! is a part of another ("23 members, including nine Syrians") and is skipped. "at least 22" is
-//! best 22; "dozens" 12; "10-15" low 10, high 15, best 10 (the most conservative figure).
+//! what follows them is not people, or they are not counts at all.
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +49,14 @@ impl Count {
     pub fn exact(n: u64) -> Count {
         Count { best: n, low: n, high: n }
     }
+
+    fn plus(self, other: Count) -> Count {
+        Count {
+            best: self.best.saturating_add(other.best),
+            low: self.low.saturating_add(other.low),
+            high: self.high.saturating_add(other.high),
+        }
+    }
 }
 
 /// What a sentence says about casualties.
@@ -41,6 +68,12 @@ pub struct Casualties {
     pub revised: bool,
     /// The sentence says the toll is not known ("no information").
     pub unknown: bool,
+}
+
+impl Casualties {
+    pub fn is_empty(&self) -> bool {
+        self.fatalities.is_none() && self.injured.is_none()
+    }
 }
 
 /// How many words (runs of letters or digits) `text` holds.
@@ -57,30 +90,118 @@ pub(crate) fn words(text: &str) -> usize {
     n
 }
 
+/// Whether `text` holds at most `max` words, without reading far into a long text (the
+/// windows of the grammar are a few words; a sentence may be megabytes).
+pub(crate) fn at_most_words(text: &str, max: usize) -> bool {
+    text.len() <= (max + 1) * 48 && words(text) <= max
+}
+
+/// A count in the sentence.
+#[derive(Debug, Clone, Copy)]
+struct Quantity {
+    start: usize,
+    /// The end of the whole phrase: the noun of people it counts, else the number.
+    end: usize,
+    count: Count,
+    /// A noun of people or an actor follows: it counts people.
+    people: bool,
+    /// Right after "including": a part of another figure.
+    subset: bool,
+}
+
+/// Auxiliaries and adverbs that may stand between a count and its casualty word.
+const AUXILIARIES: &[&str] = &[
+    "was",
+    "were",
+    "been",
+    "have",
+    "has",
+    "had",
+    "are",
+    "is",
+    "being",
+    "reportedly",
+    "allegedly",
+    "also",
+    "later",
+    "all",
+    "of",
+    "found",
+    "left",
+    "both",
+    "subsequently",
+    "then",
+    "de",
+    "d",
+    "ont",
+    "été",
+    "a",
+    "sont",
+    "est",
+    "tous",
+];
+
+/// Quantifiers and articles that may stand between a casualty word and its count.
+const QUANTIFIERS: &[&str] = &[
+    "at",
+    "least",
+    "more",
+    "than",
+    "some",
+    "about",
+    "around",
+    "nearly",
+    "almost",
+    "over",
+    "up",
+    "to",
+    "another",
+    "an",
+    "estimated",
+    "a",
+    "total",
+    "of",
+    "the",
+    "other",
+    "between",
+    "au",
+    "moins",
+    "plus",
+    "de",
+    "environ",
+    "près",
+    "entre",
+];
+
+/// Words that join coordinated counts.
+fn coordinates(gap: &str) -> bool {
+    let g = gap.trim().trim_start_matches(',').trim();
+    matches!(g, "" | "and" | "as well as" | "et" | "ainsi que" | "&") && (gap.contains(',') || !g.is_empty())
+}
+
+/// Whether every word of `gap` is in `allowed` (and there are at most `max`) and it holds no
+/// punctuation that ends a phrase.
+fn only_words(gap: &str, allowed: &[&str], max: usize) -> bool {
+    if gap.len() > (max + 1) * 24 || gap.contains([',', ';', ':', '(', ')', '.', '"']) {
+        return false;
+    }
+    let mut n = 0;
+    for w in gap.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        n += 1;
+        if n > max || !allowed.iter().any(|a| a.eq_ignore_ascii_case(w)) {
+            return false;
+        }
+    }
+    true
+}
+
 /// Reads the casualties of one sentence from its tags (in text order).
 pub fn read(dict: &Dictionary, text: &str, tags: &[&Tag]) -> Casualties {
+    let grammar = Grammar::new(dict, text, tags);
     let mut out = Casualties::default();
-    let cue = |t: &Tag, kind: CueKind| {
-        t.kind == EntryKind::Cue && t.entry.is_some_and(|e| matches!(dict.entry(e).detail, Detail::Cue(k) if k == kind))
-    };
-    let is_count = |t: &Tag| {
-        t.number().is_some_and(|n| n.unit.is_none() && !n.ordinal && n.as_count().is_some())
-            && !(t.number().is_some_and(|n| n.digits) && is_year(text, t))
-    };
-    // A number right after "including": a part of another figure.
-    let is_subset =
-        |i: usize| i > 0 && cue(tags[i - 1], CueKind::Subset) && words(&text[tags[i - 1].end..tags[i].start]) <= 1;
-    // People right after a number: a person word or an actor ("22 militiamen", "two people").
-    let counts_people = |i: usize| {
-        tags[i + 1..]
-            .iter()
-            .take(3)
-            .any(|t| (cue(t, CueKind::Person) || t.kind == EntryKind::Actor) && words(&text[tags[i].end..t.start]) <= 2)
-    };
-
     for (c, tag) in tags.iter().enumerate() {
         let role = match tag.entry.map(|e| &dict.entry(e).detail) {
-            Some(Detail::Casualty(role)) => *role,
+            Some(Detail::Casualty(word)) => word.role,
             Some(Detail::Negation(NegationKind::NoCasualties)) => {
                 out.fatalities.get_or_insert(Count::exact(0));
                 continue;
@@ -91,111 +212,308 @@ pub fn read(dict: &Dictionary, text: &str, tags: &[&Tag]) -> Casualties {
             }
             _ => continue,
         };
-        let mut found: Option<(usize, bool)> = None;
-        // Right before it: "22 morts", "two killed", "dozens of wounded", "une dizaine de blessés".
-        if let Some(j) = c.checked_sub(1)
-            && is_count(tags[j])
-            && !is_subset(j)
-            && matches!(text[tags[j].end..tag.start].trim(), "" | "of" | "de" | "d'" | "d’")
-        {
-            found = Some((j, false));
-        }
-        // Forward: "killing two people", "the death of four", up to a new clause.
-        if found.is_none() {
-            for (j, t) in tags.iter().enumerate().skip(c + 1) {
-                let between = &text[tag.end..t.start];
-                if t.kind == EntryKind::Casualty || words(between) > 4 || ends_clause(between) {
-                    break;
-                }
-                // What it counts must be people, or nothing more ("the toll rose to 22.").
-                if is_count(t) && !is_subset(j) && (counts_people(j) || ends_with_number(text, tags, j)) {
-                    found = Some((j, false));
-                    break;
-                }
-            }
-        }
-        // A revised toll: "deaths ... has increased to 23".
-        if found.is_none()
-            && let Some(r) = tags.iter().enumerate().skip(c + 1).find(|(_, t)| cue(t, CueKind::Revision))
-        {
-            found = tags
-                .iter()
-                .enumerate()
-                .skip(r.0 + 1)
-                .take(2)
-                .find(|(j, t)| is_count(t) && words(&text[r.1.end..t.start]) <= 1 && !is_subset(*j))
-                .map(|(j, _)| (j, true));
-        }
-        // Backward, counting people: "22 militiamen ... were killed", "13 members were killed".
-        if found.is_none() {
-            for j in (0..c).rev() {
-                let t = tags[j];
-                if t.kind == EntryKind::Casualty || words(&text[t.end..tag.start]) > 20 {
-                    break;
-                }
-                if is_count(t) && !is_subset(j) && counts_people(j) {
-                    found = Some((j, false));
-                    break;
-                }
-            }
-        }
-        let Some((n, revised)) = found else { continue };
-        let count = count_at(text, tags, n, is_count);
+        let found = subject_before(&grammar, tag)
+            .map(|q| (q, false))
+            .or_else(|| object_after(&grammar, c, tag).map(|q| (q, false)))
+            .or_else(|| revised(&grammar, c).map(|q| (q, true)))
+            .or_else(|| subject_far(&grammar, tag).map(|q| (q, false)));
+        let Some((count, is_revised)) = found else { continue };
         let slot = match role {
             CasualtyRole::Fatality => &mut out.fatalities,
             CasualtyRole::Injury => &mut out.injured,
         };
-        // Several figures for one role in a sentence: the revised one, else the largest (a
-        // total and its parts: "23 ... 13 in Al-Mayadeen, ten in the countryside").
         let better = match slot {
             None => true,
-            Some(old) => (revised && !out.revised) || (revised == out.revised && count.best > old.best),
+            Some(old) => (is_revised && !out.revised) || (is_revised == out.revised && count.best > old.best),
         };
         if better {
             *slot = Some(count);
-            out.revised |= revised;
+            out.revised |= is_revised;
         }
     }
     out
 }
 
-/// The count around number tag `n`: a range with the number next to it ("10-15", "between 10
-/// and 15", "10 to 15"), else the number alone. The best figure of a range is its low end.
-fn count_at(text: &str, tags: &[&Tag], n: usize, is_count: impl Fn(&Tag) -> bool) -> Count {
-    let value = |t: &Tag| t.number().and_then(|v| v.as_count()).unwrap_or(0);
-    let joined = |a: &Tag, b: &Tag| {
-        matches!(text[a.end..b.start].trim(), "-" | "–" | "to" | "and" | "à" | "et" | "or" | "ou")
-            && value(b) > value(a)
-    };
-    if let Some(next) = tags.get(n + 1)
-        && is_count(next)
-        && joined(tags[n], next)
-    {
-        return Count { best: value(tags[n]), low: value(tags[n]), high: value(next) };
-    }
-    if let Some(prev) = n.checked_sub(1).map(|p| tags[p])
-        && is_count(prev)
-        && joined(prev, tags[n])
-    {
-        return Count { best: value(prev), low: value(prev), high: value(tags[n]) };
-    }
-    Count::exact(value(tags[n]))
+/// A sentence's tags and quantities.
+struct Grammar<'a> {
+    dict: &'a Dictionary,
+    text: &'a str,
+    tags: &'a [&'a Tag],
+    quantities: Vec<Quantity>,
 }
 
-/// Whether number tag `j` ends its clause: nothing but punctuation, "others" or the end of the
-/// sentence follows it.
-fn ends_with_number(text: &str, tags: &[&Tag], j: usize) -> bool {
-    let end = tags[j].end;
-    let rest = &text[end..];
-    let next_word = rest.trim_start_matches(|c: char| c.is_whitespace()).chars().next();
-    matches!(next_word, None | Some('.' | ',' | ';' | ')' | ':'))
+impl<'a> Grammar<'a> {
+    fn new(dict: &'a Dictionary, text: &'a str, tags: &'a [&'a Tag]) -> Self {
+        let mut g = Grammar { dict, text, tags, quantities: Vec::new() };
+        g.quantities = g.find_quantities();
+        g
+    }
+
+    fn cue(&self, t: &Tag, kind: CueKind) -> bool {
+        t.kind == EntryKind::Cue
+            && t.entry.is_some_and(|e| matches!(self.dict.entry(e).detail, Detail::Cue(k) if k == kind))
+    }
+
+    fn is_count(&self, t: &Tag) -> bool {
+        t.number().is_some_and(|n| n.unit.is_none() && !n.ordinal && n.as_count().is_some())
+            && !(t.number().is_some_and(|n| n.digits) && is_year(self.text, t))
+    }
+
+    fn is_people(&self, t: &Tag) -> bool {
+        self.cue(t, CueKind::Person) || t.kind == EntryKind::Actor
+    }
+
+    /// Every count of the sentence, in text order.
+    fn find_quantities(&self) -> Vec<Quantity> {
+        let (text, tags) = (self.text, self.tags);
+        let value = |t: &Tag| t.number().and_then(|v| v.as_count()).unwrap_or(0);
+        let mut out: Vec<Quantity> = Vec::new();
+        let mut nouns_taken: Vec<usize> = Vec::new();
+        let mut i = 0;
+        while i < tags.len() {
+            let t = tags[i];
+            if !self.is_count(t) {
+                i += 1;
+                continue;
+            }
+            // A range: "10-15", "between 2 and 4", "2 to 4".
+            let mut last = i;
+            let mut count = Count::exact(value(t));
+            if let Some(next) = tags.get(i + 1)
+                && self.is_count(next)
+                && matches!(text[t.end..next.start].trim(), "-" | "–" | "to" | "and" | "à" | "et" | "or" | "ou")
+                && value(next) > value(t)
+                && (text[t.end..next.start].trim() != "and" || preceded_by(text, t.start, &["between", "entre"]))
+            {
+                count = Count { best: value(t), low: value(t), high: value(next) };
+                last = i + 1;
+            }
+            let subset =
+                i > 0 && self.cue(tags[i - 1], CueKind::Subset) && at_most_words(&text[tags[i - 1].end..t.start], 1);
+            // The noun of people it counts: within three words, in the same phrase.
+            let noun = tags[last + 1..].iter().enumerate().take(4).find_map(|(k, n)| {
+                let gap = &text[tags[last].end..n.start];
+                if gap.contains([',', ';', ':', '(', ')', '.']) || !at_most_words(gap, 3) {
+                    return None;
+                }
+                if n.kind == EntryKind::Casualty || self.is_count(n) {
+                    return None;
+                }
+                self.is_people(n).then_some(last + 1 + k)
+            });
+            // "two of them", "three of the victims".
+            let noun = noun.filter(|&k| !text[tags[last].end..tags[k].start].contains(" and "));
+            if let Some(k) = noun {
+                nouns_taken.push(k);
+            }
+            out.push(Quantity {
+                start: t.start,
+                end: noun.map_or(tags[last].end, |k| tags[k].end),
+                count,
+                people: noun.is_some(),
+                subset,
+            });
+            i = last + 1;
+        }
+        // A determiner with a singular noun of people: "a civilian", "an officer".
+        for (k, t) in tags.iter().enumerate() {
+            if nouns_taken.contains(&k) || !self.is_people(t) || !singular(&text[t.start..t.end]) {
+                continue;
+            }
+            if let Some(start) = determiner_before(text, t.start) {
+                let subset = k > 0 && self.cue(tags[k - 1], CueKind::Subset) && tags[k - 1].end <= start;
+                out.push(Quantity { start, end: t.end, count: Count::exact(1), people: true, subset });
+            }
+        }
+        out.sort_by_key(|q| q.start);
+        out
+    }
+
+    /// The quantities before position `at`, nearest first.
+    fn before(&self, at: usize) -> impl Iterator<Item = (usize, &Quantity)> {
+        let n = self.quantities.partition_point(|q| q.end <= at);
+        self.quantities[..n].iter().enumerate().rev()
+    }
+
+    /// `q` and the counts coordinated before it ("two soldiers and three civilians"), skipping
+    /// the parts of a figure ("21 militants including 2 commanders and 4 soldiers").
+    fn with_coordinated_before(&self, k: usize) -> Count {
+        let qs = &self.quantities;
+        let mut total = qs[k].count;
+        if !qs[k].people {
+            return total;
+        }
+        let mut head = k;
+        while head > 0 {
+            let prev = head - 1;
+            let gap = &self.text[qs[prev].end.min(qs[head].start)..qs[head].start];
+            if qs[prev].subset && prev > 0 {
+                // Jump over the part: "X including Y and Z".
+                let owner = prev - 1;
+                if !qs[owner].people || qs[owner].subset || !coordinates(gap) {
+                    break;
+                }
+                total = total.plus(qs[owner].count);
+                head = owner;
+                continue;
+            }
+            if !qs[prev].people || qs[prev].subset || !coordinates(gap) {
+                break;
+            }
+            total = total.plus(qs[prev].count);
+            head = prev;
+        }
+        total
+    }
+
+    /// `q` and the counts coordinated after it ("killing two soldiers and three civilians").
+    fn with_coordinated_after(&self, k: usize, stop: usize) -> Count {
+        let qs = &self.quantities;
+        let mut total = qs[k].count;
+        if !qs[k].people {
+            return total;
+        }
+        let mut tail = k;
+        let mut next = k + 1;
+        while next < qs.len() && qs[next].start < stop {
+            let gap = &self.text[qs[tail].end.min(qs[next].start)..qs[next].start];
+            if qs[next].subset {
+                tail = next;
+                next += 1;
+                continue;
+            }
+            if !qs[next].people || !(coordinates(gap) || qs[tail].subset && gap.trim() == "and") {
+                break;
+            }
+            total = total.plus(qs[next].count);
+            tail = next;
+            next += 1;
+        }
+        total
+    }
 }
 
-/// Whether `between` (the text between a casualty word and a number after it) starts another
-/// clause: "22 morts et une dizaine de blessés".
-fn ends_clause(between: &str) -> bool {
-    between.contains([',', ';', ':', '('])
-        || between.split_whitespace().any(|w| matches!(w, "and" | "et" | "while" | "but" | "mais"))
+/// 1. The count right before the casualty word: "22 morts", "two killed", "six others
+///    injured", "two soldiers and three civilians were killed", "a civilian was killed",
+///    "leaving two militants dead".
+fn subject_before(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
+    let (k, q) = g.before(word.start).next()?;
+    if q.subset || !only_words(&g.text[q.end..word.start], AUXILIARIES, 4) {
+        return None;
+    }
+    Some(g.with_coordinated_before(k))
+}
+
+/// 2. The count right after the casualty word, with at most quantifiers between: "killing at
+///    least two people", "the death of four militiamen", "killed 3 and wounded 5", "killing a
+///    shepherd". It must count people, or end its phrase.
+fn object_after(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
+    let k = g.quantities.partition_point(|q| q.start < word.end);
+    let q = g.quantities.get(k)?;
+    if q.subset || !only_words(&g.text[word.end..q.start], QUANTIFIERS, 4) {
+        return None;
+    }
+    // The next casualty word ends this one's phrase.
+    let stop = g.tags[c + 1..].iter().find(|t| t.kind == EntryKind::Casualty).map_or(usize::MAX, |t| t.start);
+    if q.start >= stop {
+        return None;
+    }
+    if !q.people && !ends_phrase(&g.text[q.end..]) {
+        return None;
+    }
+    Some(g.with_coordinated_after(k, stop))
+}
+
+/// 3. A revised toll: "the number of deaths ... has increased to 23".
+fn revised(g: &Grammar<'_>, c: usize) -> Option<Count> {
+    let (r, cue) = g.tags.iter().enumerate().skip(c + 1).take(12).find(|(_, t)| g.cue(t, CueKind::Revision))?;
+    let _ = r;
+    g.quantities
+        .iter()
+        .find(|q| q.start >= cue.end && !q.subset)
+        .filter(|q| at_most_words(&g.text[cue.end..q.start], 1))
+        .map(|q| q.count)
+}
+
+/// 4. A count of people earlier in the clause: "one member of the officer's family was
+///    killed", "22 militiamen, mostly of the Iraqi Hezbollah, were killed".
+fn subject_far(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
+    for (k, q) in g.before(word.start).take(6) {
+        let gap = &g.text[q.end..word.start];
+        if !at_most_words(gap, 20) {
+            return None;
+        }
+        // Another casualty word between: that one owns this count.
+        if g.tags.iter().any(|t| t.kind == EntryKind::Casualty && t.start >= q.end && t.end <= word.start) {
+            return None;
+        }
+        if q.people && !q.subset {
+            return Some(g.with_coordinated_before(k));
+        }
+    }
+    None
+}
+
+/// Whether the text after a count ends its phrase: punctuation, the end, "and" or "others"
+/// ("killed 3 and wounded 5", "the toll rose to 22.").
+fn ends_phrase(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    let next_word: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    rest.is_empty()
+        || rest.starts_with(['.', ',', ';', ')', ':'])
+        || matches!(
+            next_word.as_str(),
+            "and" | "et" | "in" | "on" | "dans" | "en" | "others" | "autres" | "when" | "as"
+        )
+}
+
+/// Whether the word before `at` is one of `words`.
+fn preceded_by(text: &str, at: usize, list: &[&str]) -> bool {
+    let before = text[..at].trim_end();
+    let w = before.rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    list.iter().any(|x| x.eq_ignore_ascii_case(w))
+}
+
+/// A noun of people in the singular ("civilian", "officer", "man", "femme").
+fn singular(noun: &str) -> bool {
+    let last = noun.rsplit(' ').next().unwrap_or(noun).to_lowercase();
+    let plural_forms = ["people", "men", "women", "children", "police", "personnel", "youth", "staff", "folk", "gens"];
+    !(last.ends_with('s') && !last.ends_with("ss") || last.ends_with('x') || plural_forms.contains(&last.as_str()))
+}
+
+/// The start of a singular determiner ("a", "an", "another") at most three words before
+/// `at`, with nothing but adjectives between ("a 25-year-old man", "a local official").
+fn determiner_before(text: &str, at: usize) -> Option<usize> {
+    let mut window_start = at.saturating_sub(64);
+    while !text.is_char_boundary(window_start) {
+        window_start += 1;
+    }
+    let window = &text[window_start..at];
+    let mut end = window.len();
+    for _ in 0..4 {
+        let head = &window[..end];
+        let trimmed = head.trim_end_matches(|c: char| c.is_whitespace() || c == '-');
+        if trimmed.len() != head.len() && trimmed.ends_with([',', ';', ':', '(', ')', '.']) {
+            return None;
+        }
+        let word_start = trimmed.rfind(|c: char| !c.is_alphanumeric()).map_or(0, |p| p + 1);
+        let word = &trimmed[word_start..];
+        if word.is_empty() {
+            return None;
+        }
+        if ["a", "an", "another"].iter().any(|d| d.eq_ignore_ascii_case(word)) {
+            // "a number of", "a few" are not one person; neither is "such a".
+            return Some(window_start + word_start);
+        }
+        if ["of", "and", "or", "the", "his", "her", "their", "its", "by", "in", "on", "with", "from", "to"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(word))
+        {
+            return None;
+        }
+        end = word_start;
+    }
+    None
 }
 
 /// A four-digit number between 1900 and 2100 written without separators: a year.
@@ -222,6 +540,11 @@ mod tests {
         read(tagger().dictionary(), text, &tags)
     }
 
+    fn tolls(text: &str) -> (Option<u64>, Option<u64>) {
+        let c = casualties(text);
+        (c.fatalities.map(|c| c.best), c.injured.map(|c| c.best))
+    }
+
     #[test]
     fn counts_tied_to_casualty_words() {
         let c = casualties(
@@ -237,6 +560,21 @@ mod tests {
         let c =
             casualties("Targeting 27 positions | 23 members, including nine Syrians, killed in American airstrikes");
         assert_eq!(c.fatalities, Some(Count::exact(23)));
+    }
+
+    #[test]
+    fn coordinated_counts_add_up() {
+        assert_eq!(tolls("Two soldiers and three civilians were killed in the attack.").0, Some(5));
+        assert_eq!(tolls("The shelling killed two soldiers and three civilians.").0, Some(5));
+        assert_eq!(tolls("Gunmen killed 3 and wounded 5 in the market."), (Some(3), Some(5)));
+        assert_eq!(tolls("Four people were killed and 12 people were wounded in the blast."), (Some(4), Some(12)));
+    }
+
+    #[test]
+    fn singular_nouns_count_one() {
+        assert_eq!(tolls("A landmine went off, killing a shepherd.").0, Some(1));
+        assert_eq!(tolls("A civilian was killed by sniper fire.").0, Some(1));
+        assert_eq!(tolls("One member of the officer's family was killed and six injured."), (Some(1), Some(6)));
     }
 
     #[test]
@@ -256,6 +594,7 @@ mod tests {
             "There are currently around 400 Iraqi Hezbollah fighters present in the Akashat area.",
             "It is worth noting that attack, which took place at 01:00 am Syria time, destroyed three trucks.",
             "The strikes targeted 27 positions.",
+            "Soldiers were killed in clashes with 300 fighters.",
         ] {
             let c = casualties(text);
             assert_eq!((c.fatalities, c.injured), (None, None), "{text}");
@@ -269,9 +608,20 @@ mod tests {
         assert_eq!(c.injured, Some(Count::exact(10)));
         let c = casualties("Between 10 and 15 people were killed.");
         assert_eq!(c.fatalities, Some(Count { best: 10, low: 10, high: 15 }));
+        let c = casualties("The clashes killed between 2 and 4 fighters.");
+        assert_eq!(c.fatalities, Some(Count { best: 2, low: 2, high: 4 }));
         let c = casualties("The strike caused no casualties.");
         assert_eq!(c.fatalities, Some(Count::exact(0)));
         let c = casualties("Il n'y a encore aucune information sur l'ampleur des pertes humaines.");
         assert!(c.unknown && c.fatalities.is_none());
+    }
+
+    #[test]
+    fn determiners() {
+        let t = "Gunmen shot a 25-year-old man.";
+        assert!(determiner_before(t, t.find("man").unwrap()).is_some());
+        let t = "the leader of a group of men";
+        assert!(determiner_before(t, t.find("men").unwrap()).is_none());
+        assert!(singular("civilian") && singular("femme") && !singular("civilians") && !singular("people"));
     }
 }

@@ -193,6 +193,8 @@ impl Extractor {
         }
 
         let mut cursor = 0;
+        let first = out.len();
+        let mut pending_toll: Option<(Casualties, u32)> = None;
         let mut previous_date: Option<NaiveDate> = None;
         // The last date and place seen, with their paragraph.
         let mut last_date: Option<(ResolvedDate, u32)> = None;
@@ -223,15 +225,37 @@ impl Extractor {
                 }
             }
 
-            if tags.iter().any(|t| t.kind == EntryKind::EventType) {
+            let summary = self.tells_of_a_period(article.text, &tags);
+            if summary {
+                // "Since 2011, more than 500,000 people have been killed": a sum, not an event.
+                if tags.iter().any(|t| trigger_type(&self.dict, t).is_some() || t.kind == EntryKind::Casualty) {
+                    stats.negated += 1;
+                }
+            } else if tags.iter().any(|t| trigger_type(&self.dict, t).is_some()) {
                 let around = &paragraph_places[sentence.paragraph as usize];
                 match self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant) {
-                    Ok(candidate) => {
+                    Ok(mut candidate) => {
                         stats.candidates += 1;
+                        if let Some((toll, paragraph)) = pending_toll.take()
+                            && paragraph == sentence.paragraph
+                        {
+                            candidate.casualties = merge_casualties(toll, candidate.casualties);
+                        }
                         out.push(candidate);
                     }
                     Err(Skip::Undated) => stats.undated += 1,
                     Err(Skip::Negated) => stats.negated += 1,
+                }
+            } else if tags.iter().any(|t| t.kind == EntryKind::Casualty) {
+                // A toll in a sentence of its own ("Eight people were killed and 10 injured in
+                // this attack."): it belongs to the event just told in this paragraph or the one
+                // before, else to the next one told in this paragraph.
+                let toll = casualties::read(&self.dict, article.text, &tags);
+                if !toll.is_empty() {
+                    match out[first..].last_mut().filter(|c| c.paragraph + 1 >= sentence.paragraph) {
+                        Some(c) => c.casualties = merge_casualties(c.casualties, toll),
+                        None => pending_toll = Some((toll, sentence.paragraph)),
+                    }
                 }
             }
 
@@ -261,13 +285,7 @@ impl Extractor {
         // The trigger: not a mere time reference to another event ("after the attack") when
         // the sentence has another; then the most violent family, then a new event before one
         // already told ("the attack"), then a specific type over a generic one.
-        let triggers: Vec<(&Tag, u16)> = tags
-            .iter()
-            .filter_map(|t| match detail(t) {
-                Some(Detail::EventType(i)) => Some((*t, *i)),
-                _ => None,
-            })
-            .collect();
+        let triggers: Vec<(&Tag, u16)> = tags.iter().filter_map(|t| trigger_type(dict, t).map(|i| (*t, i))).collect();
         let timing = |t: &Tag| {
             last_words(&text[..t.start], 4).iter().any(|w| {
                 ["after", "following", "since", "before", "après", "depuis", "avant"]
@@ -413,6 +431,20 @@ impl Extractor {
         })
     }
 
+    /// Whether a sentence sums up a period rather than telling of an event: a period cue ("so
+    /// far this year", "since the start of the war") or "since" with a year ("since 2011").
+    fn tells_of_a_period(&self, text: &str, tags: &[&Tag]) -> bool {
+        tags.iter().any(|t| {
+            let cue = matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Cue(CueKind::Period)));
+            let since_year = t.kind == EntryKind::Date
+                && t.date().is_some_and(|d| d.year.is_some() && d.month.is_none())
+                && last_words(&text[..t.start], 1)
+                    .iter()
+                    .any(|w| ["since", "depuis"].iter().any(|x| w.eq_ignore_ascii_case(x)));
+            cue || since_year
+        })
+    }
+
     /// The place of a sentence: its most specific places, the first after the trigger or
     /// else the last before; with its precision.
     fn sentence_place(
@@ -526,10 +558,7 @@ impl Extractor {
                 .any(|x| w.eq_ignore_ascii_case(x))
         });
         // "the arrival of X", "X est arrivée": whoever a deployment names is deploying.
-        let family = match self.dict.entry(trigger.entry.unwrap_or(0)).detail {
-            Detail::EventType(i) => self.dict.event_type(i).family.as_str(),
-            _ => "",
-        };
+        let family = trigger_type(&self.dict, trigger).map_or("", |i| self.dict.event_type(i).family.as_str());
         let deployment = family == "deployment";
         let violent = FAMILY_ORDER[..3].contains(&family);
         let mut out: Vec<(EntryId, Role)> = Vec::new();
@@ -598,6 +627,16 @@ impl Extractor {
 enum Skip {
     Undated,
     Negated,
+}
+
+/// The event type a tag announces: a trigger, or a casualty word that tells of the act too
+/// ("executed", "shot dead").
+fn trigger_type(dict: &Dictionary, t: &Tag) -> Option<u16> {
+    match t.entry.map(|e| &dict.entry(e).detail) {
+        Some(Detail::EventType(i)) => Some(*i),
+        Some(Detail::Casualty(word)) => word.implies,
+        _ => None,
+    }
 }
 
 /// Whether a trigger follows a definite article or a demonstrative, possibly with an actor or

@@ -62,7 +62,13 @@ impl DateValue {
 
 /// Assembles date tags from `words` and the `numbers` beside them (both in text order); removes
 /// the numbers used. One pass over each list: a cursor walks the numbers as the words advance.
-pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<Tag>, out: &mut Vec<Tag>) {
+pub(crate) fn assemble(
+    text: &str,
+    lang_day_first: bool,
+    words: &[(Tag, DateWord)],
+    numbers: &mut Vec<Tag>,
+    out: &mut Vec<Tag>,
+) {
     let mut used_numbers = vec![false; numbers.len()];
     let mut used_words = vec![false; words.len()];
 
@@ -171,6 +177,44 @@ pub(crate) fn assemble(text: &str, words: &[(Tag, DateWord)], numbers: &mut Vec<
         };
         used_words[i] = true;
         out.push(date_tag(tag.start, tag.end, tag.entry, date));
+    }
+
+    // Numeric dates: "2012-01-05" (ISO 8601), "01/05/2012" and "5/1/2012". With a slash the
+    // order is that of the language when both fields could be a month: month first in English
+    // (as wire services and coded data such as GTD write it), day first in French; a field over
+    // 12 is the day whatever the language.
+    for i in 0..numbers.len().saturating_sub(2) {
+        if used_numbers[i..i + 3].iter().any(|u| *u) {
+            continue;
+        }
+        let (a, b, c) = (&numbers[i], &numbers[i + 1], &numbers[i + 2]);
+        let field =
+            |t: &Tag| t.number().filter(|n| n.digits && !n.ordinal && n.unit.is_none()).and_then(|n| n.as_count());
+        let (Some(x), Some(y), Some(z)) = (field(a), field(b), field(c)) else { continue };
+        let (g1, g2) = (&text[a.end..b.start], &text[b.end..c.start]);
+        let width = |t: &Tag| t.end - t.start;
+        let ymd = if g1 == "-" && g2 == "-" && width(a) == 4 && width(b) == 2 && width(c) == 2 {
+            Some((x, y, z))
+        } else if g1 == "/" && g2 == "/" && width(c) == 4 && width(a) <= 2 && width(b) <= 2 {
+            let day_first = x > 12 || (y <= 12 && lang_day_first);
+            Some(if day_first { (z, y, x) } else { (z, x, y) })
+        } else {
+            None
+        };
+        let Some((year, month, day)) = ymd else { continue };
+        if !(1900..=2100).contains(&year)
+            || chrono::NaiveDate::from_ymd_opt(year as i32, month as u32, day as u32).is_none()
+        {
+            continue;
+        }
+        used_numbers[i..i + 3].iter_mut().for_each(|u| *u = true);
+        let date = DateValue {
+            year: Some(year as i32),
+            month: Some(month as u8),
+            day: Some(day as u8),
+            ..DateValue::empty(DatePrecision::Day)
+        };
+        out.push(date_tag(a.start, c.end, None, date));
     }
 
     // Years after "in", "since", "en", "depuis": "in 2017".

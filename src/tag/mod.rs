@@ -228,7 +228,7 @@ impl Tagger {
         scratch.numbers.clear();
         numbers::read_numbers(text, language, &scratch.number_words, tags, &mut scratch.tokens, &mut scratch.numbers);
         scratch.dates.clear();
-        dates::assemble(text, &scratch.date_words, &mut scratch.numbers, &mut scratch.dates);
+        dates::assemble(text, language == Lang::Fr, &scratch.date_words, &mut scratch.numbers, &mut scratch.dates);
         // Three lists in text order: merge them.
         scratch.merged.clear();
         scratch.merged.append(tags);
