@@ -24,6 +24,7 @@ pub(crate) const BUNDLED: &[(&str, &[u8])] = &[
         "gazetteer/geonames-SY-IQ-cities500.tsv",
         include_bytes!("../../dictionaries/gazetteer/geonames-SY-IQ-cities500.tsv"),
     ),
+    ("gazetteer/syrianarchive-SY.tsv", include_bytes!("../../dictionaries/gazetteer/syrianarchive-SY.tsv")),
     ("gazetteer/admin1.tsv", include_bytes!("../../dictionaries/gazetteer/admin1.tsv")),
     ("gazetteer/admin2-SY.tsv", include_bytes!("../../dictionaries/gazetteer/admin2-SY.tsv")),
     ("gazetteer/admin3-SY.tsv", include_bytes!("../../dictionaries/gazetteer/admin3-SY.tsv")),

@@ -242,7 +242,7 @@ fn load_geonames_row(
     if cols.len() != 19 {
         return Err(format!("expected 19 tab-separated columns (GeoNames dump format), found {}", cols.len()));
     }
-    let geonameid: u64 = cols[0].trim().parse().map_err(|_| format!("geonameid {:?} is not a number", cols[0]))?;
+    let id = row_id(cols[0].trim())?;
     let lat: f64 = parse_f64(cols[4])
         .filter(|v| (-90.0..=90.0).contains(v))
         .ok_or_else(|| format!("latitude {:?} is not a number between -90 and 90", cols[4]))?;
@@ -263,7 +263,19 @@ fn load_geonames_row(
         p => p.parse().map_err(|_| format!("population {p:?} is not a number"))?,
     };
     let admin1 = Some(cols[10].trim()).filter(|c| !c.is_empty()).map(|c| format!("{country}.{c}"));
-    let admin2 = Some(cols[11].trim()).filter(|c| !c.is_empty()).map(|c| format!("{country}.{}.{c}", cols[10].trim()));
+    let admin2 = Some(cols[11].trim()).filter(|c| !c.is_empty());
+    let derived = !id.starts_with("geonames:");
+    let admin2 = if !derived {
+        admin2.map(|c| format!("{country}.{}.{c}", cols[10].trim()))
+    } else {
+        // A derived table names the OCHA district (SY0902) itself, and the governorate must be known.
+        for code in admin1.iter().map(String::as_str).chain(admin2) {
+            if !builder.admin_areas.contains_key(code) {
+                return Err(format!("unknown administrative code {code:?}"));
+            }
+        }
+        admin2.map(str::to_string)
+    };
     let level = match feature_code {
         c if c.starts_with("PCL") => PlaceLevel::Country,
         "ADM1" => PlaceLevel::Admin1,
@@ -275,9 +287,8 @@ fn load_geonames_row(
     if name.is_empty() {
         return Err("empty name".into());
     }
-    let id = format!("geonames:{geonameid}");
     if builder.ids.contains_key(&id) {
-        return Err(format!("duplicate geonameid {geonameid}"));
+        return Err(format!("duplicate id {id}"));
     }
     let place = Place {
         country,
@@ -295,7 +306,10 @@ fn load_geonames_row(
         .add_entry(file, Some(line_no), Entry { id, name: name.to_string(), detail: Detail::Place(place) })
         .map_err(|e| e.to_string())?;
     let mut seen = HashSet::new();
-    let names = [(name, AliasOrigin::Primary), (cols[2].trim(), AliasOrigin::Primary)]
+    // A derived table's names are attested spellings of small places, like GeoNames' alternate
+    // names: the vowel rules, meant for GeoNames' scholarly primary names, do not apply to them.
+    let primary = if derived { AliasOrigin::Alternate } else { AliasOrigin::Primary };
+    let names = [(name, primary), (cols[2].trim(), primary)]
         .into_iter()
         .chain(cols[3].split(',').map(|n| (n.trim(), AliasOrigin::Alternate)));
     for (n, origin) in names {
@@ -309,6 +323,24 @@ fn load_geonames_row(
         builder.add_alias(entry, n, origin, LangMask::ALL);
     }
     Ok(())
+}
+
+/// The entry id of a row of a GeoNames dump file: `geonames:<geonameid>`. Tables in the same
+/// format derived from other sources (`gazetteer/syrianarchive-SY.tsv`) write their own prefixed
+/// id in the first column instead ("sa:164"), so that no place gets a GeoNames id it does not
+/// have; such a row's admin2 column is an OCHA district p-code, not a GeoNames admin2 code.
+fn row_id(col: &str) -> Result<String, String> {
+    if let Some((prefix, rest)) = col.split_once(':') {
+        let prefix_ok = !prefix.is_empty() && prefix.chars().all(|c| c.is_ascii_lowercase()) && prefix != "geonames";
+        let rest_ok = !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+        return if prefix_ok && rest_ok {
+            Ok(col.to_string())
+        } else {
+            Err(format!("id {col:?} is neither a geonameid nor a source-prefixed id such as \"sa:164\""))
+        };
+    }
+    let geonameid: u64 = col.parse().map_err(|_| format!("geonameid {col:?} is not a number"))?;
+    Ok(format!("geonames:{geonameid}"))
 }
 
 /// Whether a GeoNames name is kept: its script is one of the filter's, and a Latin name is long
@@ -696,6 +728,48 @@ mod tests {
         let names: Vec<&str> = builder.aliases.iter().map(|a| a.text.as_ref()).collect();
         assert_eq!(names, ["Good", "Gooda", "حلب"]);
         assert_eq!(report.skipped_names, 2);
+    }
+
+    #[test]
+    fn derived_rows_keep_their_own_ids_and_ocha_districts() {
+        let mut builder = Builder::default();
+        let admin1 = "SY.07\tDeir ez-Zor\tDeir Ezzor\t35.2\t40.3\tOCHA\n";
+        load_admin1(&mut builder, "admin1.tsv", admin1, &[]).unwrap();
+        let admin2 = "SY0903\tAl Mayadin\tالميادين\tSY.07\t34.9\t40.4\n";
+        load_admin_table(&mut builder, "admin2.tsv", admin2, PlaceLevel::Admin2, &[]).unwrap();
+        let derived = |id: &str, admin2: &str| {
+            format!(
+                "{id}\tAl-Sukkari\tAl-Sukkari\tالسكري\t35.0\t40.4\tP\tPPLX\tSY\t\t07\t{admin2}\t\t\t0\t\t\tAsia/Damascus\t"
+            )
+        };
+        let text = [
+            derived("sa:79", "SY0903"),
+            row("174448", "Albu Kamal", "", "34.4"),
+            derived("sa:79", "SY0903"),
+            derived("sa:80", "SY0999"),
+            derived("geonames:5", "SY0903"),
+            derived("SA:81", "SY0903"),
+        ]
+        .join("\n");
+        let mut report = LoadReport::default();
+        load_geonames(&mut builder, "sa.tsv", text.as_bytes(), &filter(), &mut report);
+
+        let place = |id: &str| match &builder.entries[builder.ids[id] as usize].detail {
+            Detail::Place(p) => p.clone(),
+            _ => panic!("{id} is not a place"),
+        };
+        // A derived row keeps its id and its OCHA district; a GeoNames row is still "geonames:".
+        let sukkari = place("sa:79");
+        assert_eq!((sukkari.admin1.as_deref(), sukkari.admin2.as_deref()), (Some("SY.07"), Some("SY0903")));
+        assert_eq!(sukkari.feature_code, "PPLX");
+        assert!(builder.ids.contains_key("geonames:174448"));
+        assert_eq!(builder.entries.len(), 2 + 2, "two admin areas and two places");
+        let reasons: Vec<&str> = report.bad_lines.iter().map(|b| b.reason.as_str()).collect();
+        assert_eq!(reasons.len(), 4, "{reasons:?}");
+        assert!(reasons[0].contains("duplicate id sa:79"), "{reasons:?}");
+        assert!(reasons[1].contains("SY0999"), "{reasons:?}");
+        // No fake GeoNames ids, and prefixes are lowercase words.
+        assert!(reasons[2].contains("source-prefixed id") && reasons[3].contains("source-prefixed id"), "{reasons:?}");
     }
 
     #[test]

@@ -233,6 +233,8 @@ pub enum WeaponCategory {
     Rocket,
     Artillery,
     Explosive,
+    /// Hand grenades: ACLED's "Grenade" sub-type.
+    Grenade,
     Ammunition,
     SmallArms,
     Armour,
@@ -248,6 +250,7 @@ impl WeaponCategory {
             WeaponCategory::Rocket => "rocket",
             WeaponCategory::Artillery => "artillery",
             WeaponCategory::Explosive => "explosive",
+            WeaponCategory::Grenade => "grenade",
             WeaponCategory::Ammunition => "ammunition",
             WeaponCategory::SmallArms => "small_arms",
             WeaponCategory::Armour => "armour",

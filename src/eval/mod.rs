@@ -25,6 +25,7 @@ use serde::Serialize;
 
 use crate::article::Article;
 use crate::dedup::{DedupConfig, Deduper, EventState};
+use crate::dictionary::gazetteer::km;
 use crate::engine::Engine;
 use crate::normalize::normalize_str;
 
@@ -323,11 +324,21 @@ fn iso2_of_name(name: &str) -> Option<String> {
     })
 }
 
+/// A gold area's name without the noun of its kind: "Ramadi district" is Ramadi's area, and a
+/// place named Ramadi is in it.
+fn area_name(name: &str) -> String {
+    let n = normalize_str(name);
+    for suffix in [" district", " subdistrict", " city", " town", " village", " governorate", " province", " area"] {
+        if let Some(stem) = n.strip_suffix(suffix) {
+            return stem.to_string();
+        }
+    }
+    n
+}
+
 /// Great-circle distance in km.
 pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (a.0.to_radians(), a.1.to_radians(), b.0.to_radians(), b.1.to_radians());
-    let h = ((la2 - la1) / 2.0).sin().powi(2) + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * 6371.0 * h.sqrt().asin()
+    km(a.0, a.1, b.0, b.1)
 }
 
 /// The fields scored, in the order of the table.
@@ -455,10 +466,11 @@ pub struct Report {
     pub skipped: u64,
     pub errors: Vec<RowError>,
     pub fields: Vec<(Field, Tally)>,
+    /// Sub-event types confused: (gold, lexwire's) and how often, the most frequent first.
+    pub confusions: Vec<(String, String, u64)>,
     /// Countries the loaded gazetteer has places in; place is scored only in these.
     #[serde(skip)]
     pub covered: HashSet<String>,
-    #[serde(skip)]
     pub misses: Vec<Miss>,
     /// How many misses to keep per field.
     #[serde(skip)]
@@ -476,6 +488,7 @@ impl Report {
             skipped: 0,
             errors: Vec::new(),
             fields: Field::ALL.iter().map(|f| (*f, Tally::default())).collect(),
+            confusions: Vec::new(),
             covered,
             misses: Vec::new(),
             keep_misses,
@@ -526,6 +539,12 @@ impl Report {
         if let Some(gold) = &row.sub_event_type {
             let got = p.sub_event_type.clone().unwrap_or_else(|| "none".into());
             let right = p.sub_event_type.as_deref() == Some(gold.as_str());
+            if !right {
+                match self.confusions.iter_mut().find(|(g, x, _)| g == gold && *x == got) {
+                    Some(c) => c.2 += 1,
+                    None => self.confusions.push((gold.clone(), got.clone(), 1)),
+                }
+            }
             self.score(Field::SubEventType, right, miss(Field::SubEventType, gold.clone(), got, 1.0));
         }
         if let Some(gold) = row.fatalities {
@@ -554,7 +573,7 @@ impl Report {
             let km = p.point.map(|q| haversine_km(gold, q));
             let near = km.is_some_and(|km| km <= PLACE_KM);
             let same_area = row.areas.iter().any(|a| {
-                let a = normalize_str(a);
+                let a = area_name(a);
                 p.place_names.iter().any(|n| normalize_str(n) == a)
             });
             let got = match (&p.place, km) {
@@ -566,8 +585,10 @@ impl Report {
         }
     }
 
-    /// Keeps the `keep_misses` worst misses of each field.
+    /// Keeps the `keep_misses` worst misses of each field, and the 12 most frequent confusions.
     pub fn trim_misses(&mut self) {
+        self.confusions.sort_by(|a, b| b.2.cmp(&a.2).then(a.0.cmp(&b.0)).then(a.1.cmp(&b.1)));
+        self.confusions.truncate(12);
         self.misses
             .sort_by(|a, b| a.field.cmp(&b.field).then(b.badness.total_cmp(&a.badness)).then(a.line.cmp(&b.line)));
         let mut kept: Vec<Miss> = Vec::new();
@@ -588,6 +609,12 @@ impl fmt::Display for Report {
             match t.rate() {
                 Some(r) => writeln!(f, "{:<38} {:>7} {:>7} {:>6.1}%", field.label(), t.scored, t.right, r * 100.0)?,
                 None => writeln!(f, "{:<38} {:>7} {:>7} {:>7}", field.label(), "-", "-", "-")?,
+            }
+        }
+        if !self.confusions.is_empty() {
+            writeln!(f, "sub-event types most often confused (gold -> lexwire):")?;
+            for (gold, got, n) in &self.confusions {
+                writeln!(f, "  {n:>5}  {gold} -> {got}")?;
             }
         }
         Ok(())

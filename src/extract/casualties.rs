@@ -259,8 +259,13 @@ impl<'a> Grammar<'a> {
             && !(t.number().is_some_and(|n| n.digits) && is_year(self.text, t))
     }
 
+    /// A noun of people: a person word, an actor, or the people of a demonstration
+    /// ("protesters", "rioters": protest triggers).
     fn is_people(&self, t: &Tag) -> bool {
-        self.cue(t, CueKind::Person) || t.kind == EntryKind::Actor
+        self.cue(t, CueKind::Person)
+            || t.kind == EntryKind::Actor
+            || matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::EventType(i))
+                if matches!(self.dict.event_type(*i).family.as_str(), "protest" | "riot"))
     }
 
     /// Every count of the sentence, in text order.
@@ -496,7 +501,7 @@ fn determiner_before(text: &str, at: usize) -> Option<usize> {
         if trimmed.len() != head.len() && trimmed.ends_with([',', ';', ':', '(', ')', '.']) {
             return None;
         }
-        let word_start = trimmed.rfind(|c: char| !c.is_alphanumeric()).map_or(0, |p| p + 1);
+        let word_start = word_start_before(trimmed, |c| c.is_alphanumeric());
         let word = &trimmed[word_start..];
         if word.is_empty() {
             return None;
@@ -514,6 +519,12 @@ fn determiner_before(text: &str, at: usize) -> Option<usize> {
         end = word_start;
     }
     None
+}
+
+/// Where the last run of `in_word` characters of `text` starts (a byte offset, on a character
+/// boundary).
+pub(crate) fn word_start_before(text: &str, in_word: impl Fn(char) -> bool) -> usize {
+    text.char_indices().rev().find(|&(_, c)| !in_word(c)).map_or(0, |(p, c)| p + c.len_utf8())
 }
 
 /// A four-digit number between 1900 and 2100 written without separators: a year.

@@ -36,6 +36,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::dictionary::gazetteer::km;
 use crate::dictionary::{
     CueKind, DatePrecision, Detail, Dictionary, EntryId, EntryKind, Lang, NegationKind, PlaceLevel, WeaponCategory,
 };
@@ -87,6 +88,14 @@ pub struct Candidate {
     pub reference: bool,
     /// The location of each sentence merged into it.
     pub located: Vec<PlaceMention>,
+    /// What its sentences tell of a demonstration.
+    pub signals: Signals,
+    /// Its type is the fallback of a ground word that names no weapon ("attacked": an armed
+    /// clash): a specific type told of the same event in another sentence replaces it.
+    pub fallback: bool,
+    /// Its sentence names a place the gazetteer lacks inside the area of `location`: no
+    /// other sentence's town replaces it.
+    pub pinned: bool,
 }
 
 /// What extraction needs to know about the article.
@@ -118,18 +127,62 @@ pub struct Extractor {
     air_strike: u16,
     shelling: u16,
     ied: u16,
+    grenade: Option<u16>,
+    armed_clash: Option<u16>,
+    attack_on_civilians: Option<u16>,
+    protests: ProtestTypes,
+}
+
+/// The protest and riot sub-types a demonstration is coded with, by what the text tells of it
+/// (ACLED's codebook): violence by the demonstrators makes a violent demonstration; lethal or
+/// injuring force against peaceful demonstrators, excessive force; authorities dispersing or
+/// arresting them, a protest with intervention; else a peaceful protest. Absent from a
+/// dictionary that lacks the codes: such a dictionary keeps its triggers' types.
+#[derive(Debug, Clone, Copy)]
+struct ProtestTypes {
+    peaceful: u16,
+    intervention: u16,
+    excessive_force: u16,
+    violent: u16,
+    mob: Option<u16>,
+}
+
+/// What a sentence tells of a demonstration besides its trigger.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Signals {
+    /// Demonstrators are named ("protesters", "demonstrators", "a protest").
+    pub protest: bool,
+    /// Authorities intervened: "dispersed", "tear gas".
+    pub intervention: bool,
+    /// Demonstrators or a crowd used violence: "threw stones", "set fire to".
+    pub rioting: bool,
+}
+
+impl Signals {
+    fn union(self, o: Signals) -> Signals {
+        Signals {
+            protest: self.protest || o.protest,
+            intervention: self.intervention || o.intervention,
+            rioting: self.rioting || o.rioting,
+        }
+    }
 }
 
 /// Event families from the most violent: a sentence with triggers of several families is an
 /// event of the first ("US strikes on a weapons shipment" is a strike).
-const FAMILY_ORDER: [&str; 6] = [
+const FAMILY_ORDER: [&str; 8] = [
     "remote_violence",
     "battle",
     "violence_against_civilians",
+    "riot",
+    "protest",
     "weapons_transfer",
     "deployment",
     "strategic_development",
 ];
+
+/// How far from a governorate's point a town named with it may lie and still be taken as in it.
+const GOVERNORATE_REACH_KM: f64 = 150.0;
 
 /// Population from which a town is a city that names a wider area as much as itself.
 const BIG_CITY: u64 = 150_000;
@@ -144,7 +197,31 @@ impl Extractor {
     /// (`air_strike`, `shelling`, `ied`).
     pub fn new(dict: Arc<Dictionary>) -> Result<Extractor, String> {
         let code = |c: &str| dict.event_type_by_code(c).ok_or_else(|| format!("the taxonomy has no event type {c:?}"));
-        Ok(Extractor { air_strike: code("air_strike")?, shelling: code("shelling")?, ied: code("ied")?, dict })
+        let protests = || {
+            let code = |c: &str| dict.event_type_by_code(c);
+            Some(ProtestTypes {
+                peaceful: code("peaceful_protest")?,
+                intervention: code("protest_with_intervention")?,
+                excessive_force: code("excessive_force_against_protesters")?,
+                violent: code("violent_demonstration")?,
+                mob: code("mob_violence"),
+            })
+        };
+        let protests = protests().ok_or_else(|| {
+            "the taxonomy lacks a protest sub-type (peaceful_protest, protest_with_intervention, \
+             excessive_force_against_protesters, violent_demonstration)"
+                .to_string()
+        })?;
+        Ok(Extractor {
+            air_strike: code("air_strike")?,
+            shelling: code("shelling")?,
+            ied: code("ied")?,
+            grenade: dict.event_type_by_code("grenade"),
+            armed_clash: dict.event_type_by_code("armed_clash"),
+            attack_on_civilians: dict.event_type_by_code("attack_on_civilians"),
+            protests,
+            dict,
+        })
     }
 
     pub fn dictionary(&self) -> &Arc<Dictionary> {
@@ -161,6 +238,7 @@ impl Extractor {
         }
         for c in &mut out[first..] {
             self.settle_location(c);
+            self.settle_protest(c);
         }
         stats
     }
@@ -246,16 +324,23 @@ impl Extractor {
                     Err(Skip::Undated) => stats.undated += 1,
                     Err(Skip::Negated) => stats.negated += 1,
                 }
-            } else if tags.iter().any(|t| t.kind == EntryKind::Casualty) {
+            } else if tags.iter().any(|t| t.kind == EntryKind::Casualty || t.kind == EntryKind::Cue) {
                 // A toll in a sentence of its own ("Eight people were killed and 10 injured in
-                // this attack."): it belongs to the event just told in this paragraph or the one
-                // before, else to the next one told in this paragraph.
+                // this attack."), or what became of a demonstration ("Police dispersed them with
+                // tear gas."): it belongs to the event just told in this paragraph or the one
+                // before, else (a toll) to the next one told in this paragraph.
                 let toll = casualties::read(&self.dict, article.text, &tags);
-                if !toll.is_empty() {
-                    match out[first..].last_mut().filter(|c| c.paragraph + 1 >= sentence.paragraph) {
-                        Some(c) => c.casualties = merge_casualties(c.casualties, toll),
-                        None => pending_toll = Some((toll, sentence.paragraph)),
+                let signals = self.signals(&tags);
+                let previous = out[first..].last_mut().filter(|c| c.paragraph + 1 >= sentence.paragraph);
+                match previous {
+                    Some(c) => {
+                        if !toll.is_empty() {
+                            c.casualties = merge_casualties(c.casualties, toll);
+                        }
+                        c.signals = c.signals.union(signals);
                     }
+                    None if !toll.is_empty() => pending_toll = Some((toll, sentence.paragraph)),
+                    None => {}
                 }
             }
 
@@ -300,13 +385,19 @@ impl Extractor {
             return Err(Skip::Negated);
         }
         let all_timing = triggers.iter().all(|(t, _)| timing(t));
+        // A generic word nothing in the sentence refines ("raid" with no weapon) gives way to a
+        // specific one of any family ("arrested").
+        let sentence_weapons: Vec<EntryId> =
+            tags.iter().filter(|t| t.kind == EntryKind::Weapon).filter_map(|t| t.entry).collect();
+        let vague =
+            |i: u16| dict.event_type(i).refine_by_weapon && self.refine_generic(i, &sentence_weapons, &[]).is_none();
         let (trigger, mut event_type) = triggers
             .iter()
             .filter(|(t, _)| all_timing || !timing(t))
             .min_by_key(|(t, i)| {
                 let ty = dict.event_type(*i);
                 let family = FAMILY_ORDER.iter().position(|f| *f == ty.family).unwrap_or(FAMILY_ORDER.len());
-                (family, is_reference(text, t), ty.refine_by_weapon, t.start)
+                (vague(*i), family, is_reference(text, t), ty.refine_by_weapon, t.start)
             })
             .copied()
             .expect("the sentence has a trigger");
@@ -318,34 +409,12 @@ impl Extractor {
         let weapons: Vec<EntryId> = dedup(tags.iter().filter(|t| t.kind == EntryKind::Weapon).filter_map(|t| t.entry));
         let actors = self.roles(text, tags, trigger, article.language);
         let mut generic = dict.event_type(event_type).refine_by_weapon;
+        let mut fallback = false;
         if generic {
-            let categories: Vec<WeaponCategory> = weapons
-                .iter()
-                .filter_map(|&w| match &dict.entry(w).detail {
-                    Detail::Weapon(w) => Some(w.category),
-                    _ => None,
-                })
-                .collect();
-            let refined = if categories.iter().any(|c| matches!(c, WeaponCategory::Drone | WeaponCategory::Aerial)) {
-                Some(self.air_strike)
-            } else if categories
-                .iter()
-                .any(|c| matches!(c, WeaponCategory::Missile | WeaponCategory::Rocket | WeaponCategory::Artillery))
-            {
-                Some(self.shelling)
-            } else if categories.contains(&WeaponCategory::Explosive) {
-                Some(self.ied)
-            } else if actors
-                .iter()
-                .any(|(a, role)| *role == Role::Actor && AIR_FORCES.contains(&dict.entry(*a).id.as_str()))
-            {
-                Some(self.air_strike)
-            } else {
-                None
-            };
-            if let Some(t) = refined {
+            if let Some((t, by_fallback)) = self.refine_generic_by(event_type, &weapons, &actors) {
                 event_type = t;
                 generic = false;
+                fallback = by_fallback;
             }
         }
         // Aircraft that watch are not striking.
@@ -364,7 +433,7 @@ impl Extractor {
         let (date, date_explicit) = match (own, near, article.published) {
             (Some(d), _, _) => (d, true),
             (None, Some(d), _) => (d, false),
-            (None, None, Some(published)) if violent => {
+            (None, None, Some(published)) if violent || matches!(family.as_str(), "protest" | "riot") => {
                 (ResolvedDate { date: published, precision: DatePrecision::Week }, false)
             }
             _ => return Err(Skip::Undated),
@@ -374,7 +443,10 @@ impl Extractor {
         // place often follows: "... near an illegal crossing. The crossing is near Albu Kamal");
         // else the article's; else a country the sentence names.
         let places: Vec<PlaceMention> = tags.iter().filter_map(|t| self.place_mention(t)).collect();
-        let local: Vec<PlaceMention> = places.iter().copied().filter(|p| !self.is_country(p.entry)).collect();
+        let local: Vec<PlaceMention> = self.consistent(&places);
+        // "in the village of X", "in X village" with X unknown to the gazetteer: the event is
+        // in the area the sentence names, never at another town of the article.
+        let unknown_place = unknown_named_place(text, sentence, tags);
         let from_paragraph = || {
             paragraph_places
                 .iter()
@@ -383,6 +455,8 @@ impl Extractor {
                 .copied()
         };
         let (location, geo_precision, local_found) = match self.sentence_place(text, tags, &local, trigger) {
+            // An unknown village in a known area: the area, at least "near" precision.
+            Some((l, p)) if unknown_place => (l, p.max(2), true),
             Some((l, p)) => (l, p, true),
             None => match (from_paragraph(), dominant) {
                 (Some(p), _) => (Some(p), self.precision(p.entry, false).max(2), true),
@@ -426,9 +500,45 @@ impl Extractor {
             evidence: (sentence.start, sentence.end),
             paragraph: sentence.paragraph,
             reference,
+            pinned: unknown_place && local_found,
+            signals: self.signals(tags),
+            fallback,
             // Article-wide fallbacks say nothing of where this sentence's event was.
             located: location.filter(|_| local_found).into_iter().collect(),
         })
+    }
+
+    /// The places of a sentence that can be where its event was: not countries, and not a town
+    /// outside the governorate or the country the sentence names with it ("in Qarah Tapah,
+    /// Diyala, Iraq" where the gazetteer knows only a Syrian Qarah).
+    fn consistent(&self, places: &[PlaceMention]) -> Vec<PlaceMention> {
+        let place = |p: &PlaceMention| self.dict.entry(p.entry).place();
+        let level = |p: &PlaceMention| place(p).map(|pl| pl.level);
+        let governorates: Vec<&crate::dictionary::Place> =
+            places.iter().filter(|p| level(p) == Some(PlaceLevel::Admin1)).filter_map(place).collect();
+        let countries: Vec<&str> = places
+            .iter()
+            .filter(|p| level(p) == Some(PlaceLevel::Country))
+            .filter_map(|p| place(p).map(|pl| pl.country.as_str()))
+            .collect();
+        places
+            .iter()
+            .filter(|p| !self.is_country(p.entry))
+            .filter(|p| {
+                let Some(pl) = place(p) else { return true };
+                let in_country = countries.is_empty() || countries.contains(&pl.country.as_str());
+                // Sources draw governorate borders differently: a town counts as in a
+                // governorate of its country within the governorate's reach.
+                let in_governorate = pl.level == PlaceLevel::Admin1
+                    || governorates.is_empty()
+                    || governorates.iter().any(|g| {
+                        g.country == pl.country
+                            && (g.admin1 == pl.admin1 || km(g.lat, g.lon, pl.lat, pl.lon) <= GOVERNORATE_REACH_KM)
+                    });
+                in_country && in_governorate
+            })
+            .copied()
+            .collect()
     }
 
     /// Whether a sentence sums up a period rather than telling of an event: a period cue ("so
@@ -596,6 +706,97 @@ impl Extractor {
         out
     }
 
+    /// The type of a generic trigger ("targeted", "strikes", "attacked") from what the sentence
+    /// names: the weapon (drone or aircraft: an air strike; missile, rocket or artillery:
+    /// shelling; a grenade; another explosive: an IED), else an air force as the doer (an air
+    /// strike). A generic ground word ("attacked", "raided": its type maps to an armed clash)
+    /// with none of these is an attack on civilians when civilians are named, else an armed
+    /// clash, as ACLED codes an attack by an armed group. `None`: it stays generic.
+    fn refine_generic(&self, generic: u16, weapons: &[EntryId], actors: &[(EntryId, Role)]) -> Option<u16> {
+        self.refine_generic_by(generic, weapons, actors).map(|(t, _)| t)
+    }
+
+    /// As [`Extractor::refine_generic`], and whether the type is only the fallback of a ground
+    /// word that names no weapon (another sentence's specific type may replace it).
+    fn refine_generic_by(&self, generic: u16, weapons: &[EntryId], actors: &[(EntryId, Role)]) -> Option<(u16, bool)> {
+        let dict = &*self.dict;
+        let categories: Vec<WeaponCategory> = weapons
+            .iter()
+            .filter_map(|&w| match &dict.entry(w).detail {
+                Detail::Weapon(w) => Some(w.category),
+                _ => None,
+            })
+            .collect();
+        let has = |cs: &[WeaponCategory]| categories.iter().any(|c| cs.contains(c));
+        if has(&[WeaponCategory::Drone, WeaponCategory::Aerial]) {
+            return Some((self.air_strike, false));
+        }
+        if has(&[WeaponCategory::Missile, WeaponCategory::Rocket, WeaponCategory::Artillery]) {
+            return Some((self.shelling, false));
+        }
+        if has(&[WeaponCategory::Grenade]) {
+            return Some((self.grenade.unwrap_or(self.ied), false));
+        }
+        if has(&[WeaponCategory::Explosive]) {
+            return Some((self.ied, false));
+        }
+        if actors.iter().any(|(a, role)| *role == Role::Actor && AIR_FORCES.contains(&dict.entry(*a).id.as_str())) {
+            return Some((self.air_strike, false));
+        }
+        if dict.event_type(generic).acled_sub_event_type == "Armed clash" {
+            let civilians = actors
+                .iter()
+                .any(|(a, _)| matches!(&dict.entry(*a).detail, Detail::Actor(x) if x.actor_type == "civilians"));
+            let fallback = if civilians { self.attack_on_civilians } else { self.armed_clash };
+            return fallback.map(|t| (t, true));
+        }
+        None
+    }
+
+    /// What a sentence's tags tell of a demonstration.
+    fn signals(&self, tags: &[&Tag]) -> Signals {
+        let mut s = Signals::default();
+        for t in tags {
+            match t.entry.map(|e| &self.dict.entry(e).detail) {
+                Some(Detail::Cue(CueKind::Intervention)) => s.intervention = true,
+                Some(Detail::Cue(CueKind::Rioting)) => s.rioting = true,
+                _ => {}
+            }
+            if let Some(i) = trigger_type(&self.dict, t) {
+                let family = self.dict.event_type(i).family.as_str();
+                s.protest |= family == "protest" || family == "riot" && Some(i) != self.protests.mob;
+            }
+        }
+        s
+    }
+
+    /// A demonstration's sub-type from all its sentences ([`ProtestTypes`]); violence against
+    /// civilians whose victims are demonstrators is excessive force against them.
+    fn settle_protest(&self, c: &mut Candidate) {
+        let p = self.protests;
+        let family = self.dict.event_type(c.event_type).family.as_str();
+        let demonstration = (family == "protest" || family == "riot") && Some(c.event_type) != p.mob;
+        let harmed = |c: &Candidate| {
+            c.casualties.fatalities.is_some_and(|n| n.best > 0) || c.casualties.injured.is_some_and(|n| n.best > 0)
+        };
+        c.event_type = if demonstration {
+            if c.signals.rioting {
+                p.violent
+            } else if harmed(c) {
+                p.excessive_force
+            } else if c.signals.intervention {
+                p.intervention
+            } else {
+                p.peaceful
+            }
+        } else if family == "violence_against_civilians" && c.signals.protest && !c.signals.rioting {
+            p.excessive_force
+        } else {
+            return;
+        };
+        c.generic = false;
+    }
+
     /// A merged candidate's location: its most specific place when the locations of its
     /// sentences share a district, else their common governorate.
     fn settle_location(&self, c: &mut Candidate) {
@@ -627,6 +828,82 @@ impl Extractor {
 enum Skip {
     Undated,
     Negated,
+}
+
+/// Nouns of a kind of place that follow or precede a place's name: "Falahat village", "the
+/// village of Falahat".
+const PLACE_NOUNS: [&str; 14] = [
+    "village",
+    "town",
+    "neighborhood",
+    "neighbourhood",
+    "district",
+    "area",
+    "city",
+    "suburb",
+    "camp",
+    "region",
+    "village de",
+    "localité de",
+    "quartier",
+    "hameau",
+];
+
+/// Whether the sentence names a place the gazetteer does not know, with a noun that says it is
+/// one: "in the village of Um Adasa", "in Falahat village", "dans le village de Tell Karam". A
+/// capitalized name with no place tag on it, right after "<noun> of" or right before the noun.
+fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> bool {
+    let s = &text[sentence.start..sentence.end];
+    if s.len() > 4096 {
+        return false;
+    }
+    let tagged = |at: usize| tags.iter().any(|t| t.start <= at && at < t.end && t.kind == EntryKind::Place);
+    let bytes = s.as_bytes();
+    for noun in PLACE_NOUNS {
+        let n = noun.as_bytes();
+        let mut at = 0;
+        while at + n.len() <= bytes.len() {
+            if !bytes[at..at + n.len()].eq_ignore_ascii_case(n) {
+                at += 1;
+                continue;
+            }
+            let here = at;
+            at += n.len();
+            let at = here;
+            let before_ok = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
+            let after_ok = bytes.get(at + noun.len()).is_none_or(|b| !b.is_ascii_alphanumeric());
+            if !before_ok || !after_ok {
+                continue;
+            }
+            // "<noun> of X", "<noun> de X": X capitalized and untagged.
+            let rest = &s[at + noun.len()..];
+            let after_of = rest
+                .strip_prefix(" of ")
+                .or_else(|| rest.strip_prefix(" de "))
+                .or_else(|| noun.ends_with(" de").then_some(rest.strip_prefix(' ').unwrap_or(rest)));
+            if let Some(name) = after_of {
+                let name = name.trim_start_matches(['"', '\'', '‘', '“']);
+                let pos = sentence.start + (s.len() - name.len());
+                if name.starts_with(|c: char| c.is_uppercase()) && !tagged(pos) {
+                    return true;
+                }
+            }
+            // "X village": the word before is capitalized and untagged.
+            let head = s[..at].trim_end();
+            if head.len() < at {
+                let word_start = casualties::word_start_before(head, |c| c.is_alphanumeric() || c == '-' || c == '\'');
+                let word = &head[word_start..];
+                let pos = sentence.start + word_start;
+                let is_name = word.starts_with(|c: char| c.is_uppercase())
+                    && word_start > 0
+                    && !matches!(word, "The" | "A" | "An" | "This" | "That" | "Le" | "La" | "Les");
+                if is_name && !tagged(pos) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 /// The event type a tag announces: a trigger, or a casualty word that tells of the act too
@@ -676,7 +953,12 @@ fn round2(x: f32) -> f32 {
 /// Merges `candidate` into a candidate of the same article (`out[first..]`) that reports the
 /// same event, or appends it.
 fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Candidate>, first: usize) {
-    let family = |c: &Candidate| dict.event_type(c.event_type).family.as_str();
+    // Protests and riots are one gathering told in several sentences: one family here; the
+    // sub-type is settled once the article is read.
+    let family = |c: &Candidate| match dict.event_type(c.event_type).family.as_str() {
+        "riot" if dict.event_type(c.event_type).code != "mob_violence" => "protest",
+        f => f,
+    };
     let admin1 = |p: &PlaceMention| dict.entry(p.entry).place().and_then(|pl| pl.admin1.clone());
     let is_country = |p: &PlaceMention| dict.entry(p.entry).place().is_some_and(|pl| pl.level == PlaceLevel::Country);
     let places_compatible = |a: &Candidate, b: &Candidate| match (a.location, b.location) {
@@ -696,8 +978,11 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
         let (x, y) = (doers(a), doers(b));
         x.is_empty() || y.is_empty() || x.iter().any(|e| y.contains(e))
     };
+    // "Assailants attacked a checkpoint. Five people were killed in the blast.": a reference
+    // to an event just told joins it across the violent families.
+    let violent = |c: &Candidate| FAMILY_ORDER[..3].contains(&family(c));
     let target = out[first..].iter_mut().rev().find(|c| {
-        family(c) == family(&candidate)
+        (family(c) == family(&candidate) || candidate.reference && violent(c) && violent(&candidate))
             && c.date.compatible(&candidate.date, 1)
             && places_compatible(c, &candidate)
             && (candidate.reference || actors_compatible(c, &candidate))
@@ -706,9 +991,10 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
         out.push(candidate);
         return;
     };
-    if c.generic && !candidate.generic {
+    if (c.generic || c.fallback) && !candidate.generic && !candidate.fallback {
         c.event_type = candidate.event_type;
         c.generic = false;
+        c.fallback = false;
     }
     // The most precise date, an explicit one first.
     let rank = |x: &Candidate| (!x.date_explicit, x.date.precision);
@@ -716,9 +1002,11 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
         c.date = candidate.date;
         c.date_explicit = candidate.date_explicit;
     }
-    if candidate.geo_precision < c.geo_precision || c.location.is_none() {
+    if (candidate.geo_precision < c.geo_precision && !c.pinned) || c.location.is_none() || candidate.pinned && !c.pinned
+    {
         c.location = candidate.location;
         c.geo_precision = candidate.geo_precision;
+        c.pinned = candidate.pinned;
     }
     for p in candidate.places {
         if !c.places.iter().any(|q| q.entry == p.entry) {
@@ -744,6 +1032,7 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
     c.casualties = merge_casualties(c.casualties, candidate.casualties);
     c.confidence = c.confidence.max(candidate.confidence);
     c.reference &= candidate.reference;
+    c.signals = c.signals.union(candidate.signals);
 }
 
 /// One source's figures for one event from several sentences: a revised figure wins, else the
