@@ -50,9 +50,9 @@ pub enum Format {
 impl Format {
     /// The format a header row is in: `notes` is ACLED's text column, `summary` GTD's.
     pub fn detect(headers: &csv::StringRecord) -> Option<Format> {
-        if headers.iter().any(|h| h == "notes") {
+        if headers.iter().any(|h| h.trim() == "notes") {
             Some(Format::Acled)
-        } else if headers.iter().any(|h| h == "summary") {
+        } else if headers.iter().any(|h| h.trim() == "summary") {
             Some(Format::Gtd)
         } else {
             None
@@ -111,8 +111,8 @@ pub enum EvalError {
     Header(csv::Error),
     #[error("the header has neither a `notes` (ACLED) nor a `summary` (GTD) column: not a labelled file lexwire reads")]
     UnknownFormat,
-    #[error("the header has no `{0}` column, which a {1:?} file needs")]
-    MissingColumn(&'static str, Format),
+    #[error("the header has no `{0}` column, which {1} file needs")]
+    MissingColumn(&'static str, &'static str),
 }
 
 /// Reads a labelled CSV file row by row.
@@ -157,7 +157,11 @@ impl<R: Read> GoldReader<R> {
             None => Format::detect(&headers).ok_or(EvalError::UnknownFormat)?,
         };
         let col = |name: &str| headers.iter().position(|h| h.trim() == name);
-        let text = col(format.text_column()).ok_or(EvalError::MissingColumn(format.text_column(), format))?;
+        let kind = match format {
+            Format::Acled => "an ACLED",
+            Format::Gtd => "a GTD",
+        };
+        let text = col(format.text_column()).ok_or(EvalError::MissingColumn(format.text_column(), kind))?;
         let columns = match format {
             Format::Acled => Columns {
                 text,
@@ -317,7 +321,38 @@ fn iso2_of_iso3(code: &str) -> Option<String> {
     })
 }
 
+/// Short names data sets use where ISO 3166 has a longer official one.
+const COMMON_NAMES: [(&str, &str); 24] = [
+    ("Syria", "SY"),
+    ("Iran", "IR"),
+    ("Russia", "RU"),
+    ("Turkey", "TR"),
+    ("South Korea", "KR"),
+    ("North Korea", "KP"),
+    ("Vietnam", "VN"),
+    ("Laos", "LA"),
+    ("Bolivia", "BO"),
+    ("Venezuela", "VE"),
+    ("Tanzania", "TZ"),
+    ("Ivory Coast", "CI"),
+    ("Democratic Republic of the Congo", "CD"),
+    ("Republic of the Congo", "CG"),
+    ("West Bank and Gaza Strip", "PS"),
+    ("Palestine", "PS"),
+    ("Moldova", "MD"),
+    ("Macedonia", "MK"),
+    ("Czech Republic", "CZ"),
+    ("United Kingdom", "GB"),
+    ("United States", "US"),
+    ("eSwatini", "SZ"),
+    ("Taiwan", "TW"),
+    ("Kosovo", "XK"),
+];
+
 fn iso2_of_name(name: &str) -> Option<String> {
+    if let Some((_, code)) = COMMON_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        return Some((*code).to_string());
+    }
     ISO3166.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
         let f: Vec<&str> = l.split('\t').collect();
         (f.len() == 3 && f[2].eq_ignore_ascii_case(name)).then(|| f[1].to_string())
@@ -603,7 +638,11 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{} ({:?}): {} rows scored, {} skipped", self.file, self.format, self.rows, self.skipped)?;
+        let format = match self.format {
+            Format::Acled => "ACLED",
+            Format::Gtd => "GTD",
+        };
+        writeln!(f, "{} ({format}): {} rows scored, {} skipped", self.file, self.rows, self.skipped)?;
         writeln!(f, "{:<38} {:>7} {:>7} {:>7}", "field", "scored", "right", "rate")?;
         for (field, t) in &self.fields {
             match t.rate() {
@@ -658,6 +697,7 @@ mod tests {
     fn country_codes() {
         assert_eq!(iso2_of_iso3("YEM").as_deref(), Some("YE"));
         assert_eq!(iso2_of_name("Iraq").as_deref(), Some("IQ"));
+        assert_eq!(iso2_of_name("Syria").as_deref(), Some("SY"));
         assert_eq!(iso2_of_iso3("XXX"), None);
     }
 

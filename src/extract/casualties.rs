@@ -110,67 +110,18 @@ struct Quantity {
 }
 
 /// Auxiliaries and adverbs that may stand between a count and its casualty word.
+#[rustfmt::skip]
 const AUXILIARIES: &[&str] = &[
-    "was",
-    "were",
-    "been",
-    "have",
-    "has",
-    "had",
-    "are",
-    "is",
-    "being",
-    "reportedly",
-    "allegedly",
-    "also",
-    "later",
-    "all",
-    "of",
-    "found",
-    "left",
-    "both",
-    "subsequently",
-    "then",
-    "de",
-    "d",
-    "ont",
-    "été",
-    "a",
-    "sont",
-    "est",
-    "tous",
+    "was", "were", "been", "have", "has", "had", "are", "is", "being", "reportedly", "allegedly", "also", "later",
+    "all", "of", "found", "left", "both", "subsequently", "then", "de", "d", "ont", "été", "a", "sont", "est", "tous",
 ];
 
 /// Quantifiers and articles that may stand between a casualty word and its count.
+#[rustfmt::skip]
 const QUANTIFIERS: &[&str] = &[
-    "at",
-    "least",
-    "more",
-    "than",
-    "some",
-    "about",
-    "around",
-    "nearly",
-    "almost",
-    "over",
-    "up",
-    "to",
-    "another",
-    "an",
-    "estimated",
-    "a",
-    "total",
-    "of",
-    "the",
-    "other",
-    "between",
-    "au",
-    "moins",
-    "plus",
-    "de",
-    "environ",
-    "près",
-    "entre",
+    "at", "least", "more", "than", "some", "about", "around", "nearly", "almost", "over", "up", "to", "another",
+    "an", "estimated", "a", "total", "of", "the", "other", "between", "its", "his", "her", "their",
+    "au", "moins", "plus", "de", "environ", "près", "entre", "ses", "leurs", "son", "sa",
 ];
 
 /// Words that join coordinated counts.
@@ -296,16 +247,20 @@ impl<'a> Grammar<'a> {
             let subset =
                 i > 0 && self.cue(tags[i - 1], CueKind::Subset) && at_most_words(&text[tags[i - 1].end..t.start], 1);
             // The noun of people it counts: within three words, in the same phrase.
-            let noun = tags[last + 1..].iter().enumerate().take(4).find_map(|(k, n)| {
+            let mut noun = None;
+            for (k, n) in tags[last + 1..].iter().enumerate().take(4) {
                 let gap = &text[tags[last].end..n.start];
-                if gap.contains([',', ';', ':', '(', ')', '.']) || !at_most_words(gap, 3) {
-                    return None;
+                let phrase_ends = gap.contains([',', ';', ':', '(', ')', '.']) || !at_most_words(gap, 3);
+                // "une frappe aérienne russe": what follows counts strikes, not Russians.
+                let other_noun = matches!(n.kind, EntryKind::EventType | EntryKind::Weapon) && !self.is_people(n);
+                if phrase_ends || n.kind == EntryKind::Casualty || self.is_count(n) || other_noun {
+                    break;
                 }
-                if n.kind == EntryKind::Casualty || self.is_count(n) {
-                    return None;
+                if self.is_people(n) {
+                    noun = Some(last + 1 + k);
+                    break;
                 }
-                self.is_people(n).then_some(last + 1 + k)
-            });
+            }
             // "two of them", "three of the victims".
             let noun = noun.filter(|&k| !text[tags[last].end..tags[k].start].contains(" and "));
             if let Some(k) = noun {
@@ -332,6 +287,22 @@ impl<'a> Grammar<'a> {
         }
         out.sort_by_key(|q| q.start);
         out
+    }
+
+    /// The text between two positions with its dates left out ("lynché mardi un homme").
+    fn without_dates(&self, from: usize, to: usize) -> std::borrow::Cow<'a, str> {
+        let gap = &self.text[from..to];
+        let mut dates = self.tags.iter().filter(|t| t.kind == EntryKind::Date && t.start >= from && t.end <= to);
+        let Some(first) = dates.next() else { return gap.into() };
+        let mut out = String::with_capacity(gap.len());
+        let mut at = from;
+        for d in std::iter::once(first).chain(dates) {
+            out.push_str(&self.text[at..d.start]);
+            out.push(' ');
+            at = d.end;
+        }
+        out.push_str(&self.text[at..to]);
+        out.into()
     }
 
     /// The quantities before position `at`, nearest first.
@@ -415,7 +386,7 @@ fn subject_before(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
 fn object_after(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
     let k = g.quantities.partition_point(|q| q.start < word.end);
     let q = g.quantities.get(k)?;
-    if q.subset || !only_words(&g.text[word.end..q.start], QUANTIFIERS, 4) {
+    if q.subset || !only_words(&g.without_dates(word.end, q.start), QUANTIFIERS, 4) {
         return None;
     }
     // The next casualty word ends this one's phrase.

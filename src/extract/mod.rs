@@ -41,7 +41,7 @@ use crate::dictionary::{
     CueKind, DatePrecision, Detail, Dictionary, EntryId, EntryKind, Lang, NegationKind, PlaceLevel, WeaponCategory,
 };
 use crate::tag::Tag;
-use casualties::{Casualties, words};
+use casualties::{Casualties, at_most_words, words};
 use dates::ResolvedDate;
 use sentences::Sentence;
 
@@ -311,7 +311,7 @@ impl Extractor {
                 }
             } else if tags.iter().any(|t| trigger_type(&self.dict, t).is_some()) {
                 let around = &paragraph_places[sentence.paragraph as usize];
-                match self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant) {
+                match self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, None) {
                     Ok(mut candidate) => {
                         stats.candidates += 1;
                         if let Some((toll, paragraph)) = pending_toll.take()
@@ -339,6 +339,30 @@ impl Extractor {
                         }
                         c.signals = c.signals.union(signals);
                     }
+                    // With its own doer or weapon ("a Turkish drone killed three fighters",
+                    // "a sniper killed a soldier") it is an event of its own.
+                    None if toll.fatalities.is_some_and(|n| n.best > 0) && self.names_a_doer(&tags) => {
+                        let around = &paragraph_places[sentence.paragraph as usize];
+                        let implicit = self.dict.event_type_by_code("attack");
+                        let made = self.candidate(
+                            article,
+                            sentence,
+                            &tags,
+                            &sentence_dates,
+                            last_date,
+                            around,
+                            dominant,
+                            implicit,
+                        );
+                        match made {
+                            Ok(candidate) => {
+                                stats.candidates += 1;
+                                out.push(candidate);
+                            }
+                            Err(Skip::Undated) => stats.undated += 1,
+                            Err(Skip::Negated) => stats.negated += 1,
+                        }
+                    }
                     None if !toll.is_empty() => pending_toll = Some((toll, sentence.paragraph)),
                     None => {}
                 }
@@ -361,6 +385,7 @@ impl Extractor {
         last_date: Option<(ResolvedDate, u32)>,
         paragraph_places: &[PlaceMention],
         dominant: Option<PlaceMention>,
+        implicit: Option<u16>,
     ) -> Result<Candidate, Skip> {
         let dict = &*self.dict;
         let text = article.text;
@@ -370,9 +395,22 @@ impl Extractor {
         // The trigger: not a mere time reference to another event ("after the attack") when
         // the sentence has another; then the most violent family, then a new event before one
         // already told ("the attack"), then a specific type over a generic one.
-        let triggers: Vec<(&Tag, u16)> = tags.iter().filter_map(|t| trigger_type(dict, t).map(|i| (*t, i))).collect();
+        let mut triggers: Vec<(&Tag, u16)> =
+            tags.iter().filter_map(|t| trigger_type(dict, t).map(|i| (*t, i))).collect();
+        // A killing told with no word for the act ("a sniper killed a soldier"): the casualty
+        // word stands for a ground attack, which the weapon or the victims refine.
+        if triggers.is_empty()
+            && let Some(i) = implicit
+            && let Some(word) = tags.iter().find(|t| t.kind == EntryKind::Casualty)
+        {
+            triggers.push((*word, i));
+        }
+        // "after the attack": a timing word in the trigger's own clause ("since 2019, a car
+        // bomb" is not one).
         let timing = |t: &Tag| {
-            last_words(&text[..t.start], 4).iter().any(|w| {
+            let window = &text[sentence.start.max(t.start.saturating_sub(60))..t.start];
+            let clause = window.rfind([',', ';', ':']).map_or(window, |p| &window[p + 1..]);
+            last_words(clause, 4).iter().any(|w| {
                 ["after", "following", "since", "before", "après", "depuis", "avant"]
                     .iter()
                     .any(|x| w.eq_ignore_ascii_case(x))
@@ -389,8 +427,10 @@ impl Extractor {
         // specific one of any family ("arrested").
         let sentence_weapons: Vec<EntryId> =
             tags.iter().filter(|t| t.kind == EntryKind::Weapon).filter_map(|t| t.entry).collect();
-        let vague =
-            |i: u16| dict.event_type(i).refine_by_weapon && self.refine_generic(i, &sentence_weapons, &[]).is_none();
+        let vague = |i: u16| {
+            dict.event_type(i).refine_by_weapon
+                && self.refine_generic_by(i, &sentence_weapons, &[]).is_none_or(|(_, by_fallback)| by_fallback)
+        };
         let (trigger, mut event_type) = triggers
             .iter()
             .filter(|(t, _)| all_timing || !timing(t))
@@ -427,13 +467,14 @@ impl Extractor {
 
         // Date.
         let family = &dict.event_type(event_type).family;
-        let violent = FAMILY_ORDER[..3].contains(&family.as_str());
         let own = sentence_dates.iter().min_by_key(|(at, _)| at.abs_diff(trigger.start)).map(|&(_, d)| d);
         let near = last_date.filter(|(_, p)| p + 1 >= sentence.paragraph).map(|(d, _)| d);
         let (date, date_explicit) = match (own, near, article.published) {
             (Some(d), _, _) => (d, true),
             (None, Some(d), _) => (d, false),
-            (None, None, Some(published)) if violent || matches!(family.as_str(), "protest" | "riot") => {
+            // Shipments and deployments with no date near them are summaries of a period ("at
+            // least four shipments in less than a month"), not events.
+            (None, None, Some(published)) if !matches!(family.as_str(), "weapons_transfer" | "deployment") => {
                 (ResolvedDate { date: published, precision: DatePrecision::Week }, false)
             }
             _ => return Err(Skip::Undated),
@@ -442,7 +483,8 @@ impl Extractor {
         // Location: the sentence's own place; else the paragraph's, the next one first (the
         // place often follows: "... near an illegal crossing. The crossing is near Albu Kamal");
         // else the article's; else a country the sentence names.
-        let places: Vec<PlaceMention> = tags.iter().filter_map(|t| self.place_mention(t)).collect();
+        let places: Vec<PlaceMention> =
+            tags.iter().filter_map(|t| self.place_mention(t)).map(|p| self.widen_to_countryside(text, p)).collect();
         let local: Vec<PlaceMention> = self.consistent(&places);
         // "in the village of X", "in X village" with X unknown to the gazetteer: the event is
         // in the area the sentence names, never at another town of the article.
@@ -508,6 +550,54 @@ impl Extractor {
         })
     }
 
+    /// A town named for its countryside is its governorate: "Idlib's southern countryside",
+    /// "the western countryside of Daraa", "rural Hama", "la campagne ouest de Deraa", "la
+    /// campagne d'Idleb". Other places are left as they are.
+    fn widen_to_countryside(&self, text: &str, p: PlaceMention) -> PlaceMention {
+        let Some(place) = self.dict.entry(p.entry).place() else { return p };
+        if place.level != PlaceLevel::Point {
+            return p;
+        }
+        let Some(area) = place.admin1.as_deref().and_then(|a| self.dict.find(&format!("admin1:{a}"))) else {
+            return p;
+        };
+        let widen = PlaceMention { entry: area, ..p };
+        const AREAS: [&str; 6] = ["countryside", "desert", "province", "governorate", "badia", "campagne"];
+        const DIRECTIONS: [&str; 16] = [
+            "north", "south", "east", "west", "northern", "southern", "eastern", "western", "northeastern",
+            "northwestern", "southeastern", "southwestern", "nord", "sud", "est", "ouest",
+        ];
+        let is = |w: &str, list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(w));
+        // After: "Idlib's (southern) countryside".
+        let mut after_end = (p.end + 40).min(text.len());
+        while !text.is_char_boundary(after_end) {
+            after_end -= 1;
+        }
+        let after = &text[p.end..after_end];
+        if let Some(rest) = after.strip_prefix("'s ").or_else(|| after.strip_prefix("’s ")) {
+            let mut words = rest.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty());
+            let first = words.next().unwrap_or("");
+            let second = words.next().unwrap_or("");
+            if is(first, &AREAS) || is(first, &DIRECTIONS) && is(second, &AREAS) {
+                return widen;
+            }
+        }
+        // Before: "countryside of (the) X", "campagne ouest de X", "rural X".
+        let mut before_start = p.start.saturating_sub(40);
+        while !text.is_char_boundary(before_start) {
+            before_start += 1;
+        }
+        let before: Vec<&str> = last_words(&text[before_start..p.start], 4);
+        let of = |w: &str| is(w, &["of", "de", "d"]);
+        let rural = before.first().is_some_and(|w| is(w, &["rural"]));
+        let skip_the = usize::from(before.first().is_some_and(|w| is(w, &["the"])));
+        let named = before.get(skip_the).is_some_and(|w| of(w))
+            && (before.get(skip_the + 1).is_some_and(|w| is(w, &AREAS))
+                || before.get(skip_the + 1).is_some_and(|w| is(w, &DIRECTIONS))
+                    && before.get(skip_the + 2).is_some_and(|w| is(w, &AREAS)));
+        if rural || named { widen } else { p }
+    }
+
     /// The places of a sentence that can be where its event was: not countries, and not a town
     /// outside the governorate or the country the sentence names with it ("in Qarah Tapah,
     /// Diyala, Iraq" where the gazetteer knows only a Syrian Qarah).
@@ -546,11 +636,16 @@ impl Extractor {
     fn tells_of_a_period(&self, text: &str, tags: &[&Tag]) -> bool {
         tags.iter().any(|t| {
             let cue = matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Cue(CueKind::Period)));
+            // "Since 2011, ..." opening the sentence, or "... have been killed since 2011"; not
+            // "the deadliest attack since 2019".
             let since_year = t.kind == EntryKind::Date
                 && t.date().is_some_and(|d| d.year.is_some() && d.month.is_none())
                 && last_words(&text[..t.start], 1)
                     .iter()
-                    .any(|w| ["since", "depuis"].iter().any(|x| w.eq_ignore_ascii_case(x)));
+                    .any(|w| ["since", "depuis"].iter().any(|x| w.eq_ignore_ascii_case(x)))
+                && (tags.first().is_some_and(|f| f.start >= t.start)
+                    && at_most_words(&text[sentence_start(text, t.start)..t.start], 1)
+                    || perfect_tense(&text[sentence_start(text, t.start)..t.start]));
             cue || since_year
         })
     }
@@ -712,12 +807,9 @@ impl Extractor {
     /// strike). A generic ground word ("attacked", "raided": its type maps to an armed clash)
     /// with none of these is an attack on civilians when civilians are named, else an armed
     /// clash, as ACLED codes an attack by an armed group. `None`: it stays generic.
-    fn refine_generic(&self, generic: u16, weapons: &[EntryId], actors: &[(EntryId, Role)]) -> Option<u16> {
-        self.refine_generic_by(generic, weapons, actors).map(|(t, _)| t)
-    }
-
-    /// As [`Extractor::refine_generic`], and whether the type is only the fallback of a ground
-    /// word that names no weapon (another sentence's specific type may replace it).
+    ///
+    /// With the type, whether it is only the fallback of a ground word that names no weapon
+    /// (another sentence's specific type may replace it).
     fn refine_generic_by(&self, generic: u16, weapons: &[EntryId], actors: &[(EntryId, Role)]) -> Option<(u16, bool)> {
         let dict = &*self.dict;
         let categories: Vec<WeaponCategory> = weapons
@@ -751,6 +843,15 @@ impl Extractor {
             return fallback.map(|t| (t, true));
         }
         None
+    }
+
+    /// Whether a sentence names who or what did the harm: a weapon, or an armed actor before
+    /// the first casualty word ("a Turkish drone killed", "ISIS militants killed").
+    fn names_a_doer(&self, tags: &[&Tag]) -> bool {
+        let Some(word) = tags.iter().position(|t| t.kind == EntryKind::Casualty) else { return false };
+        let armed = |t: &Tag| !matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Actor(a)) if a.actor_type == "civilians");
+        tags.iter().any(|t| t.kind == EntryKind::Weapon)
+            || tags[..word].iter().any(|t| t.kind == EntryKind::Actor && armed(t))
     }
 
     /// What a sentence's tags tell of a demonstration.
@@ -828,6 +929,22 @@ impl Extractor {
 enum Skip {
     Undated,
     Negated,
+}
+
+/// Where the sentence holding byte `at` starts, looking back at most 300 bytes.
+fn sentence_start(text: &str, at: usize) -> usize {
+    let mut from = at.saturating_sub(300);
+    while !text.is_char_boundary(from) {
+        from += 1;
+    }
+    text[from..at].rfind(['.', '!', '?', '\n']).map_or(from, |p| from + p + 1)
+}
+
+/// Whether a clause is in the present perfect ("have been killed", "ont été tués"): it sums
+/// up a period when "since" follows.
+fn perfect_tense(clause: &str) -> bool {
+    let lower = clause.to_lowercase();
+    ["have been", "has been", "have died", "have killed", "ont été", "a été"].iter().any(|p| lower.contains(p))
 }
 
 /// Nouns of a kind of place that follow or precede a place's name: "Falahat village", "the
