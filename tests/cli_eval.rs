@@ -89,7 +89,7 @@ fn an_acled_export_is_scored_on_every_row_with_a_table_of_every_field() {
     let table = stdout(&out);
     let rows = gold_rows(ACLED).len();
     assert!(rows >= 12, "the sample has about a dozen rows");
-    assert!(table.starts_with(&format!("{ACLED} (Acled): {rows} rows scored, 0 skipped\n")), "{table}");
+    assert!(table.starts_with(&format!("{ACLED} (ACLED): {rows} rows scored, 0 skipped\n")), "{table}");
     let header = table.lines().nth(1).unwrap_or_default();
     assert_eq!(header.split_whitespace().collect::<Vec<_>>(), ["field", "scored", "right", "rate"], "{table}");
     for (i, label) in LABELS.iter().enumerate() {
@@ -235,7 +235,7 @@ fn bad_rows_are_reported_with_line_and_column_and_the_good_row_is_scored() {
     }
     assert!(!err.contains("line 4,"), "line 4 is the good row:\n{err}");
     let table = stdout(&out);
-    assert!(table.starts_with(&format!("{BAD_ROWS} (Gtd): 1 rows scored, 4 skipped\n")), "{table}");
+    assert!(table.starts_with(&format!("{BAD_ROWS} (GTD): 1 rows scored, 4 skipped\n")), "{table}");
 
     let out = lexwire(&["eval", "--json", BAD_ROWS]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
