@@ -111,3 +111,15 @@ pub fn match_and_map(
     let mut cursor = n.cursor();
     out.iter().map(|m| cursor.original_span(m.start, m.end).1).fold(0, usize::wrapping_add)
 }
+
+/// [`median_ns`], only when criterion wrote it at or after `since` (in this run, not a past one:
+/// a filtered run leaves the other benchmarks' estimates from before).
+pub fn median_ns_since(group: &str, bench: &str, since: std::time::SystemTime) -> Option<f64> {
+    let dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
+    let file = dir.join("criterion").join(group).join(bench).join("new/estimates.json");
+    let written = std::fs::metadata(file).ok()?.modified().ok()?;
+    if written < since {
+        return None;
+    }
+    median_ns(group, bench)
+}

@@ -321,8 +321,11 @@ pub enum CueKind {
     Locative,
     /// "to monitor": aircraft that watch rather than strike.
     Surveillance,
-    /// "militiamen", "civilians": what a casualty count counts.
+    /// "militiamen", "soldiers": what a casualty count counts.
     Person,
+    /// "villagers", "a woman", "journalists": people who take no part in fighting; they count
+    /// like [`CueKind::Person`], and tell an attack on civilians from a clash.
+    Civilian,
     /// "increased to": a revised toll.
     Revision,
     /// "including": a part of another number.

@@ -214,6 +214,7 @@ impl<'a> Grammar<'a> {
     /// ("protesters", "rioters": protest triggers).
     fn is_people(&self, t: &Tag) -> bool {
         self.cue(t, CueKind::Person)
+            || self.cue(t, CueKind::Civilian)
             || t.kind == EntryKind::Actor
             || matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::EventType(i))
                 if matches!(self.dict.event_type(*i).family.as_str(), "protest" | "riot"))
@@ -460,10 +461,7 @@ fn singular(noun: &str) -> bool {
 /// The start of a singular determiner ("a", "an", "another") at most three words before
 /// `at`, with nothing but adjectives between ("a 25-year-old man", "a local official").
 fn determiner_before(text: &str, at: usize) -> Option<usize> {
-    let mut window_start = at.saturating_sub(64);
-    while !text.is_char_boundary(window_start) {
-        window_start += 1;
-    }
+    let window_start = super::window_before(text, at, 64);
     let window = &text[window_start..at];
     let mut end = window.len();
     for _ in 0..4 {

@@ -147,6 +147,14 @@ struct ProtestTypes {
     mob: Option<u16>,
 }
 
+/// The people on each side of a trigger ([`Extractor::sides`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Sides {
+    doer_civilian: bool,
+    target_civilian: bool,
+    target_armed: bool,
+}
+
 /// What a sentence tells of a demonstration besides its trigger.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Signals {
@@ -341,7 +349,7 @@ impl Extractor {
                     }
                     // With its own doer or weapon ("a Turkish drone killed three fighters",
                     // "a sniper killed a soldier") it is an event of its own.
-                    None if toll.fatalities.is_some_and(|n| n.best > 0) && self.names_a_doer(&tags) => {
+                    None if toll.fatalities.is_some_and(|n| n.best > 0) && self.names_a_doer(article.text, &tags) => {
                         let around = &paragraph_places[sentence.paragraph as usize];
                         let implicit = self.dict.event_type_by_code("attack");
                         let made = self.candidate(
@@ -408,7 +416,7 @@ impl Extractor {
         // "after the attack": a timing word in the trigger's own clause ("since 2019, a car
         // bomb" is not one).
         let timing = |t: &Tag| {
-            let window = &text[sentence.start.max(t.start.saturating_sub(60))..t.start];
+            let window = &text[sentence.start.max(window_before(text, t.start, 60))..t.start];
             let clause = window.rfind([',', ';', ':']).map_or(window, |p| &window[p + 1..]);
             last_words(clause, 4).iter().any(|w| {
                 ["after", "following", "since", "before", "après", "depuis", "avant"]
@@ -429,7 +437,9 @@ impl Extractor {
             tags.iter().filter(|t| t.kind == EntryKind::Weapon).filter_map(|t| t.entry).collect();
         let vague = |i: u16| {
             dict.event_type(i).refine_by_weapon
-                && self.refine_generic_by(i, &sentence_weapons, &[]).is_none_or(|(_, by_fallback)| by_fallback)
+                && self
+                    .refine_generic_by(i, &sentence_weapons, &[], Sides::default())
+                    .is_none_or(|(_, by_fallback)| by_fallback)
         };
         let (trigger, mut event_type) = triggers
             .iter()
@@ -451,7 +461,8 @@ impl Extractor {
         let mut generic = dict.event_type(event_type).refine_by_weapon;
         let mut fallback = false;
         if generic {
-            if let Some((t, by_fallback)) = self.refine_generic_by(event_type, &weapons, &actors) {
+            let sides = self.sides(text, tags, trigger);
+            if let Some((t, by_fallback)) = self.refine_generic_by(event_type, &weapons, &actors, sides) {
                 event_type = t;
                 generic = false;
                 fallback = by_fallback;
@@ -564,16 +575,26 @@ impl Extractor {
         let widen = PlaceMention { entry: area, ..p };
         const AREAS: [&str; 6] = ["countryside", "desert", "province", "governorate", "badia", "campagne"];
         const DIRECTIONS: [&str; 16] = [
-            "north", "south", "east", "west", "northern", "southern", "eastern", "western", "northeastern",
-            "northwestern", "southeastern", "southwestern", "nord", "sud", "est", "ouest",
+            "north",
+            "south",
+            "east",
+            "west",
+            "northern",
+            "southern",
+            "eastern",
+            "western",
+            "northeastern",
+            "northwestern",
+            "southeastern",
+            "southwestern",
+            "nord",
+            "sud",
+            "est",
+            "ouest",
         ];
         let is = |w: &str, list: &[&str]| list.iter().any(|x| x.eq_ignore_ascii_case(w));
         // After: "Idlib's (southern) countryside".
-        let mut after_end = (p.end + 40).min(text.len());
-        while !text.is_char_boundary(after_end) {
-            after_end -= 1;
-        }
-        let after = &text[p.end..after_end];
+        let after = &text[p.end..window_after(text, p.end, 40)];
         if let Some(rest) = after.strip_prefix("'s ").or_else(|| after.strip_prefix("’s ")) {
             let mut words = rest.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty());
             let first = words.next().unwrap_or("");
@@ -583,11 +604,7 @@ impl Extractor {
             }
         }
         // Before: "countryside of (the) X", "campagne ouest de X", "rural X".
-        let mut before_start = p.start.saturating_sub(40);
-        while !text.is_char_boundary(before_start) {
-            before_start += 1;
-        }
-        let before: Vec<&str> = last_words(&text[before_start..p.start], 4);
+        let before: Vec<&str> = last_words(&text[window_before(text, p.start, 40)..p.start], 4);
         let of = |w: &str| is(w, &["of", "de", "d"]);
         let rural = before.first().is_some_and(|w| is(w, &["rural"]));
         let skip_the = usize::from(before.first().is_some_and(|w| is(w, &["the"])));
@@ -706,12 +723,17 @@ impl Extractor {
     /// The place the article is about: its most mentioned town or site, else its most
     /// mentioned governorate.
     fn dominant_place(&self, tags: &[Tag]) -> Option<PlaceMention> {
+        // Per place: how often it is named, and its first mention.
+        let mut seen: std::collections::HashMap<EntryId, usize> = std::collections::HashMap::new();
         let mut counts: Vec<(EntryId, usize, PlaceMention)> = Vec::new();
         for t in tags {
             let Some(p) = self.place_mention(t) else { continue };
-            match counts.iter_mut().find(|(e, _, _)| *e == p.entry) {
-                Some(c) => c.1 += 1,
-                None => counts.push((p.entry, 1, p)),
+            match seen.get(&p.entry) {
+                Some(&k) => counts[k].1 += 1,
+                None => {
+                    seen.insert(p.entry, counts.len());
+                    counts.push((p.entry, 1, p));
+                }
             }
         }
         let rank = |e: EntryId| match self.dict.entry(e).place().map(|p| p.level) {
@@ -810,7 +832,13 @@ impl Extractor {
     ///
     /// With the type, whether it is only the fallback of a ground word that names no weapon
     /// (another sentence's specific type may replace it).
-    fn refine_generic_by(&self, generic: u16, weapons: &[EntryId], actors: &[(EntryId, Role)]) -> Option<(u16, bool)> {
+    fn refine_generic_by(
+        &self,
+        generic: u16,
+        weapons: &[EntryId],
+        actors: &[(EntryId, Role)],
+        sides: Sides,
+    ) -> Option<(u16, bool)> {
         let dict = &*self.dict;
         let categories: Vec<WeaponCategory> = weapons
             .iter()
@@ -839,19 +867,75 @@ impl Extractor {
             let civilians = actors
                 .iter()
                 .any(|(a, _)| matches!(&dict.entry(*a).detail, Detail::Actor(x) if x.actor_type == "civilians"));
-            let fallback = if civilians { self.attack_on_civilians } else { self.armed_clash };
+            // A crowd that attacks is a mob; armed men who attack civilians, an attack.
+            let fallback = if sides.doer_civilian && !sides.target_civilian {
+                self.protests.mob.or(self.attack_on_civilians)
+            } else if sides.target_civilian || civilians && !sides.target_armed {
+                self.attack_on_civilians
+            } else {
+                self.armed_clash
+            };
             return fallback.map(|t| (t, true));
         }
         None
     }
 
-    /// Whether a sentence names who or what did the harm: a weapon, or an armed actor before
-    /// the first casualty word ("a Turkish drone killed", "ISIS militants killed").
-    fn names_a_doer(&self, tags: &[&Tag]) -> bool {
+    /// Who the people named on each side of a trigger are: civilians ("villagers", "a
+    /// woman", the civilians actor) or armed. The doer stands before an active trigger or after
+    /// "by"; the target after an active trigger or before a passive one.
+    fn sides(&self, text: &str, tags: &[&Tag], trigger: &Tag) -> Sides {
+        let kind = |t: &Tag| match t.entry.map(|e| &self.dict.entry(e).detail) {
+            Some(Detail::Cue(CueKind::Civilian)) => Some(true),
+            Some(Detail::Actor(a)) => Some(a.actor_type == "civilians"),
+            Some(Detail::Cue(CueKind::Person)) => Some(false),
+            _ => None,
+        };
+        let passive = is_passive(text, trigger);
+        let at = tags.iter().position(|t| t.start == trigger.start).unwrap_or(0);
+        // The nearest person before (within the clause) and after (within a few words).
+        let before =
+            tags[..at].iter().rev().take_while(|t| at_most_words(&text[t.end..trigger.start], 8)).find_map(|t| kind(t));
+        let after =
+            tags[at + 1..].iter().take_while(|t| at_most_words(&text[trigger.end..t.start], 6)).find_map(|t| kind(t));
+        let by_agent = tags[at + 1..]
+            .iter()
+            .take_while(|t| at_most_words(&text[trigger.end..t.start], 8))
+            .filter(|t| last_words(&text[..t.start], 3).iter().any(|w| w.eq_ignore_ascii_case("by")))
+            .find_map(|t| kind(t));
+        let (doer, target) = if passive { (by_agent, before) } else { (before, after) };
+        Sides {
+            doer_civilian: doer == Some(true),
+            target_civilian: target == Some(true),
+            target_armed: target == Some(false),
+        }
+    }
+
+    /// Whether a sentence names who or what did the harm: a weapon, someone before an active
+    /// casualty word ("a Turkish drone killed", "gunmen killed"), or someone after "by" ("were
+    /// killed by several armed men").
+    fn names_a_doer(&self, text: &str, tags: &[&Tag]) -> bool {
         let Some(word) = tags.iter().position(|t| t.kind == EntryKind::Casualty) else { return false };
-        let armed = |t: &Tag| !matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Actor(a)) if a.actor_type == "civilians");
-        tags.iter().any(|t| t.kind == EntryKind::Weapon)
-            || tags[..word].iter().any(|t| t.kind == EntryKind::Actor && armed(t))
+        let someone = |t: &Tag| {
+            t.kind == EntryKind::Actor
+                && !matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Actor(a)) if a.actor_type == "civilians")
+                || matches!(
+                    t.entry.map(|e| &self.dict.entry(e).detail),
+                    Some(Detail::Cue(CueKind::Person | CueKind::Civilian))
+                )
+        };
+        let w = tags[word];
+        let passive = is_passive(text, w);
+        if tags.iter().any(|t| t.kind == EntryKind::Weapon) {
+            return true;
+        }
+        if passive {
+            tags[word + 1..]
+                .iter()
+                .take_while(|t| at_most_words(&text[w.end..t.start], 8))
+                .any(|t| someone(t) && last_words(&text[..t.start], 3).iter().any(|x| x.eq_ignore_ascii_case("by")))
+        } else {
+            tags[..word].iter().rev().take_while(|t| at_most_words(&text[t.end..w.start], 8)).any(|t| someone(t))
+        }
     }
 
     /// What a sentence's tags tell of a demonstration.
@@ -931,12 +1015,28 @@ enum Skip {
     Negated,
 }
 
-/// Where the sentence holding byte `at` starts, looking back at most 300 bytes.
-fn sentence_start(text: &str, at: usize) -> usize {
-    let mut from = at.saturating_sub(300);
+/// The start of the window of at most `len` bytes that ends at `at`, on a character boundary:
+/// extraction looks a few words around a tag, never across a whole long text.
+pub(crate) fn window_before(text: &str, at: usize, len: usize) -> usize {
+    let mut from = at.saturating_sub(len);
     while !text.is_char_boundary(from) {
         from += 1;
     }
+    from
+}
+
+/// The end of the window of at most `len` bytes that starts at `at`, on a character boundary.
+pub(crate) fn window_after(text: &str, at: usize, len: usize) -> usize {
+    let mut to = at.saturating_add(len).min(text.len());
+    while !text.is_char_boundary(to) {
+        to -= 1;
+    }
+    to
+}
+
+/// Where the sentence holding byte `at` starts, looking back at most 300 bytes.
+fn sentence_start(text: &str, at: usize) -> usize {
+    let from = window_before(text, at, 300);
     text[from..at].rfind(['.', '!', '?', '\n']).map_or(from, |p| from + p + 1)
 }
 
@@ -947,8 +1047,16 @@ fn perfect_tense(clause: &str) -> bool {
     ["have been", "has been", "have died", "have killed", "ont été", "a été"].iter().any(|p| lower.contains(p))
 }
 
+/// Whether a tag is a verb in the passive: an auxiliary just before it or opening it ("were
+/// killed", "a man was found dead", "ont été tués").
+fn is_passive(text: &str, t: &Tag) -> bool {
+    let aux = |w: &str| ["was", "were", "been", "being", "été", "is", "are"].iter().any(|a| w.eq_ignore_ascii_case(a));
+    let own_first = text[t.start..t.end].split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    aux(own_first) || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
+}
+
 /// Nouns of a kind of place that follow or precede a place's name: "Falahat village", "the
-/// village of Falahat".
+/// village of Falahat", "le village de Tell Karam".
 const PLACE_NOUNS: [&str; 14] = [
     "village",
     "town",
@@ -960,65 +1068,61 @@ const PLACE_NOUNS: [&str; 14] = [
     "suburb",
     "camp",
     "region",
-    "village de",
-    "localité de",
     "quartier",
     "hameau",
+    "localité",
+    "bourgade",
 ];
 
 /// Whether the sentence names a place the gazetteer does not know, with a noun that says it is
 /// one: "in the village of Um Adasa", "in Falahat village", "dans le village de Tell Karam". A
-/// capitalized name with no place tag on it, right after "<noun> of" or right before the noun.
+/// capitalized name with no place tag on it, right after "<noun> of" / "<noun> de", or right
+/// before the noun. One pass over the sentence's words.
 fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> bool {
     let s = &text[sentence.start..sentence.end];
-    if s.len() > 4096 {
-        return false;
-    }
-    let tagged = |at: usize| tags.iter().any(|t| t.start <= at && at < t.end && t.kind == EntryKind::Place);
-    let bytes = s.as_bytes();
-    for noun in PLACE_NOUNS {
-        let n = noun.as_bytes();
-        let mut at = 0;
-        while at + n.len() <= bytes.len() {
-            if !bytes[at..at + n.len()].eq_ignore_ascii_case(n) {
-                at += 1;
-                continue;
+    let tagged = |at: usize| {
+        let k = tags.partition_point(|t| t.end <= at);
+        tags.get(k).is_some_and(|t| t.start <= at && t.kind == EntryKind::Place)
+    };
+    let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+    let is_noun = |w: &str| PLACE_NOUNS.iter().any(|n| n.eq_ignore_ascii_case(w));
+    // The words of the sentence with their offsets; the previous word and the gap before it.
+    let mut previous: Option<(usize, &str)> = None;
+    let words = s
+        .char_indices()
+        .filter(|&(i, c)| c.is_alphanumeric() && !s[..i].chars().next_back().is_some_and(|p| p.is_alphanumeric()))
+        .map(|(i, _)| {
+            let len = s[i..].find(|c: char| !c.is_alphanumeric()).unwrap_or(s.len() - i);
+            (i, &s[i..i + len])
+        });
+    for (at, word) in words {
+        if is_noun(word) {
+            // "X village": the word before is a capitalized, untagged name (not "The").
+            if let Some((p, w)) = previous
+                && p > 0
+                && capital(w)
+                && !matches!(w, "The" | "A" | "An" | "This" | "That" | "Le" | "La" | "Les")
+                && s[p + w.len()..at].trim().is_empty()
+                && !tagged(sentence.start + p)
+            {
+                return true;
             }
-            let here = at;
-            at += n.len();
-            let at = here;
-            let before_ok = at == 0 || !bytes[at - 1].is_ascii_alphanumeric();
-            let after_ok = bytes.get(at + noun.len()).is_none_or(|b| !b.is_ascii_alphanumeric());
-            if !before_ok || !after_ok {
-                continue;
-            }
-            // "<noun> of X", "<noun> de X": X capitalized and untagged.
-            let rest = &s[at + noun.len()..];
-            let after_of = rest
+            // "<noun> of X", "<noun> de X", "<noun> d'X".
+            let rest = &s[at + word.len()..];
+            let name = rest
                 .strip_prefix(" of ")
                 .or_else(|| rest.strip_prefix(" de "))
-                .or_else(|| noun.ends_with(" de").then_some(rest.strip_prefix(' ').unwrap_or(rest)));
-            if let Some(name) = after_of {
+                .or_else(|| rest.strip_prefix(" d'"))
+                .or_else(|| rest.strip_prefix(" d’"));
+            if let Some(name) = name {
                 let name = name.trim_start_matches(['"', '\'', '‘', '“']);
                 let pos = sentence.start + (s.len() - name.len());
-                if name.starts_with(|c: char| c.is_uppercase()) && !tagged(pos) {
-                    return true;
-                }
-            }
-            // "X village": the word before is capitalized and untagged.
-            let head = s[..at].trim_end();
-            if head.len() < at {
-                let word_start = casualties::word_start_before(head, |c| c.is_alphanumeric() || c == '-' || c == '\'');
-                let word = &head[word_start..];
-                let pos = sentence.start + word_start;
-                let is_name = word.starts_with(|c: char| c.is_uppercase())
-                    && word_start > 0
-                    && !matches!(word, "The" | "A" | "An" | "This" | "That" | "Le" | "La" | "Les");
-                if is_name && !tagged(pos) {
+                if capital(name) && !tagged(pos) {
                     return true;
                 }
             }
         }
+        previous = Some((at, word));
     }
     false
 }
