@@ -216,6 +216,7 @@ impl<'a> Grammar<'a> {
         self.cue(t, CueKind::Person)
             || self.cue(t, CueKind::Civilian)
             || t.kind == EntryKind::Actor
+            || t.kind == EntryKind::EventType && is_agent_noun(&self.text[t.start..t.end])
             || matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::EventType(i))
                 if matches!(self.dict.event_type(*i).family.as_str(), "protest" | "riot"))
     }
@@ -385,20 +386,47 @@ fn subject_before(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
 ///    least two people", "the death of four militiamen", "killed 3 and wounded 5", "killing a
 ///    shepherd". It must count people, or end its phrase.
 fn object_after(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
-    let k = g.quantities.partition_point(|q| q.start < word.end);
-    let q = g.quantities.get(k)?;
-    if q.subset || !only_words(&g.without_dates(word.end, q.start), QUANTIFIERS, 4) {
+    let counted = || {
+        let k = g.quantities.partition_point(|q| q.start < word.end);
+        let q = g.quantities.get(k)?;
+        if q.subset || !only_words(&g.without_dates(word.end, q.start), QUANTIFIERS, 4) {
+            return None;
+        }
+        // The next casualty word ends this one's phrase.
+        let stop = g.tags[c + 1..].iter().find(|t| t.kind == EntryKind::Casualty).map_or(usize::MAX, |t| t.start);
+        if q.start >= stop || !q.people && !ends_phrase(&g.text[q.end..]) {
+            return None;
+        }
+        Some(g.with_coordinated_after(k, stop))
+    };
+    counted().or_else(|| one_named_victim(g, c, word))
+}
+
+/// 2b. One victim named right after an active killing verb: a person's name ("shot and
+///    killed Luay Abdel Wahed, an election candidate") or a determiner with any noun
+///    ("executed a professor"). Not a passive verb, not a place, an actor or a date.
+fn one_named_victim(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
+    let verb = &g.text[word.start..word.end];
+    let active = ["killed", "killing", "kill", "executed", "assassinated", "murdered", "gunned down", "beheaded"]
+        .iter()
+        .any(|v| verb.eq_ignore_ascii_case(v))
+        && !super::is_passive(g.text, word);
+    if !active {
         return None;
     }
-    // The next casualty word ends this one's phrase.
-    let stop = g.tags[c + 1..].iter().find(|t| t.kind == EntryKind::Casualty).map_or(usize::MAX, |t| t.start);
-    if q.start >= stop {
+    let rest = &g.text[word.end..super::window_after(g.text, word.end, 48)];
+    let next = rest.trim_start();
+    let at = word.end + (rest.len() - next.len());
+    // Anything tagged there (a place, an actor, a number) is read by the other constructions.
+    if g.tags.get(c + 1).is_some_and(|t| t.start <= at + 1) || next.len() == rest.len() {
         return None;
     }
-    if !q.people && !ends_phrase(&g.text[q.end..]) {
-        return None;
-    }
-    Some(g.with_coordinated_after(k, stop))
+    let first: String = next.chars().take_while(|ch| ch.is_alphanumeric()).collect();
+    let determiner = ["a", "an"].iter().any(|d| first.eq_ignore_ascii_case(d));
+    let name = first.chars().next().is_some_and(char::is_uppercase)
+        && first.chars().count() > 1
+        && !["The", "Their", "His", "Her", "Its", "Him", "Them", "On", "In", "At"].contains(&first.as_str());
+    (determiner || name).then(|| Count::exact(1))
 }
 
 /// 3. A revised toll: "the number of deaths ... has increased to 23".
@@ -429,6 +457,13 @@ fn subject_far(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
         }
     }
     None
+}
+
+/// A trigger that names the people who did it: "suicide bombers", "kamikazes", "snipers".
+fn is_agent_noun(surface: &str) -> bool {
+    let last = surface.rsplit(' ').next().unwrap_or(surface).to_lowercase();
+    ["bomber", "bombers", "kamikaze", "kamikazes", "sniper", "snipers", "attacker", "attackers"]
+        .contains(&last.as_str())
 }
 
 /// Whether the text after a count ends its phrase: punctuation, the end, "and" or "others"

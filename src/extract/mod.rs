@@ -1049,7 +1049,7 @@ fn perfect_tense(clause: &str) -> bool {
 
 /// Whether a tag is a verb in the passive: an auxiliary just before it or opening it ("were
 /// killed", "a man was found dead", "ont été tués").
-fn is_passive(text: &str, t: &Tag) -> bool {
+pub(crate) fn is_passive(text: &str, t: &Tag) -> bool {
     let aux = |w: &str| ["was", "were", "been", "being", "été", "is", "are"].iter().any(|a| w.eq_ignore_ascii_case(a));
     let own_first = text[t.start..t.end].split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
     aux(own_first) || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
