@@ -41,7 +41,7 @@ use crate::dictionary::{
     CueKind, DatePrecision, Detail, Dictionary, EntryId, EntryKind, Lang, NegationKind, PlaceLevel, WeaponCategory,
 };
 use crate::tag::Tag;
-use casualties::{Casualties, at_most_words, words};
+use casualties::{Casualties, at_most_words};
 use dates::ResolvedDate;
 use sentences::Sentence;
 
@@ -692,7 +692,7 @@ impl Extractor {
         let near = tags.iter().any(|t| {
             t.end <= chosen.start
                 && matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Cue(CueKind::Locative)))
-                && words(&text[t.end..chosen.start]) <= 1
+                && at_most_words(&text[t.end..chosen.start], 1)
         });
         Some((Some(*chosen), self.precision(chosen.entry, near)))
     }
@@ -773,9 +773,9 @@ impl Extractor {
         let strong = |a: &Tag| {
             let before = last_words(&text[..a.start], 2);
             let agent = before.iter().any(|w| w.eq_ignore_ascii_case("by") || w.eq_ignore_ascii_case("par"));
-            agent && a.start >= trigger.end && words(&text[trigger.end..a.start]) <= 4
-                || a.end <= trigger.start && words(&text[a.end..trigger.start]) <= 1
-                || lang == Lang::Fr && a.start >= trigger.end && words(&text[trigger.end..a.start]) == 0
+            agent && a.start >= trigger.end && at_most_words(&text[trigger.end..a.start], 4)
+                || a.end <= trigger.start && at_most_words(&text[a.end..trigger.start], 1)
+                || lang == Lang::Fr && a.start >= trigger.end && at_most_words(&text[trigger.end..a.start], 0)
         };
         let any_strong = actor_tags.iter().any(|(_, a, _, civilians)| !civilians && strong(a));
         // "X was targeted", "des positions ... ont été prises pour cible": the subject is hit.
@@ -801,7 +801,7 @@ impl Extractor {
                     .any(|w| ["of", "de", "des", "du", "d"].iter().any(|p| w.eq_ignore_ascii_case(p)));
             // "X ... was targeted in an airstrike": a passive between the actor and the trigger.
             let passive_between = a.end <= trigger.start
-                && text[a.end..trigger.start]
+                && text[a.end.max(window_before(text, trigger.start, 200))..trigger.start]
                     .split(|c: char| !c.is_alphanumeric())
                     .any(|w| ["was", "were", "been", "été"].iter().any(|x| w.eq_ignore_ascii_case(x)));
             let victim =
@@ -1088,13 +1088,14 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> bool {
     let is_noun = |w: &str| PLACE_NOUNS.iter().any(|n| n.eq_ignore_ascii_case(w));
     // The words of the sentence with their offsets; the previous word and the gap before it.
     let mut previous: Option<(usize, &str)> = None;
-    let words = s
-        .char_indices()
-        .filter(|&(i, c)| c.is_alphanumeric() && !s[..i].chars().next_back().is_some_and(|p| p.is_alphanumeric()))
-        .map(|(i, _)| {
-            let len = s[i..].find(|c: char| !c.is_alphanumeric()).unwrap_or(s.len() - i);
-            (i, &s[i..i + len])
-        });
+    // Words by bytes: ASCII letters and digits, and every non-ASCII byte (so "localité" and
+    // Arabic words stay whole); one cheap pass, whatever the script.
+    let bytes = s.as_bytes();
+    let in_word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    let words = (0..bytes.len()).filter(|&i| in_word(bytes[i]) && (i == 0 || !in_word(bytes[i - 1]))).map(|i| {
+        let len = bytes[i..].iter().position(|&b| !in_word(b)).unwrap_or(bytes.len() - i);
+        (i, &s[i..i + len])
+    });
     for (at, word) in words {
         if is_noun(word) {
             // "X village": the word before is a capitalized, untagged name (not "The").
