@@ -6,7 +6,7 @@
 //!
 //!     cargo bench --bench matcher
 //!
-//! Corpora: `../shared/data/corpora/` (or `$LEXWIRE_CORPORA`) when present, and the seeds.
+//! Corpora: the folder `$LEXWIRE_CORPORA` names (FA-KES, Wikipedia), when set, and the seeds.
 
 mod support;
 

@@ -4,7 +4,7 @@
 //!
 //!     cargo bench --bench pipeline
 //!
-//! Corpora: `../shared/data/corpora/` (or `$LEXWIRE_CORPORA`) when present, and the seeds. Every
+//! Corpora: the folder `$LEXWIRE_CORPORA` names (FA-KES, Wikipedia), when set, and the seeds. Every
 //! article gets an id and a publication date (50 articles a day), as a feed would carry.
 
 mod support;

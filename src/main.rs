@@ -364,10 +364,13 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
             }
             seen += 1;
             match next {
-                Next::Row(row) => {
-                    let prediction = predict(&mut engine, &config, &row);
-                    report.add(&row, &prediction);
-                }
+                Next::Row(row) => match predict(&mut engine, &config, &row) {
+                    Ok(prediction) => report.add(&row, &prediction),
+                    Err(error) => {
+                        eprintln!("lexwire eval: {name}: {error}");
+                        report.skip(error);
+                    }
+                },
                 Next::Bad(error) => {
                     eprintln!("lexwire eval: {name}: {error}");
                     report.skip(error);

@@ -20,12 +20,15 @@ impl Corpus {
     }
 }
 
-/// Where the reference corpora are: `$LEXWIRE_CORPORA`, else `../shared/data/corpora` beside
-/// the repository.
-pub fn corpora_dir() -> PathBuf {
-    std::env::var_os("LEXWIRE_CORPORA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/corpora"))
+/// Where the reference corpora are: the folder `$LEXWIRE_CORPORA` names (FA-KES as
+/// `fa-kes.csv`, the Wikipedia articles as `wikipedia-syria-iraq-war-articles.tar.gz`). `None`,
+/// with a message, when it is not set: the benchmarks then run on the seeds alone.
+pub fn corpora_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("LEXWIRE_CORPORA").map(PathBuf::from);
+    if dir.is_none() {
+        eprintln!("note: LEXWIRE_CORPORA is not set: skipping the reference corpora");
+    }
+    dir
 }
 
 /// The seed articles, always present.
@@ -42,7 +45,7 @@ pub fn seeds() -> Corpus {
 
 /// FA-KES: 726 English news articles on the Syrian war. `None` (with a message) when absent.
 pub fn fakes() -> Option<Corpus> {
-    let path = corpora_dir().join("fa-kes.csv");
+    let path = corpora_dir()?.join("fa-kes.csv");
     let Ok(mut reader) = csv::Reader::from_path(&path) else {
         eprintln!("note: {} not found: skipping the FA-KES corpus (set LEXWIRE_CORPORA)", path.display());
         return None;
@@ -58,7 +61,7 @@ pub fn fakes() -> Option<Corpus> {
 
 /// 150 Wikipedia articles on the Syrian and Iraqi wars (4.8 M characters).
 pub fn wikipedia() -> Option<Corpus> {
-    let path = corpora_dir().join("wikipedia-syria-iraq-war-articles.tar.gz");
+    let path = corpora_dir()?.join("wikipedia-syria-iraq-war-articles.tar.gz");
     let Ok(file) = std::fs::File::open(&path) else {
         eprintln!("note: {} not found: skipping the Wikipedia corpus (set LEXWIRE_CORPORA)", path.display());
         return None;

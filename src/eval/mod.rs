@@ -371,11 +371,6 @@ fn area_name(name: &str) -> String {
     n
 }
 
-/// Great-circle distance in km.
-pub fn haversine_km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    km(a.0, a.1, b.0, b.1)
-}
-
 /// The fields scored, in the order of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -605,18 +600,18 @@ impl Report {
         }
         let covered = row.country.as_ref().is_some_and(|c| self.covered.contains(c));
         if let (true, true, Some(gold)) = (covered, found, row.point) {
-            let km = p.point.map(|q| haversine_km(gold, q));
-            let near = km.is_some_and(|km| km <= PLACE_KM);
+            let away = p.point.map(|q| km(gold.0, gold.1, q.0, q.1));
+            let near = away.is_some_and(|d| d <= PLACE_KM);
             let same_area = row.areas.iter().any(|a| {
                 let a = area_name(a);
                 p.place_names.iter().any(|n| normalize_str(n) == a)
             });
-            let got = match (&p.place, km) {
-                (Some(place), Some(km)) => format!("{place}, {km:.0} km away"),
+            let got = match (&p.place, away) {
+                (Some(place), Some(d)) => format!("{place}, {d:.0} km away"),
                 _ => "no place".into(),
             };
             let gold_name = format!("{} ({:.3}, {:.3})", row.areas.join(" / "), gold.0, gold.1);
-            self.score(Field::Place, near || same_area, miss(Field::Place, gold_name, got, km.unwrap_or(20_000.0)));
+            self.score(Field::Place, near || same_area, miss(Field::Place, gold_name, got, away.unwrap_or(20_000.0)));
         }
     }
 
@@ -661,7 +656,10 @@ impl fmt::Display for Report {
 }
 
 /// Processes one row on a fresh dedup state and returns what lexwire made of it.
-pub fn predict(engine: &mut Engine, config: &DedupConfig, row: &GoldRow) -> Prediction {
+///
+/// # Errors
+/// A [`RowError`] when the row's text cannot be processed (larger than the matcher accepts).
+pub fn predict(engine: &mut Engine, config: &DedupConfig, row: &GoldRow) -> Result<Prediction, RowError> {
     *engine.deduper_mut() = Deduper::new(config.clone());
     let published = row.published.map(|d| d.format("%Y-%m-%d").to_string());
     let article = Article {
@@ -673,10 +671,14 @@ pub fn predict(engine: &mut Engine, config: &DedupConfig, row: &GoldRow) -> Pred
         title: None,
         text: row.text.as_str().into(),
     };
-    let Ok(processed) = engine.process(&article) else { return Prediction::default() };
+    let processed = engine.process(&article).map_err(|e| RowError {
+        line: row.line,
+        column: "text".into(),
+        message: e.to_string(),
+    })?;
     let events: Vec<&EventState> =
         processed.outcome.records.iter().filter_map(|(id, _)| engine.deduper().event(id)).collect();
-    Prediction::of(engine, &events)
+    Ok(Prediction::of(engine, &events))
 }
 
 #[cfg(test)]
@@ -699,13 +701,6 @@ mod tests {
         assert_eq!(iso2_of_name("Iraq").as_deref(), Some("IQ"));
         assert_eq!(iso2_of_name("Syria").as_deref(), Some("SY"));
         assert_eq!(iso2_of_iso3("XXX"), None);
-    }
-
-    #[test]
-    fn distance() {
-        // Albu Kamal to Al Qa'im, about 10 km.
-        let km = haversine_km((34.45226, 40.91854), (34.36886, 41.09446));
-        assert!((15.0..20.0).contains(&km), "{km}");
     }
 
     #[test]

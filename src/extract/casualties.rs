@@ -431,8 +431,7 @@ fn one_named_victim(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
 
 /// 3. A revised toll: "the number of deaths ... has increased to 23".
 fn revised(g: &Grammar<'_>, c: usize) -> Option<Count> {
-    let (r, cue) = g.tags.iter().enumerate().skip(c + 1).take(12).find(|(_, t)| g.cue(t, CueKind::Revision))?;
-    let _ = r;
+    let cue = g.tags.iter().skip(c + 1).take(12).find(|t| g.cue(t, CueKind::Revision))?;
     g.quantities
         .iter()
         .find(|q| q.start >= cue.end && !q.subset)
