@@ -147,8 +147,15 @@ fn only_words(gap: &str, allowed: &[&str], max: usize) -> bool {
 }
 
 /// Reads the casualties of one sentence from its tags (in text order).
-pub fn read(dict: &Dictionary, text: &str, tags: &[&Tag]) -> Casualties {
-    let grammar = Grammar::new(dict, text, tags);
+pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tags: &[&Tag]) -> Casualties {
+    let mut grammar = Grammar::new(dict, text, tags);
+    // The doers' count is theirs alone: no construction may take it or add it to a list.
+    let doers = besides_the_doers(&grammar, sentence).map(|(count, k)| {
+        if let Some(k) = k {
+            grammar.quantities.remove(k);
+        }
+        count
+    });
     let mut out = Casualties::default();
     for (c, tag) in tags.iter().enumerate() {
         let role = match tag.entry.map(|e| &dict.entry(e).detail) {
@@ -182,7 +189,63 @@ pub fn read(dict: &Dictionary, text: &str, tags: &[&Tag]) -> Casualties {
             out.revised |= is_revised;
         }
     }
+    if let Some(dead) = out.fatalities.as_mut()
+        && let Some(doers) = doers
+    {
+        *dead = dead.plus(doers);
+    }
     out
+}
+
+/// 5. The doers who died besides the victims counted: "In addition to the bomber, one person
+///    died" (2), "in addition to the five assailants, six civilians were killed" (11), "outre
+///    le kamikaze, trois personnes ont été tuées" (4). A plural without a count adds nothing.
+///    Returns the count and the index of its quantity.
+fn besides_the_doers(g: &Grammar<'_>, sentence: std::ops::Range<usize>) -> Option<(Count, Option<usize>)> {
+    const OPENERS: [&str; 6] = ["in addition to ", "besides ", "en plus du ", "en plus des ", "en plus de ", "outre "];
+    const DOERS: [&str; 16] = [
+        "assailant",
+        "assailants",
+        "attacker",
+        "attackers",
+        "bomber",
+        "bombers",
+        "gunman",
+        "gunmen",
+        "perpetrator",
+        "perpetrators",
+        "kamikaze",
+        "kamikazes",
+        "assaillant",
+        "assaillants",
+        "auteur",
+        "auteurs",
+    ];
+    let text = g.text;
+    let sentence_start = sentence.start;
+    let bytes = &text.as_bytes()[sentence];
+    let opener = OPENERS.iter().find_map(|o| {
+        let at = bytes.windows(o.len()).position(|w| w.eq_ignore_ascii_case(o.as_bytes()))?;
+        let start = sentence_start + at;
+        Some((start, start + o.len()))
+    })?;
+    let (start, after) = opener;
+    if start > 0 && text[..start].chars().next_back().is_some_and(char::is_alphanumeric) {
+        return None;
+    }
+    // The phrase runs to its comma, a few words at most.
+    let rest = &text[after..super::window_after(text, after, 64)];
+    let phrase = &rest[..rest.find([',', ';', '.'])?];
+    let noun = phrase.rsplit(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty())?;
+    if !DOERS.iter().any(|d| d.eq_ignore_ascii_case(noun)) || !at_most_words(phrase, 5) {
+        return None;
+    }
+    let (from, to) = (after, after + phrase.len());
+    match g.quantities.iter().position(|q| q.start >= from && q.end <= to) {
+        Some(k) => Some((g.quantities[k].count, Some(k))),
+        None if singular(noun) => Some((Count::exact(1), None)),
+        None => None,
+    }
 }
 
 /// A sentence's tags and quantities.
@@ -551,7 +614,7 @@ mod tests {
     fn casualties(text: &str) -> Casualties {
         let tagged = tagger().tag(text, None, &mut Scratch::new()).unwrap();
         let tags: Vec<&Tag> = tagged.tags.iter().collect();
-        read(tagger().dictionary(), text, &tags)
+        read(tagger().dictionary(), text, 0..text.len(), &tags)
     }
 
     fn tolls(text: &str) -> (Option<u64>, Option<u64>) {

@@ -337,7 +337,7 @@ impl Extractor {
                 // this attack."), or what became of a demonstration ("Police dispersed them with
                 // tear gas."): it belongs to the event just told in this paragraph or the one
                 // before, else (a toll) to the next one told in this paragraph.
-                let toll = casualties::read(&self.dict, article.text, &tags);
+                let toll = casualties::read(&self.dict, article.text, sentence.start..sentence.end, &tags);
                 let signals = self.signals(&tags);
                 let previous = out[first..].last_mut().filter(|c| c.paragraph + 1 >= sentence.paragraph);
                 match previous {
@@ -518,7 +518,7 @@ impl Extractor {
             },
         };
 
-        let casualties = casualties::read(dict, text, tags);
+        let casualties = casualties::read(dict, text, sentence.start..sentence.end, tags);
         let hedged = tags.iter().any(|t| t.kind == EntryKind::Hedge);
         let mut confidence: f32 = 0.5;
         if !generic {
@@ -892,9 +892,15 @@ impl Extractor {
         };
         let passive = is_passive(text, trigger);
         let at = tags.iter().position(|t| t.start == trigger.start).unwrap_or(0);
-        // The nearest person before (within the clause) and after (within a few words).
-        let before =
-            tags[..at].iter().rev().take_while(|t| at_most_words(&text[t.end..trigger.start], 8)).find_map(|t| kind(t));
+        // The nearest person before (within the clause) and after (within a few words). A
+        // trigger inside a prepositional phrase ("were killed in the attack") has no subject:
+        // the people before it belong to another verb.
+        let nominal = in_prepositional_phrase(text, trigger);
+        let before = tags[..at]
+            .iter()
+            .rev()
+            .take_while(|t| !nominal && at_most_words(&text[t.end..trigger.start], 8))
+            .find_map(|t| kind(t));
         let after =
             tags[at + 1..].iter().take_while(|t| at_most_words(&text[trigger.end..t.start], 6)).find_map(|t| kind(t));
         let by_agent = tags[at + 1..]
@@ -1149,6 +1155,40 @@ fn is_reference(text: &str, trigger: &Tag) -> bool {
     })
 }
 
+/// Whether a trigger is the noun of a prepositional phrase, with at most two words between
+/// the determiner and it: "in the attack", "during the ensuing clash", "lors de l'attaque".
+fn in_prepositional_phrase(text: &str, trigger: &Tag) -> bool {
+    const DETERMINERS: [&str; 11] = ["the", "a", "an", "this", "that", "these", "those", "le", "la", "les", "l"];
+    const PREPOSITIONS: [&str; 20] = [
+        "in",
+        "during",
+        "after",
+        "following",
+        "from",
+        "of",
+        "by",
+        "for",
+        "at",
+        "since",
+        "amid",
+        "before",
+        "dans",
+        "lors",
+        "pendant",
+        "après",
+        "de",
+        "par",
+        "du",
+        "des",
+    ];
+    let before = last_words(&text[..trigger.start], 4);
+    before
+        .iter()
+        .take(3)
+        .position(|w| DETERMINERS.iter().any(|d| w.eq_ignore_ascii_case(d)))
+        .is_some_and(|i| before.get(i + 1).is_some_and(|p| PREPOSITIONS.iter().any(|x| p.eq_ignore_ascii_case(x))))
+}
+
 fn generic_trigger(dict: &Dictionary, trigger: &Tag) -> bool {
     matches!(trigger.entry.map(|e| &dict.entry(e).detail), Some(Detail::EventType(i)) if dict.event_type(*i).refine_by_weapon)
 }
@@ -1183,7 +1223,10 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
     };
     let admin1 = |p: &PlaceMention| dict.entry(p.entry).place().and_then(|pl| pl.admin1.clone());
     let is_country = |p: &PlaceMention| dict.entry(p.entry).place().is_some_and(|pl| pl.level == PlaceLevel::Country);
+    // A sentence that names no place of its own ("Five people were killed in the blast.")
+    // borrowed its location from its neighbours: it cannot contradict another's.
     let places_compatible = |a: &Candidate, b: &Candidate| match (a.location, b.location) {
+        _ if a.places.is_empty() || b.places.is_empty() => true,
         (Some(x), Some(y)) => {
             x.entry == y.entry || is_country(&x) || is_country(&y) || admin1(&x).is_some() && admin1(&x) == admin1(&y)
         }
