@@ -174,7 +174,8 @@ pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tag
             .map(|q| (q, false))
             .or_else(|| object_after(&grammar, c, tag).map(|q| (q, false)))
             .or_else(|| revised(&grammar, c).map(|q| (q, true)))
-            .or_else(|| subject_far(&grammar, tag).map(|q| (q, false)));
+            .or_else(|| subject_far(&grammar, tag).map(|q| (q, false)))
+            .or_else(|| one_subject_victim(&grammar, tag).map(|q| (q, false)));
         let Some((count, is_revised)) = found else { continue };
         let slot = match role {
             CasualtyRole::Fatality => &mut out.fatalities,
@@ -519,6 +520,39 @@ fn subject_far(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
         }
     }
     None
+}
+
+/// 6. One victim as the subject of a singular passive, whatever the noun: "a drug trafficker
+///    was found dead", "the commander of the brigade was killed", "Ahmed al-Ali has been shot
+///    dead", "le chef du village a été tué". The singular auxiliary is the count; a relative
+///    pronoun or "it" before it is not a new victim.
+fn one_subject_victim(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
+    const SINGULAR: [&[&str]; 5] = [&["was"], &["has", "been"], &["had", "been"], &["a", "été"], &["est"]];
+    let surface = &g.text[word.start..word.end];
+    let own: Vec<&str> = surface.split_whitespace().collect();
+    let before = super::last_words(&g.text[..word.start], 5);
+    // The auxiliary is the tag's own first words ("was killed"), or the words before it, with at
+    // most one participle between ("was shot dead", "was found dead").
+    let subject_at = SINGULAR.iter().find_map(|aux| {
+        let in_tag = own.len() > aux.len() && own.iter().zip(aux.iter()).all(|(w, a)| w.eq_ignore_ascii_case(a));
+        if in_tag {
+            return Some(0);
+        }
+        (0..2).find_map(|skip| {
+            let first = before.first()?;
+            if skip == 1 && ["not", "never", "pas", "jamais"].iter().any(|n| n.eq_ignore_ascii_case(first)) {
+                return None;
+            }
+            let words = before.get(skip..skip + aux.len())?;
+            words.iter().rev().zip(aux.iter()).all(|(w, a)| w.eq_ignore_ascii_case(a)).then_some(skip + aux.len())
+        })
+    })?;
+    let subject = before.get(subject_at)?;
+    let pronouns = ["it", "who", "which", "that", "qui", "this", "what", "ce", "cela"];
+    if pronouns.iter().any(|p| p.eq_ignore_ascii_case(subject)) || subject.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(Count::exact(1))
 }
 
 /// A trigger that names the people who did it: "suicide bombers", "kamikazes", "snipers".

@@ -935,9 +935,10 @@ impl Extractor {
             return true;
         }
         if passive {
+            // "were killed and 8 wounded following an operation by ANDSF forces"
             tags[word + 1..]
                 .iter()
-                .take_while(|t| at_most_words(&text[w.end..t.start], 8))
+                .take_while(|t| at_most_words(&text[w.end..t.start], 12))
                 .any(|t| someone(t) && last_words(&text[..t.start], 3).iter().any(|x| x.eq_ignore_ascii_case("by")))
         } else {
             tags[..word].iter().rev().take_while(|t| at_most_words(&text[t.end..w.start], 8)).any(|t| someone(t))
