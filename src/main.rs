@@ -136,7 +136,7 @@ struct TagArgs {
     /// order, instead of tags.
     #[arg(long)]
     events: bool,
-    /// With --events: days of event time the dedup state remembers (1 to 3650).
+    /// With --events: days of event time the dedup state remembers (1 to 3652425).
     #[arg(
         long,
         default_value_t = 14,

@@ -41,7 +41,7 @@ fn regression_huge_numeric_settings_overflowed_instead_of_failing_at_start() {
         ("pipeline.max_in_flight", "0", "1 to 1000000"),
         ("pipeline.shutdown_timeout_secs", "9223372036854775807", "0 to 3600"),
         ("pipeline.idle_exit_secs", "9223372036854775807", "0 to 31536000"),
-        ("dedup.window_days", "0", "1 to 3650"),
+        ("dedup.window_days", "0", "1 to 3652425"),
         ("dedup.max_events", "0", "1 to 100000000"),
         ("dedup.distance_km", "NaN", "0 to 20000"),
         ("metrics.statistics_interval_ms", "9223372036854775807", "0 to 86400000"),

@@ -27,8 +27,9 @@ pub mod limits {
     pub const SHUTDOWN_TIMEOUT_SECS: RangeInclusive<u64> = 0..=3600;
     /// `pipeline.idle_exit_secs`, `lexwire run --idle-exit`: 0 (never) to 365 days.
     pub const IDLE_EXIT_SECS: RangeInclusive<u64> = 0..=365 * 86_400;
-    /// `dedup.window_days`, `lexwire tag --window-days`: a day to ten years.
-    pub const WINDOW_DAYS: RangeInclusive<u64> = 1..=3650;
+    /// `dedup.window_days`, `lexwire tag --window-days`: a day to 10,000 years (as long as the
+    /// calendar of records: no expiry, for replays of old corpora).
+    pub const WINDOW_DAYS: RangeInclusive<u64> = 1..=3_652_425;
     /// `dedup.max_events` and `dedup.max_articles`.
     pub const MAX_STATE_ENTRIES: RangeInclusive<u64> = 1..=100_000_000;
     /// `dedup.distance_km`, `lexwire tag --distance-km`: up to half the Earth's circumference.
