@@ -34,10 +34,10 @@ impl Serialize for EventRecord<'_> {
         map.serialize_entry("revision", &e.revision)?;
         map.serialize_entry("status", &self.status)?;
         map.serialize_entry("event_type", &EventTypeJson { e, dict })?;
-        map.serialize_entry("date", &e.date.date.to_string())?;
+        map.serialize_entry("date", &rfc3339_date(e.date.date))?;
         map.serialize_entry("date_precision", &e.date.precision)?;
         let (from, to) = e.date.range();
-        map.serialize_entry("date_range", &[from.to_string(), to.to_string()])?;
+        map.serialize_entry("date_range", &[rfc3339_date(from), rfc3339_date(to)])?;
         map.serialize_entry("location", &e.location)?;
         map.serialize_entry("actors", &ActorsJson { e, dict })?;
         map.serialize_entry("fatalities", &e.fatalities)?;
@@ -52,6 +52,14 @@ impl Serialize for EventRecord<'_> {
         map.serialize_entry("lexwire_version", LEXWIRE_VERSION)?;
         map.end()
     }
+}
+
+/// A date as RFC 3339's full-date (`YYYY-MM-DD`). Input dates are checked to the years 0001 to
+/// 9999 and resolved dates outside them dropped, so only a range's edge (the week before
+/// 0001-01-03) can fall outside; it is cut at the calendar's end rather than written as
+/// `0000-12-28` or `-0001-...`, which the schema's `format: date` rejects.
+pub fn rfc3339_date(d: chrono::NaiveDate) -> String {
+    d.clamp(crate::article::first_date(), crate::article::last_date()).format("%Y-%m-%d").to_string()
 }
 
 struct EventTypeJson<'a> {

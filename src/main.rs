@@ -1,6 +1,6 @@
 //! The `lexwire` binary: command line, logging, and the subcommands.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -15,10 +15,12 @@ use lexwire::dictionary::check::{CheckReport, resident_bytes};
 use lexwire::dictionary::{Dictionary, DictionaryFiles, LoadOptions};
 use lexwire::matcher::{AutomatonKind, Matcher};
 use lexwire::offline::{Input, InputFormat, TagOptions, tag_inputs};
+use lexwire::service::config::limits;
 use lexwire::tag::Tagger;
 
-/// Exit codes: 0 success, 1 some input failed (reported on stderr), 2 nothing could be done
-/// (bad arguments, unreadable dictionary or input).
+/// Exit codes: 0 success (also when stdout is closed early, as by `lexwire tag | head`), 1 some
+/// input failed (a bad article or an unreadable file, reported on stderr), 2 nothing could be
+/// done (bad arguments, unreadable dictionary, no input readable).
 const EXIT_INPUT_FAILED: u8 = 1;
 const EXIT_FATAL: u8 = 2;
 
@@ -75,8 +77,8 @@ struct RunArgs {
     /// Print published event records on stdout (pipeline.print_events).
     #[arg(long)]
     print_events: bool,
-    /// Exit once idle for this many seconds (pipeline.idle_exit_secs).
-    #[arg(long, value_name = "SECS")]
+    /// Exit once idle for this many seconds (pipeline.idle_exit_secs; at most 365 days).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(limits::IDLE_EXIT_SECS))]
     idle_exit: Option<u64>,
 }
 
@@ -119,9 +121,14 @@ struct TagArgs {
     inputs: Vec<String>,
     #[arg(long, value_enum, default_value_t = InputFormat::Auto)]
     format: InputFormat,
-    /// Articles (or JSONL lines) larger than this are rejected as oversize.
-    #[arg(long, default_value_t = DEFAULT_MAX_BYTES, value_name = "BYTES")]
-    max_article_bytes: usize,
+    /// Articles (or JSONL lines) larger than this are rejected as oversize (1024 to 256 MiB).
+    #[arg(
+        long,
+        default_value_t = DEFAULT_MAX_BYTES as u64,
+        value_name = "BYTES",
+        value_parser = clap::value_parser!(u64).range(limits::MAX_ARTICLE_BYTES)
+    )]
+    max_article_bytes: u64,
     /// Also print internal tags (place cues, units).
     #[arg(long)]
     all_tags: bool,
@@ -129,11 +136,16 @@ struct TagArgs {
     /// order, instead of tags.
     #[arg(long)]
     events: bool,
-    /// With --events: days of event time the dedup state remembers.
-    #[arg(long, default_value_t = 14, value_name = "DAYS")]
+    /// With --events: days of event time the dedup state remembers (1 to 3652425).
+    #[arg(
+        long,
+        default_value_t = 14,
+        value_name = "DAYS",
+        value_parser = clap::value_parser!(u32).range(*limits::WINDOW_DAYS.start() as i64..=*limits::WINDOW_DAYS.end() as i64)
+    )]
     window_days: u32,
-    /// With --events: two points this close (km) can be one event's place.
-    #[arg(long, default_value_t = 25.0, value_name = "KM")]
+    /// With --events: two points this close (km) can be one event's place (0 to 20000).
+    #[arg(long, default_value_t = 25.0, value_name = "KM", value_parser = parse_distance_km)]
     distance_km: f64,
     #[command(flatten)]
     dictionary: DictionaryArgs,
@@ -181,10 +193,26 @@ struct CheckArgs {
     dictionary: DictionaryArgs,
 }
 
+/// `--distance-km`: a finite number in [`limits::DISTANCE_KM`].
+fn parse_distance_km(s: &str) -> Result<f64, String> {
+    let km: f64 = s.parse().map_err(|_| format!("{s} is not a number"))?;
+    if !limits::DISTANCE_KM.contains(&km) {
+        return Err(format!("{s} is not in {}..={}", limits::DISTANCE_KM.start(), limits::DISTANCE_KM.end()));
+    }
+    Ok(km)
+}
+
+/// Colour in log lines only for a person at a terminal: not in files, pipes or log collectors,
+/// and never when `NO_COLOR` is set (https://no-color.org).
+fn log_colours() -> bool {
+    io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("LEXWIRE_LOG").unwrap_or_else(|_| "info".into()))
         .with_writer(io::stderr)
+        .with_ansi(log_colours())
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
@@ -303,33 +331,50 @@ fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
         ..DedupConfig::default()
     });
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
-    let options =
-        TagOptions { format: args.format, max_article_bytes: args.max_article_bytes, all_tags: args.all_tags, events };
+    let max_article_bytes = usize::try_from(args.max_article_bytes).context("--max-article-bytes")?;
+    let options = TagOptions { format: args.format, max_article_bytes, all_tags: args.all_tags, events };
     let stdout = io::stdout();
     let mut out = io::BufWriter::with_capacity(1 << 16, stdout.lock());
     let started = Instant::now();
     let report = tag_inputs(&tagger, &inputs, &options, &mut out, &mut io::stderr().lock());
     let flushed = out.flush();
-    let report = report?;
-    flushed?;
+    // Whoever reads stdout has what they wanted (`lexwire tag | head`): stop quietly, as cat does.
+    let closed = |e: Option<&io::Error>| e.is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe);
+    if closed(report.as_ref().err()) || closed(flushed.as_ref().err()) {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let report = report.context("cannot write the output")?;
+    flushed.context("cannot write the output")?;
     let failed = report.failed_total();
     let classes: Vec<String> = report.failed.iter().map(|(class, n)| format!("{class} {n}")).collect();
+    let unreadable = match report.unreadable {
+        0 => String::new(),
+        1 => ", 1 input unreadable".into(),
+        n => format!(", {n} inputs unreadable"),
+    };
     let events = if args.events {
         format!(
-            "; events: {} created, {} updated, {} articles seen before, {} near-duplicates",
-            report.created, report.updated, report.seen_before, report.near_duplicates
+            "; events: {} created, {} updated, {} articles seen before, {} near-duplicates, {} articles without published_at",
+            report.created, report.updated, report.seen_before, report.near_duplicates, report.undated
         )
     } else {
         String::new()
     };
-    eprintln!(
-        "lexwire tag: {} articles tagged, {} failed{} in {:.0} ms{events}",
+    let _ = writeln!(
+        io::stderr(),
+        "lexwire tag: {} articles tagged, {} failed{}{unreadable} in {:.0} ms{events}",
         report.tagged,
         failed,
         if classes.is_empty() { String::new() } else { format!(" ({})", classes.join(", ")) },
         started.elapsed().as_secs_f64() * 1e3
     );
-    Ok(if failed > 0 { ExitCode::from(EXIT_INPUT_FAILED) } else { ExitCode::SUCCESS })
+    Ok(if report.unreadable == inputs.len() {
+        ExitCode::from(EXIT_FATAL)
+    } else if failed > 0 || report.unreadable > 0 {
+        ExitCode::from(EXIT_INPUT_FAILED)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {

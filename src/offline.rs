@@ -2,8 +2,13 @@
 //!
 //! Nothing in the input can stop it: a malformed JSONL line, invalid UTF-8, an article with no
 //! text or one over the size limit is reported on stderr with its file and line, counted, and
-//! skipped; the exit code says whether anything failed. Lines are read with a bound, so a
-//! 50 MB line costs the limit in memory, not 50 MB.
+//! skipped; an input that cannot be opened or read (missing, a directory, an I/O error midway)
+//! is reported with its name and the run goes on with the next; the exit code says whether
+//! anything failed. Lines are read with a bound, so a 50 MB line costs the limit in memory, not
+//! 50 MB. A UTF-8 byte-order mark at the start of an input or of a JSONL line is skipped.
+//!
+//! Only a failure to write the output ends the run early; the caller tells a closed pipe
+//! (`lexwire tag | head`) from other errors by [`io::ErrorKind::BrokenPipe`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -11,7 +16,10 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::article::{Article, DecodeError, Envelope, ErrorClass, decode, decode_json};
+use crate::article::{
+    Article, BOM, DecodeError, Envelope, ErrorClass, UNLOCATED_STRING_ERROR, decode, decode_json, escape_for_message,
+    locate_string_error,
+};
 use crate::dedup::DedupConfig;
 use crate::dictionary::Lang;
 use crate::encode::TaggedArticleJson;
@@ -52,10 +60,16 @@ impl Input {
         if arg == "-" { Input::Stdin } else { Input::File(PathBuf::from(arg)) }
     }
 
+    /// The input's name in messages; a file name with control characters (or not UTF-8) is
+    /// shown quoted and escaped, so it cannot write to the terminal.
     fn name(&self) -> String {
         match self {
             Input::Stdin => "<stdin>".into(),
-            Input::File(p) => p.display().to_string(),
+            Input::File(p) => {
+                let name = p.to_string_lossy();
+                let escaped = escape_for_message(&name);
+                if escaped[1..escaped.len() - 1] == *name && p.to_str().is_some() { name.into_owned() } else { escaped }
+            }
         }
     }
 }
@@ -70,6 +84,11 @@ pub struct TagReport {
     pub updated: usize,
     pub seen_before: usize,
     pub near_duplicates: usize,
+    /// Inputs that could not be opened or read to the end (reported on stderr).
+    pub unreadable: usize,
+    /// With `--events`: articles without `published_at` (a warning each: only events with a
+    /// full date in their text can be extracted from them).
+    pub undated: usize,
 }
 
 impl TagReport {
@@ -78,11 +97,29 @@ impl TagReport {
     }
 }
 
+/// Why a run stopped reading an input, or stopped altogether.
+enum Failure {
+    /// Reading the current input failed: report it, go on with the next input.
+    Input(io::Error),
+    /// Writing `out` or `err` failed: the run ends.
+    Output(io::Error),
+}
+
+type Step<T = ()> = Result<T, Failure>;
+
+fn output<T>(r: io::Result<T>) -> Step<T> {
+    r.map_err(Failure::Output)
+}
+
+fn input<T>(r: io::Result<T>) -> Step<T> {
+    r.map_err(Failure::Input)
+}
+
 /// Tags every article of `inputs`, writing JSON lines to `out` and problems to `err`.
 ///
 /// # Errors
-/// Only I/O errors on `out`/`err` or an input that cannot be opened; bad articles are counted
-/// in the report, not returned.
+/// Only I/O errors on `out`/`err` (a closed pipe is [`io::ErrorKind::BrokenPipe`]); bad
+/// articles and unreadable inputs are reported on `err` and counted in the report.
 pub fn tag_inputs(
     tagger: &Arc<Tagger>,
     inputs: &[Input],
@@ -104,26 +141,37 @@ pub fn tag_inputs(
         report: TagReport::default(),
         line: Vec::new(),
     };
-    for input in inputs {
-        let name = input.name();
-        let reader: Box<dyn Read> = match input {
-            Input::Stdin => Box::new(io::stdin().lock()),
-            Input::File(path) => Box::new(
-                File::open(path)
-                    .map_err(|e| io::Error::new(e.kind(), format!("cannot open {}: {e}", path.display())))?,
-            ),
-        };
-        let mut reader = BufReader::with_capacity(256 * 1024, reader);
-        let format = match options.format {
-            InputFormat::Auto => sniff(&mut reader)?,
-            f => f,
-        };
-        match format {
-            InputFormat::Text => run.text(&mut reader, input, &name)?,
-            _ => run.jsonl(&mut reader, &name)?,
+    for source in inputs {
+        let name = source.name();
+        match run.input(source, &name) {
+            Ok(()) => {}
+            Err(Failure::Input(e)) => {
+                run.report.unreadable += 1;
+                writeln!(run.err, "lexwire: {name}: cannot read: {e}")?;
+            }
+            Err(Failure::Output(e)) => return Err(e),
         }
     }
     Ok(run.report)
+}
+
+/// `reader` without a leading UTF-8 byte-order mark (read byte by byte: a pipe may deliver the
+/// mark in pieces).
+fn without_bom(mut reader: Box<dyn Read>) -> io::Result<Box<dyn Read>> {
+    let mut head = Vec::with_capacity(BOM.len());
+    while head.len() < BOM.len() && BOM.starts_with(&head) {
+        let mut byte = [0u8; 1];
+        match reader.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => head.push(byte[0]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    if head == BOM {
+        head.clear();
+    }
+    Ok(Box::new(io::Cursor::new(head).chain(reader)))
 }
 
 struct Run<'a> {
@@ -138,21 +186,41 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    fn jsonl(&mut self, reader: &mut dyn BufRead, name: &str) -> io::Result<()> {
+    fn input(&mut self, source: &Input, name: &str) -> Step {
+        let reader: Box<dyn Read> = match source {
+            Input::Stdin => Box::new(io::stdin().lock()),
+            Input::File(path) => Box::new(input(File::open(path))?),
+        };
+        let mut reader = BufReader::with_capacity(256 * 1024, input(without_bom(reader))?);
+        let format = match self.options.format {
+            InputFormat::Auto => input(sniff(&mut reader))?,
+            f => f,
+        };
+        match format {
+            InputFormat::Text => self.text(&mut reader, source, name),
+            _ => self.jsonl(&mut reader, name),
+        }
+    }
+
+    fn jsonl(&mut self, reader: &mut dyn BufRead, name: &str) -> Step {
         let max = self.options.max_article_bytes;
         let mut line_no = 0;
-        while let Some(total) = read_line_bounded(reader, &mut self.line, max)? {
+        while let Some(total) = read_line_bounded(reader, &mut self.line, max)
+            .map_err(|e| Failure::Input(io::Error::new(e.kind(), format!("after line {line_no}: {e}"))))?
+        {
             line_no += 1;
             if self.line.iter().all(u8::is_ascii_whitespace) && total <= max {
                 continue;
             }
             let mut line = std::mem::take(&mut self.line);
+            // A byte-order mark starts each file of a `cat` of exported files.
+            let body = if line.starts_with(BOM) { BOM.len() } else { 0 };
             let result = if total > max {
                 Err(DecodeError {
                     class: ErrorClass::Oversize,
                     message: format!("line of {total} bytes is over the {max}-byte limit"),
                 })
-            } else if line.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            } else if line[body..].iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
                 match std::str::from_utf8(&line) {
                     Err(e) => Err(DecodeError {
                         class: ErrorClass::InvalidUtf8,
@@ -167,12 +235,18 @@ impl Run<'_> {
                         message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
                     }),
                     Ok(_) => match decode_json(&mut line) {
-                        Ok(article) => self.emit(&article)?,
+                        Ok(article) => self.emit(&article, name, Some(line_no))?,
                         Err(e) => Err(e),
                     },
                 }
             };
-            if let Err(e) = result {
+            if let Err(mut e) = result {
+                // The line is still here: give the position the parser could not.
+                if e.message == UNLOCATED_STRING_ERROR
+                    && let Some((at, what)) = locate_string_error(&line)
+                {
+                    e.message = format!("{what} at byte {at}");
+                }
                 self.fail(name, Some(line_no), &e)?;
             }
             self.line = line;
@@ -180,15 +254,15 @@ impl Run<'_> {
         Ok(())
     }
 
-    fn text(&mut self, reader: &mut dyn BufRead, input: &Input, name: &str) -> io::Result<()> {
+    fn text(&mut self, reader: &mut dyn BufRead, source: &Input, name: &str) -> Step {
         let max = self.options.max_article_bytes;
         let mut buf = Vec::new();
-        let read = reader.take(max as u64 + 1).read_to_end(&mut buf)?;
+        let read = input(reader.take(max as u64 + 1).read_to_end(&mut buf))?;
         let mut total = read;
         if read > max {
-            total += io::copy(reader, &mut io::sink())? as usize;
+            total += input(io::copy(reader, &mut io::sink()))? as usize;
         }
-        let id = match input {
+        let id = match source {
             Input::File(path) => file_id(path),
             Input::Stdin => format!("stdin-{}", short_hash(&buf)),
         };
@@ -205,15 +279,19 @@ impl Run<'_> {
                 Ok(text) if text.trim().is_empty() => {
                     Err(DecodeError { class: ErrorClass::NoText, message: "empty input".into() })
                 }
-                Ok(text) => self.emit(&Article {
-                    id: id.as_str().into(),
-                    url: None,
-                    source: None,
-                    language: None,
-                    published_at: None,
-                    title: None,
-                    text: text.into(),
-                })?,
+                Ok(text) => self.emit(
+                    &Article {
+                        id: id.as_str().into(),
+                        url: None,
+                        source: None,
+                        language: None,
+                        published_at: None,
+                        title: None,
+                        text: text.into(),
+                    },
+                    name,
+                    None,
+                )?,
             }
         };
         if let Err(e) = result {
@@ -224,9 +302,19 @@ impl Run<'_> {
 
     /// Tags one article and writes its line (or, with `--events`, its event records). The
     /// outer error is an output failure (fatal); the inner one a bad article (counted).
-    fn emit(&mut self, article: &Article<'_>) -> io::Result<Result<(), DecodeError>> {
+    fn emit(&mut self, article: &Article<'_>, name: &str, line: Option<usize>) -> Step<Result<(), DecodeError>> {
         let too_large =
             |e: crate::normalize::TextTooLarge| DecodeError { class: ErrorClass::Oversize, message: e.to_string() };
+        if self.engine.is_some() && article.published_at.is_none() {
+            // Not an error (the article is processed), but never silent: events are lost.
+            self.report.undated += 1;
+            let at = line.map_or(String::new(), |l| format!(":{l}"));
+            output(writeln!(
+                self.err,
+                "lexwire: {name}{at}: warning: article {} has no published_at: relative dates are not resolved and only events with a full date in the text are extracted",
+                escape_for_message(&article.id)
+            ))?;
+        }
         if let Some(engine) = &mut self.engine {
             let processed = match engine.process(article) {
                 Ok(p) => p,
@@ -240,8 +328,8 @@ impl Run<'_> {
                     crate::dedup::Status::Created => self.report.created += 1,
                     crate::dedup::Status::Updated => self.report.updated += 1,
                 }
-                serde_json::to_writer(&mut *self.out, &record).map_err(io::Error::from)?;
-                self.out.write_all(b"\n")?;
+                output(serde_json::to_writer(&mut *self.out, &record).map_err(io::Error::from))?;
+                output(self.out.write_all(b"\n"))?;
             }
             self.report.tagged += 1;
             return Ok(Ok(()));
@@ -260,18 +348,18 @@ impl Run<'_> {
             all_tags: self.options.all_tags,
             duplicate_of: None,
         };
-        serde_json::to_writer(&mut *self.out, &json).map_err(io::Error::from)?;
-        self.out.write_all(b"\n")?;
+        output(serde_json::to_writer(&mut *self.out, &json).map_err(io::Error::from))?;
+        output(self.out.write_all(b"\n"))?;
         self.report.tagged += 1;
         Ok(Ok(()))
     }
 
-    fn fail(&mut self, name: &str, line: Option<usize>, e: &DecodeError) -> io::Result<()> {
+    fn fail(&mut self, name: &str, line: Option<usize>, e: &DecodeError) -> Step {
         *self.report.failed.entry(e.class).or_default() += 1;
-        match line {
+        output(match line {
             Some(line) => writeln!(self.err, "lexwire: {name}:{line}: {}: {}", e.class, e.message),
             None => writeln!(self.err, "lexwire: {name}: {}: {}", e.class, e.message),
-        }
+        })
     }
 }
 

@@ -66,6 +66,13 @@ impl ResolvedDate {
 /// "a day earlier". `None` when the tag says too little (a part of nothing) or the date does
 /// not exist ("February 30").
 pub fn resolve(value: &DateValue, published: NaiveDate, previous: Option<NaiveDate>) -> Option<ResolvedDate> {
+    // A date records cannot carry (RFC 3339 years 0001-9999: "last December" read in January of
+    // year 1) is no date.
+    resolve_any(value, published, previous)
+        .filter(|r| (crate::article::first_date()..=crate::article::last_date()).contains(&r.date))
+}
+
+fn resolve_any(value: &DateValue, published: NaiveDate, previous: Option<NaiveDate>) -> Option<ResolvedDate> {
     let year_for = |month: u32, day: u32| -> i32 {
         let y = published.year();
         match NaiveDate::from_ymd_opt(y, month, day.min(28)) {
@@ -131,14 +138,11 @@ fn weekday(iso: u8) -> Option<Weekday> {
     })
 }
 
-/// Parses a publication time: RFC 3339 (`2021-02-26T08:00:00Z`, the date part is taken in UTC)
-/// or a plain date (`2021-02-26`).
+/// Parses a publication time: strict RFC 3339 (`2021-02-26T08:00:00Z`, the date part is taken
+/// in UTC, or a full-date `2021-02-26`), years 0001 to 9999 — see
+/// [`crate::article::parse_published_at`], which decoding already applied.
 pub fn parse_published(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&chrono::Utc).date_naive());
-    }
-    NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d").ok()
+    crate::article::parse_published_at(s).ok()
 }
 
 #[cfg(test)]
@@ -191,5 +195,11 @@ mod tests {
         assert_eq!(parse_published("2021-02-26T01:30:00+03:00"), Some(d(2021, 2, 25)));
         assert_eq!(parse_published("2021-02-26"), Some(d(2021, 2, 26)));
         assert_eq!(parse_published("yesterday"), None);
+        // Only what RFC 3339 allows, and only years records can carry.
+        for bad in ["2021-02-23T25:00:00Z", "-2021-02-23", "2021-02-30", "1613030400", " 2021-02-26", "0000-02-11"] {
+            assert_eq!(parse_published(bad), None, "{bad}");
+        }
+        let yesterday = DateValue { relative_days: Some(-1), anchor: Some(DateAnchor::Published), ..value() };
+        assert_eq!(resolve(&yesterday, d(1, 1, 1), None), None);
     }
 }

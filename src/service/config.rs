@@ -1,12 +1,48 @@
 //! The service's configuration: one TOML file, `LEXWIRE_...` environment overrides, flags for the
 //! common keys, librdkafka properties passed through. Every key is documented in
 //! `deploy/lexwire.example.toml`; an unknown key or a bad value fails at start, naming the key.
+//! Every numeric key has an accepted range ([`limits`]), checked whether the value came from the
+//! file, the environment or a flag; [`Config::load`] reports every bad value at once.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+/// The accepted range of every numeric setting, shared with the flags of `lexwire tag` that
+/// set the same things. Bounds are what the code and librdkafka handle without overflow, far
+/// beyond any sensible value.
+pub mod limits {
+    use std::ops::RangeInclusive;
+
+    /// `pipeline.max_article_bytes`, `lexwire tag --max-article-bytes`: 1 KiB to 256 MiB (records
+    /// derived from an article must still fit librdkafka's 1,000,000,000-byte message limit).
+    pub const MAX_ARTICLE_BYTES: RangeInclusive<u64> = 1024..=256 * 1024 * 1024;
+    /// `pipeline.max_in_flight`.
+    pub const MAX_IN_FLIGHT: RangeInclusive<u64> = 1..=1_000_000;
+    /// `pipeline.shutdown_timeout_secs`: up to an hour.
+    pub const SHUTDOWN_TIMEOUT_SECS: RangeInclusive<u64> = 0..=3600;
+    /// `pipeline.idle_exit_secs`, `lexwire run --idle-exit`: 0 (never) to 365 days.
+    pub const IDLE_EXIT_SECS: RangeInclusive<u64> = 0..=365 * 86_400;
+    /// `dedup.window_days`, `lexwire tag --window-days`: a day to 10,000 years (as long as the
+    /// calendar of records: no expiry, for replays of old corpora).
+    pub const WINDOW_DAYS: RangeInclusive<u64> = 1..=3_652_425;
+    /// `dedup.max_events` and `dedup.max_articles`.
+    pub const MAX_STATE_ENTRIES: RangeInclusive<u64> = 1..=100_000_000;
+    /// `dedup.distance_km`, `lexwire tag --distance-km`: up to half the Earth's circumference.
+    pub const DISTANCE_KM: RangeInclusive<f64> = 0.0..=20_000.0;
+    /// `metrics.statistics_interval_ms`: librdkafka's `statistics.interval.ms` range (0: off).
+    pub const STATISTICS_INTERVAL_MS: RangeInclusive<u64> = 0..=86_400_000;
+    /// `dictionary.watch_secs`: 0 (SIGHUP only) to a day.
+    pub const WATCH_SECS: RangeInclusive<u64> = 0..=86_400;
+    /// `kafka.partitions`, `kafka.repartition_partitions`.
+    pub const PARTITIONS: RangeInclusive<u64> = 1..=100_000;
+    /// `kafka.replication_factor` (a 16-bit number in Kafka's protocol).
+    pub const REPLICATION_FACTOR: RangeInclusive<u64> = 1..=32_767;
+}
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -15,8 +51,56 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("invalid configuration: key `{key}`: {message}")]
-    Invalid { key: String, message: String },
+    /// Every bad value found, each naming its key.
+    #[error("invalid configuration: {}", InvalidList(.0))]
+    Invalid(Vec<InvalidKey>),
+}
+
+/// A key whose value cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidKey {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for InvalidKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "key `{}`: {}", self.key, self.message)
+    }
+}
+
+struct InvalidList<'a>(&'a [InvalidKey]);
+
+impl fmt::Display for InvalidList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            [one] => write!(f, "{one}"),
+            all => {
+                write!(f, "{} errors", all.len())?;
+                all.iter().try_for_each(|e| write!(f, "\n  {e}"))
+            }
+        }
+    }
+}
+
+/// The accepted range of a numeric key, for messages.
+fn range_of(key: &str) -> Option<String> {
+    use limits::*;
+    let show = |r: RangeInclusive<u64>| Some(format!("{} to {}", r.start(), r.end()));
+    match key {
+        "pipeline.max_article_bytes" => show(MAX_ARTICLE_BYTES),
+        "pipeline.max_in_flight" => show(MAX_IN_FLIGHT),
+        "pipeline.shutdown_timeout_secs" => show(SHUTDOWN_TIMEOUT_SECS),
+        "pipeline.idle_exit_secs" => show(IDLE_EXIT_SECS),
+        "dedup.window_days" => show(WINDOW_DAYS),
+        "dedup.max_events" | "dedup.max_articles" => show(MAX_STATE_ENTRIES),
+        "dedup.distance_km" => Some(format!("{} to {}", DISTANCE_KM.start(), DISTANCE_KM.end())),
+        "metrics.statistics_interval_ms" => show(STATISTICS_INTERVAL_MS),
+        "dictionary.watch_secs" => show(WATCH_SECS),
+        "kafka.partitions" | "kafka.repartition_partitions" => show(PARTITIONS),
+        "kafka.replication_factor" => show(REPLICATION_FACTOR),
+        _ => None,
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -190,17 +274,29 @@ impl Config {
         }
         let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
             let key = e.path().to_string();
-            ConfigError::Invalid { key, message: e.into_inner().to_string() }
+            // toml repeats the key on a second line ("in `dedup.window_days`"): it is named already.
+            let full = e.into_inner().to_string();
+            let mut message = full.lines().next().unwrap_or_default().trim_end().to_string();
+            if let Some(range) = range_of(&key) {
+                message = format!("{message} (accepted: {range})");
+            }
+            ConfigError::Invalid(vec![InvalidKey { key, message }])
         })?;
         config.validate()?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &str, message: &str| Err(ConfigError::Invalid { key: key.into(), message: message.into() });
+    /// Checks every value, and returns every problem found, each naming its key.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] with one entry per bad key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let mut errors: Vec<InvalidKey> = Vec::new();
+        let mut invalid =
+            |key: &str, message: &str| errors.push(InvalidKey { key: key.into(), message: message.into() });
         let k = &self.kafka;
         if k.input_topics.is_empty() || k.input_topics.iter().any(String::is_empty) {
-            return invalid("kafka.input_topics", "needs at least one non-empty topic name");
+            invalid("kafka.input_topics", "needs at least one non-empty topic name");
         }
         for (key, topic) in [
             ("kafka.events_topic", &k.events_topic),
@@ -210,50 +306,64 @@ impl Config {
             ("kafka.group_id", &k.group_id),
         ] {
             if topic.is_empty() {
-                return invalid(key, "must not be empty");
+                invalid(key, "must not be empty");
             }
         }
         if k.input_topics
             .iter()
             .any(|t| [&k.events_topic, &k.dead_letter_topic, &k.repartition_topic, &k.changelog_topic].contains(&t))
         {
-            return invalid(
-                "kafka.input_topics",
-                "an input topic is also an output topic: lexwire would read its own output",
-            );
-        }
-        if k.repartition_partitions < 1 || k.partitions < 1 || k.replication_factor < 1 {
-            return invalid(
-                "kafka.repartition_partitions",
-                "partition counts and replication factor must be at least 1",
-            );
+            invalid("kafka.input_topics", "an input topic is also an output topic: lexwire would read its own output");
         }
         for (props, section) in [(&k.consumer, "kafka.consumer"), (&k.producer, "kafka.producer")] {
             for key in props.keys() {
                 if MANAGED.contains(&key.as_str()) {
-                    return invalid(
+                    invalid(
                         &format!("{section}.{key}"),
                         "is set by lexwire for its delivery guarantee and cannot be overridden",
                     );
                 }
             }
         }
-        if self.pipeline.max_article_bytes < 1024 {
-            return invalid("pipeline.max_article_bytes", "must be at least 1024");
-        }
-        if self.pipeline.max_in_flight == 0 {
-            return invalid("pipeline.max_in_flight", "must be at least 1");
-        }
-        if !(self.dedup.distance_km >= 0.0 && self.dedup.distance_km.is_finite()) {
-            return invalid("dedup.distance_km", "must be a non-negative number");
-        }
-        if self.dedup.window_days == 0 || self.dedup.max_events == 0 || self.dedup.max_articles == 0 {
-            return invalid("dedup.window_days", "window and caps must be at least 1");
-        }
         if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
-            return invalid("metrics.listen", "not an address such as 0.0.0.0:9464");
+            invalid("metrics.listen", "not an address such as 0.0.0.0:9464");
         }
-        Ok(())
+        let (p, d) = (&self.pipeline, &self.dedup);
+        let integers: [(&str, i128, RangeInclusive<u64>); 12] = [
+            ("kafka.repartition_partitions", k.repartition_partitions.into(), limits::PARTITIONS),
+            ("kafka.partitions", k.partitions.into(), limits::PARTITIONS),
+            ("kafka.replication_factor", k.replication_factor.into(), limits::REPLICATION_FACTOR),
+            ("pipeline.max_article_bytes", p.max_article_bytes as i128, limits::MAX_ARTICLE_BYTES),
+            ("pipeline.max_in_flight", p.max_in_flight as i128, limits::MAX_IN_FLIGHT),
+            ("pipeline.shutdown_timeout_secs", p.shutdown_timeout_secs.into(), limits::SHUTDOWN_TIMEOUT_SECS),
+            ("pipeline.idle_exit_secs", p.idle_exit_secs.into(), limits::IDLE_EXIT_SECS),
+            ("dedup.window_days", d.window_days.into(), limits::WINDOW_DAYS),
+            ("dedup.max_events", d.max_events as i128, limits::MAX_STATE_ENTRIES),
+            ("dedup.max_articles", d.max_articles as i128, limits::MAX_STATE_ENTRIES),
+            (
+                "metrics.statistics_interval_ms",
+                self.metrics.statistics_interval_ms.into(),
+                limits::STATISTICS_INTERVAL_MS,
+            ),
+            ("dictionary.watch_secs", self.dictionary.watch_secs.into(), limits::WATCH_SECS),
+        ];
+        for (key, value, range) in integers {
+            if !(i128::from(*range.start())..=i128::from(*range.end())).contains(&value) {
+                invalid(key, &format!("{value} is out of range (accepted: {} to {})", range.start(), range.end()));
+            }
+        }
+        if !limits::DISTANCE_KM.contains(&d.distance_km) {
+            invalid(
+                "dedup.distance_km",
+                &format!(
+                    "{} is out of range (accepted: {} to {})",
+                    d.distance_km,
+                    limits::DISTANCE_KM.start(),
+                    limits::DISTANCE_KM.end()
+                ),
+            );
+        }
+        if errors.is_empty() { Ok(()) } else { Err(ConfigError::Invalid(errors)) }
     }
 
     pub fn dedup_config(&self) -> crate::dedup::DedupConfig {
@@ -306,6 +416,10 @@ fn env_value(path: &[String], value: &str) -> toml::Value {
     }
     if let Ok(i) = value.parse::<i64>() {
         return toml::Value::Integer(i);
+    }
+    // An integer beyond TOML's 64 bits stays as written, so the error shows it (not a float).
+    if value.strip_prefix('-').unwrap_or(value).bytes().all(|b| b.is_ascii_digit()) {
+        return toml::Value::String(value.into());
     }
     if let Ok(f) = value.parse::<f64>() {
         return toml::Value::Float(f);
