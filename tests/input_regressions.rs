@@ -17,8 +17,11 @@ fn lexwire_with(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> Ou
     let mut child =
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("lexwire runs");
     let mut pipe = child.stdin.take().unwrap();
-    if let Some(input) = stdin {
-        pipe.write_all(input).unwrap();
+    if let Some(input) = stdin
+        && let Err(e) = pipe.write_all(input)
+    {
+        // lexwire may exit before reading its input (a rejected flag): its output tells.
+        assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe, "writing lexwire's stdin: {e}");
     }
     drop(pipe);
     child.wait_with_output().unwrap()
