@@ -647,9 +647,12 @@ impl Dictionary {
     ///
     /// # Errors
     /// A [`DictionaryError`] naming the file (and line) when a file is missing, is not valid
-    /// TOML/TSV where the format is strict, or breaks a rule (an unknown event type, a duplicate
-    /// id, an alias that normalizes to nothing...). Bad lines in GeoNames files are not errors:
-    /// they are listed in [`Dictionary::report`].
+    /// TOML/TSV where the format is strict, breaks a rule (an unknown event type, a duplicate
+    /// id, an alias that normalizes to nothing, a CAMEO or country code the event schema would
+    /// refuse...), lacks what a later stage needs ([`requirements`]), or exceeds a size bound
+    /// ([`files::MAX_LINE_BYTES`] and the file bounds); or naming the option, for an unknown
+    /// country in [`LoadOptions::countries`]. Bad lines in GeoNames files are not errors: they
+    /// are listed in [`Dictionary::report`].
     pub fn load_dir(dir: &Path, options: &LoadOptions) -> Result<Dictionary, DictionaryError> {
         Self::load(&DictionaryFiles::Dir(dir.to_path_buf()), options)
     }

@@ -1,5 +1,5 @@
 //! What the stages after the dictionary need of it, checked once, when a dictionary is loaded
-//! ([`check`], called by [`super::Dictionary::load`]). So `lexwire dict check`, the service's
+//! (`check`, called by [`super::Dictionary::load`]). So `lexwire dict check`, the service's
 //! start and every hot reload refuse the same dictionaries, with the file and line at fault,
 //! and a dictionary that loads is one every stage can run on.
 //!
