@@ -26,8 +26,11 @@
 //!
 //! Each automaton is a DFA where memory allows: the ASCII one first, then the other, as long as
 //! their total stays under [`DEFAULT_DFA_BUDGET`] (configurable); an automaton that would not
-//! fit is a contiguous NFA instead (a fraction of the memory, somewhat slower). The benchmark
-//! `matcher` measures both kinds, and the README says which won and why.
+//! fit is a contiguous NFA instead (a fraction of the memory, somewhat slower). Whether a DFA
+//! fits is known before it is built ([`dfa_bytes`] computes its size from the patterns as the
+//! crate lays it out), so an oversize DFA is never built: building one to measure it took a
+//! gigabyte for 200,000 aliases. The benchmark `matcher` measures both kinds, and the README
+//! says which won and why.
 
 use std::time::{Duration, Instant};
 
@@ -119,6 +122,8 @@ pub struct Matcher {
     starts: Vec<u32>,
     /// The patterns as given to the automaton (between spaces).
     patterns: Vec<Box<str>>,
+    /// What a DFA over each automaton's patterns takes (or would take), in bytes.
+    dfa_estimates: (usize, usize),
     build_time: Duration,
 }
 
@@ -169,8 +174,8 @@ impl Matcher {
 
         let ascii_patterns = patterns.iter().take_while(|p| p.is_ascii()).count();
         let mut budget = if kind == AutomatonKind::Dfa { dfa_budget } else { 0 };
-        let ascii = build_within(&patterns[..ascii_patterns], &mut budget)?;
-        let other = build_within(&patterns[ascii_patterns..], &mut budget)?;
+        let (ascii, ascii_estimate) = build_within(&patterns[..ascii_patterns], &mut budget)?;
+        let (other, other_estimate) = build_within(&patterns[ascii_patterns..], &mut budget)?;
         let lengths = patterns.iter().map(|p| p.len().min(u16::MAX as usize) as u16).collect();
         Ok(Matcher {
             info,
@@ -181,6 +186,7 @@ impl Matcher {
             candidates,
             starts,
             patterns,
+            dfa_estimates: (ascii_estimate, other_estimate),
             build_time: started.elapsed(),
         })
     }
@@ -252,6 +258,12 @@ impl Matcher {
 
     pub fn build_time(&self) -> Duration {
         self.build_time
+    }
+
+    /// The heap a DFA over the ASCII patterns and one over the others takes (or would take, if
+    /// it was not built), as estimated before building.
+    pub fn dfa_estimates(&self) -> (usize, usize) {
+        self.dfa_estimates
     }
 
     /// The kinds of the ASCII and of the other automaton.
@@ -369,11 +381,13 @@ fn search<A: Automaton>(
     }
 }
 
-/// A DFA over `patterns` if it fits in `budget` (which it then uses up), else a contiguous NFA.
-fn build_within(patterns: &[Box<str>], budget: &mut usize) -> Result<Engine, MatcherError> {
+/// A DFA over `patterns` if it fits in `budget` (which it then uses up), else a contiguous NFA;
+/// and the estimated size of the DFA. The DFA is built only when the estimate fits.
+fn build_within(patterns: &[Box<str>], budget: &mut usize) -> Result<(Engine, usize), MatcherError> {
     let bytes = patterns.iter().map(|p| p.as_bytes());
     let error = |source| MatcherError { patterns: patterns.len(), source };
-    if *budget > 0 {
+    let estimate = dfa_bytes(patterns);
+    if *budget > 0 && estimate <= *budget {
         // No prefilter: every pattern starts with a space, so one would stop at every word.
         let dfa = dfa::Builder::new()
             .match_kind(MatchKind::LeftmostLongest)
@@ -382,13 +396,22 @@ fn build_within(patterns: &[Box<str>], budget: &mut usize) -> Result<Engine, Mat
             .map_err(error)?;
         if dfa.memory_usage() <= *budget {
             *budget -= dfa.memory_usage();
-            return Ok(Engine::Dfa(dfa));
+            return Ok((Engine::Dfa(dfa), estimate));
         }
-        tracing::info!(
+        // The estimate follows the crate's layout; a new version of the crate may change it.
+        tracing::warn!(
             patterns = patterns.len(),
             dfa_bytes = dfa.memory_usage(),
+            estimate_bytes = estimate,
             budget_bytes = *budget,
-            "DFA over budget: using the contiguous NFA"
+            "DFA over budget although estimated within it: using the contiguous NFA"
+        );
+    } else if *budget > 0 {
+        tracing::info!(
+            patterns = patterns.len(),
+            dfa_bytes = estimate,
+            budget_bytes = *budget,
+            "a DFA would be over budget: using the contiguous NFA"
         );
     }
     let nfa = nfa::contiguous::Builder::new()
@@ -396,7 +419,44 @@ fn build_within(patterns: &[Box<str>], budget: &mut usize) -> Result<Engine, Mat
         .prefilter(false)
         .build(bytes)
         .map_err(error)?;
-    Ok(Engine::Nfa(nfa))
+    Ok((Engine::Nfa(nfa), estimate))
+}
+
+/// The heap of the aho-corasick DFA over `patterns` (leftmost-longest, unanchored start, byte
+/// classes, no prefilter), computed from the patterns alone as the crate (1.1) lays it out: a
+/// transition table of one `u32` per state and byte class, the class count rounded up to a power
+/// of two; a state per distinct non-empty prefix of the patterns, plus four (dead, fail and the
+/// two start states); and a match list per pattern. That is the transition table exactly; the
+/// match lists are a little more (a state whose failure state matches copies its match), which
+/// the check after building catches. A test holds it within 1% of the crate's `memory_usage` on
+/// the shipped dictionary.
+pub fn dfa_bytes(patterns: &[Box<str>]) -> usize {
+    let mut sorted: Vec<&[u8]> = patterns.iter().map(|p| p.as_bytes()).collect();
+    sorted.sort_unstable();
+    let mut prefixes = 0usize;
+    let mut used = [false; 256];
+    let mut previous: &[u8] = &[];
+    for p in &sorted {
+        let shared = p.iter().zip(previous).take_while(|(a, b)| a == b).count();
+        prefixes += p.len() - shared;
+        for &b in *p {
+            used[usize::from(b)] = true;
+        }
+        previous = p;
+    }
+    // A class ends after each byte a pattern uses and after the byte before it.
+    let mut ends = [false; 256];
+    for b in (0..256).filter(|&b| used[b]) {
+        ends[b] = true;
+        if b > 0 {
+            ends[b - 1] = true;
+        }
+    }
+    let classes = 1 + ends[..255].iter().filter(|&&e| e).count();
+    let states = prefixes + 4;
+    let transitions = states.saturating_mul(classes.next_power_of_two()).saturating_mul(4);
+    let matches = patterns.len() * (std::mem::size_of::<Vec<u32>>() + 4 + 4);
+    transitions.saturating_add(matches)
 }
 
 /// How candidates of one pattern are ordered, best first:
@@ -455,6 +515,34 @@ mod tests {
         assert!(matches(&matcher, "Bokamalian culture").is_empty());
         // The crossing is one match, not the town and a word.
         assert_eq!(matches(&matcher, "the Al-Qa’em crossing"), ["Al-Qa’em crossing"]);
+    }
+
+    #[test]
+    fn the_dfa_estimate_is_the_crates_size() {
+        let dict = Dictionary::bundled().unwrap();
+        let matcher = Matcher::new(&dict, AutomatonKind::ContiguousNfa).unwrap();
+        let ascii: Vec<Box<str>> = matcher.ascii_patterns().map(Box::from).collect();
+        let other: Vec<Box<str>> = matcher.patterns[ascii.len()..].to_vec();
+        for patterns in [ascii, other, vec![" a ".into(), " ab ".into(), " b ".into()], Vec::new()] {
+            let dfa = dfa::Builder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .prefilter(false)
+                .build(patterns.iter().map(|p| p.as_bytes()))
+                .unwrap();
+            let (actual, estimate) = (dfa.memory_usage(), dfa_bytes(&patterns));
+            assert!(actual.abs_diff(estimate) <= actual / 100, "{actual} vs {estimate}");
+        }
+    }
+
+    #[test]
+    fn an_oversize_dfa_is_not_built() {
+        let dict = Dictionary::bundled().unwrap();
+        let full = Matcher::new(&dict, AutomatonKind::Dfa).unwrap();
+        let (ascii, _) = full.dfa_estimates();
+        let tight = Matcher::with_budget(&dict, AutomatonKind::Dfa, ascii - 1).unwrap();
+        assert_eq!(tight.kinds().0, AhoCorasickKind::ContiguousNFA);
+        let roomy = Matcher::with_budget(&dict, AutomatonKind::Dfa, ascii + ascii / 100).unwrap();
+        assert_eq!(roomy.kinds().0, AhoCorasickKind::DFA);
     }
 
     #[test]

@@ -861,7 +861,9 @@ fn place_agreement(a: Option<&LocationState>, b: Option<&LocationState>, km: f64
 /// Whether the actors who did it can be the same: no named doer on one side, or one in common.
 fn actors_agree(a: &[ActorState], b: &[ActorState]) -> bool {
     fn doers(x: &[ActorState]) -> impl Iterator<Item = &str> {
-        x.iter().filter(|s| s.role == Role::Actor && s.id != "actor:unidentified").map(|s| s.id.as_str())
+        x.iter()
+            .filter(|s| s.role == Role::Actor && s.id != crate::dictionary::requirements::UNIDENTIFIED_ACTOR)
+            .map(|s| s.id.as_str())
     }
     doers(a).next().is_none() || doers(b).next().is_none() || doers(a).any(|d| doers(b).any(|e| e == d))
 }

@@ -53,8 +53,14 @@ pub struct AutomatonReport {
     pub patterns: usize,
     pub build_ms: f64,
     pub heap_bytes: usize,
+    /// What DFAs over the ASCII patterns and over the others take or would take, estimated
+    /// before building: a DFA is built only while the total fits the budget.
+    pub dfa_estimate_bytes: [usize; 2],
+    pub dfa_budget_bytes: usize,
     /// Growth of the process's resident memory while the automaton was built, when known.
     pub resident_growth_bytes: Option<usize>,
+    /// The process's peak resident memory so far (loading and building), when known.
+    pub peak_resident_bytes: Option<usize>,
 }
 
 impl CheckReport {
@@ -143,7 +149,13 @@ impl CheckReport {
                 patterns: matcher.pattern_count(),
                 build_ms: matcher.build_time().as_secs_f64() * 1e3,
                 heap_bytes: matcher.memory_usage(),
+                dfa_estimate_bytes: {
+                    let (ascii, other) = matcher.dfa_estimates();
+                    [ascii, other]
+                },
+                dfa_budget_bytes: crate::matcher::DEFAULT_DFA_BUDGET,
                 resident_growth_bytes: resident_growth,
+                peak_resident_bytes: peak_resident_bytes(),
             },
         }
     }
@@ -187,14 +199,25 @@ impl fmt::Display for CheckReport {
         let a = &self.automaton;
         writeln!(
             f,
-            "\nautomaton: {} over {} patterns, built in {:.0} ms, {:.1} MB of heap{}",
+            "\nautomaton: {} over {} patterns, built in {:.0} ms, {:.1} MB of heap{}{}",
             a.kind,
             a.patterns,
             a.build_ms,
             a.heap_bytes as f64 / 1e6,
             a.resident_growth_bytes
                 .map(|b| format!(", resident memory grew {:.1} MB while building", b as f64 / 1e6))
-                .unwrap_or_default()
+                .unwrap_or_default(),
+            a.peak_resident_bytes
+                .map(|b| format!(", peak resident memory {:.1} MB", b as f64 / 1e6))
+                .unwrap_or_default(),
+        )?;
+        writeln!(
+            f,
+            "DFAs would take {:.1} MB (ASCII patterns) + {:.1} MB (other scripts), estimated before building; \
+             budget {} MiB for both",
+            a.dfa_estimate_bytes[0] as f64 / 1e6,
+            a.dfa_estimate_bytes[1] as f64 / 1e6,
+            a.dfa_budget_bytes >> 20
         )?;
         writeln!(f, "GeoNames names skipped (other scripts, codes): {}", self.skipped_names)?;
         writeln!(f, "bad lines skipped: {}", self.bad_lines)?;
@@ -203,6 +226,15 @@ impl fmt::Display for CheckReport {
         }
         Ok(())
     }
+}
+
+/// The process's peak resident memory in bytes (Linux `VmHWM` in `/proc/self/status`), if
+/// readable.
+pub fn peak_resident_bytes() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// The process's resident memory in bytes (Linux `/proc/self/statm`), if readable.

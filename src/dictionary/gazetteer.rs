@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::country::{country_error, is_country_code};
+use super::files::Lines;
 use super::{
     AdminArea, AliasOrigin, Ambiguity, Builder, Detail, DictionaryError, Entry, EntryId, LangMask, LoadReport, Place,
     PlaceLevel, Script, line_of, toml_error,
@@ -56,6 +58,13 @@ pub(crate) fn load_admin1(
         let (country, _) = code.split_once('.').ok_or_else(|| {
             DictionaryError::new(file, Some(line_no), format!("admin1 code {code:?} is not of the form CC.NN"))
         })?;
+        if !is_country_code(country) {
+            return Err(DictionaryError::new(
+                file,
+                Some(line_no),
+                format!("admin1 code {code:?}: {}", country_error(country)),
+            ));
+        }
         let lat = parse_coord(file, line_no, cols[3], -90.0, 90.0, "latitude")?;
         let lon = parse_coord(file, line_no, cols[4], -180.0, 180.0, "longitude")?;
         let others: Vec<&str> = cols[2].split('|').map(str::trim).filter(|n| !n.is_empty()).collect();
@@ -106,10 +115,19 @@ pub(crate) fn load_admin_table(
         }
         let lat = parse_coord(file, line_no, cols[expected - 2], -90.0, 90.0, "latitude")?;
         let lon = parse_coord(file, line_no, cols[expected - 1], -180.0, 180.0, "longitude")?;
+        // A p-code opens with its country (SY0902).
+        let country = code.get(..2).unwrap_or(code);
+        if !is_country_code(country) {
+            return Err(DictionaryError::new(
+                file,
+                Some(line_no),
+                format!("p-code {code:?}: {}", country_error(country)),
+            ));
+        }
         let area = AdminRow {
             id: format!("ocha:{code}"),
             code,
-            country: code.get(..2).unwrap_or(code),
+            country,
             name,
             others: [name_ar].into_iter().filter(|n| !n.is_empty()).collect(),
             level,
@@ -206,28 +224,32 @@ fn add_admin_names(builder: &mut Builder, entry: EntryId, name: &str, others: &[
     }
 }
 
-/// Loads one GeoNames dump file. Never fails: bad lines go to the report.
+/// Loads one GeoNames dump file, streamed line by line: bad lines go to the report.
+///
+/// # Errors
+/// Only when the file cannot be read or breaks the bounds on a line or a file ([`Lines`]):
+/// that is no GeoNames dump (a wrong path, a binary, `/dev/zero`).
 pub(crate) fn load_geonames(
     builder: &mut Builder,
-    file: &str,
-    bytes: &[u8],
+    lines: &mut Lines<'_>,
     filter: &GeonamesFilter,
     report: &mut LoadReport,
-) {
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line_no = index + 1;
+) -> Result<(), DictionaryError> {
+    let file = lines.file().to_string();
+    while let Some((line_no, raw)) = lines.next_line()? {
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         if raw.is_empty() || raw.starts_with(b"#") {
             continue;
         }
         let Ok(line) = std::str::from_utf8(raw) else {
-            report.bad_line(file, line_no, "not UTF-8");
+            report.bad_line(&file, line_no, "not UTF-8");
             continue;
         };
-        if let Err(reason) = load_geonames_row(builder, file, line_no, line, filter, report) {
-            report.bad_line(file, line_no, reason);
+        if let Err(reason) = load_geonames_row(builder, &file, line_no, line, filter, report) {
+            report.bad_line(&file, line_no, reason);
         }
     }
+    Ok(())
 }
 
 fn load_geonames_row(
@@ -257,6 +279,10 @@ fn load_geonames_row(
     }
     if !FEATURE_CLASSES.contains(&feature_class) {
         return Ok(());
+    }
+    // Copied into records, whose schema wants a country code (an empty filter keeps any row).
+    if !is_country_code(&country) {
+        return Err(country_error(cols[8].trim()));
     }
     let population: u64 = match cols[14].trim() {
         "" => 0,
@@ -519,7 +545,10 @@ fn add_overlay_place(
 ) -> Result<EntryId, DictionaryError> {
     let missing = |field: &str| DictionaryError::new(file, Some(line), format!("place {id:?} has no `{field}`"));
     let name = p.name.clone().ok_or_else(|| missing("name"))?;
-    let country = p.country.clone().ok_or_else(|| missing("country"))?.to_ascii_uppercase();
+    let country = p.country.clone().ok_or_else(|| missing("country"))?;
+    if !is_country_code(&country) {
+        return Err(DictionaryError::new(file, Some(line), format!("place {id:?}: {}", country_error(&country))));
+    }
     let lat = p.lat.ok_or_else(|| missing("lat"))?;
     let lon = p.lon.ok_or_else(|| missing("lon"))?;
     if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
@@ -681,6 +710,7 @@ fn parse_coord(file: &str, line: usize, s: &str, min: f64, max: f64, what: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::Digest;
 
     fn filter() -> GeonamesFilter {
         GeonamesFilter {
@@ -688,6 +718,13 @@ mod tests {
             scripts: Some(vec![Script::Latin, Script::Arabic]),
             min_alias_chars: 4,
         }
+    }
+
+    fn load(builder: &mut Builder, name: &str, bytes: Vec<u8>, report: &mut LoadReport) {
+        let mut hasher = sha2::Sha256::new();
+        let reader = Box::new(std::io::Cursor::new(bytes));
+        let mut lines = Lines::new(name.to_string(), reader, &mut hasher, super::super::files::MAX_FILE_BYTES);
+        load_geonames(builder, &mut lines, &filter(), report).unwrap();
     }
 
     fn row(id: &str, name: &str, alts: &str, lat: &str) -> String {
@@ -712,7 +749,7 @@ mod tests {
         bytes.extend_from_slice(b"\n4\t\xff\xfe\n");
         let mut builder = Builder::default();
         let mut report = LoadReport::default();
-        load_geonames(&mut builder, "dump.tsv", &bytes, &filter(), &mut report);
+        load(&mut builder, "dump.tsv", bytes, &mut report);
 
         assert_eq!(builder.entries.len(), 1);
         let lines: Vec<(usize, &str)> = report.bad_lines.iter().map(|b| (b.line, b.reason.as_str())).collect();
@@ -752,7 +789,7 @@ mod tests {
         ]
         .join("\n");
         let mut report = LoadReport::default();
-        load_geonames(&mut builder, "sa.tsv", text.as_bytes(), &filter(), &mut report);
+        load(&mut builder, "sa.tsv", text.into_bytes(), &mut report);
 
         let place = |id: &str| match &builder.entries[builder.ids[id] as usize].detail {
             Detail::Place(p) => p.clone(),

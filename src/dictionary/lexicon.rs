@@ -8,7 +8,9 @@
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::country::{country_error, is_country_code};
 use super::gazetteer::{LangAliases, add_curated_aliases};
+use super::requirements;
 use super::{
     Actor, AliasOrigin, Builder, CasualtyRole, CasualtyWord, CueKind, DateAnchor, DatePrecision, DateWord, Detail,
     DictionaryError, Entry, EntryId, EventType, Lang, LangMask, NegationKind, NumberWord, Weapon, WeaponCategory,
@@ -185,6 +187,19 @@ pub(crate) fn load_file(builder: &mut Builder, file: &str, text: &str) -> Result
         if builder.event_types.iter().any(|t| t.code == def.code) {
             return Err(DictionaryError::new(file, Some(at), format!("duplicate event type {:?}", def.code)));
         }
+        // Copied into every record: the values must fit the published schema.
+        if !requirements::is_cameo_code(&def.cameo) {
+            return Err(DictionaryError::new(
+                file,
+                Some(at),
+                format!(
+                    "event type {:?}: cameo {:?} is not a CAMEO code (2 to 4 digits, as the event schema requires)",
+                    def.code, def.cameo
+                ),
+            ));
+        }
+        requirements::check_family(file, at, &def.code, &def.family)?;
+        builder.event_type_lines.push((file.to_string(), at));
         builder.event_types.push(EventType {
             code: def.code,
             name: def.name,
@@ -221,9 +236,19 @@ pub(crate) fn load_file(builder: &mut Builder, file: &str, text: &str) -> Result
         add_curated_aliases(builder, file, at, entry, &def.aliases, &def.ambiguous, &def.case_sensitive)?;
     }
 
+    if !lexicon.actor.is_empty() {
+        builder.actor_file = Some(file.to_string());
+    }
     for def in lexicon.actor {
         let at = line(def.span());
         let def = def.into_inner();
+        if let Some(country) = def.country.as_deref().filter(|c| !is_country_code(c)) {
+            return Err(DictionaryError::new(
+                file,
+                Some(at),
+                format!("actor {:?}: {}", def.id, country_error(country)),
+            ));
+        }
         let detail = Detail::Actor(Actor {
             actor_type: def.actor_type.as_str().to_string(),
             country: def.country,

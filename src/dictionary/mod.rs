@@ -9,16 +9,26 @@
 //! - loads the lexicon files ([`lexicon`]), where any error is fatal and names file and line;
 //! - generates transliteration variants of place names ([`variants`]) and flags ambiguous
 //!   aliases (common words, persons' names) that need context before they count as places;
-//! - computes the dictionary version: the manifest's version plus a hash of every file.
+//! - checks that it holds everything the later stages name ([`requirements`]) and that every
+//!   value copied into records fits the published schema (CAMEO codes, country codes), so that a
+//!   dictionary that loads is one every stage can run on;
+//! - computes the dictionary version: the manifest's version plus a hash of every file and of
+//!   the load options that decide what was kept.
+//!
+//! Every file is read line by line within bounds ([`files::MAX_LINE_BYTES`] a line,
+//! [`files::MAX_FILE_BYTES`] a curated file, [`files::MAX_GEONAMES_FILE_BYTES`] a GeoNames dump,
+//! which is streamed), so a wrong path fails fast instead of filling memory.
 //!
 //! It does not build the automaton: that is [`crate::matcher::Matcher::new`], which takes the
 //! aliases built here. Called by `lexwire dict check`, `lexwire tag` and the service (and again on
 //! every hot reload).
 
 pub mod check;
-mod files;
+pub mod country;
+pub mod files;
 pub mod gazetteer;
 pub mod lexicon;
+pub mod requirements;
 pub mod variants;
 
 use std::collections::{HashMap, HashSet};
@@ -27,8 +37,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use toml::Spanned;
 
 pub use files::DictionaryFiles;
+use files::Lines;
+pub use requirements::RequiredTypes;
 
 use crate::normalize::normalize_str;
 
@@ -45,6 +58,7 @@ pub struct Dictionary {
     event_types: Vec<EventType>,
     admin_areas: HashMap<String, AdminArea>,
     ids: HashMap<String, EntryId>,
+    required: RequiredTypes,
     report: LoadReport,
 }
 
@@ -522,6 +536,11 @@ impl DictionaryError {
         DictionaryError { file: file.into(), line, message: message.into() }
     }
 
+    /// An error in a [`LoadOptions`] field rather than in a file.
+    pub(crate) fn option(field: &str, message: impl Into<String>) -> Self {
+        DictionaryError { file: format!("load option `{field}`"), line: None, message: message.into() }
+    }
+
     /// The file at fault, as given to the loader.
     pub fn file(&self) -> &str {
         &self.file
@@ -545,6 +564,7 @@ pub struct LoadOptions {
     /// GeoNames dump files to use instead of the manifest's.
     pub geonames: Option<Vec<PathBuf>>,
     /// Countries to keep from GeoNames files, instead of the manifest's list (empty: all).
+    /// ISO 3166-1 alpha-2 codes, in any case; an unknown code fails the load.
     pub countries: Option<Vec<String>>,
     /// Keep every GeoNames name, whatever its script or length (the manifest's `scripts` and
     /// `min_alias_chars` filters off): for measuring the worst case.
@@ -566,7 +586,7 @@ pub(crate) struct Manifest {
 pub(crate) struct GazetteerManifest {
     pub geonames: Vec<String>,
     #[serde(default)]
-    pub countries: Vec<String>,
+    pub countries: Vec<Spanned<String>>,
     pub scripts: Vec<Script>,
     pub min_alias_chars: usize,
     pub admin1: String,
@@ -627,9 +647,12 @@ impl Dictionary {
     ///
     /// # Errors
     /// A [`DictionaryError`] naming the file (and line) when a file is missing, is not valid
-    /// TOML/TSV where the format is strict, or breaks a rule (an unknown event type, a duplicate
-    /// id, an alias that normalizes to nothing...). Bad lines in GeoNames files are not errors:
-    /// they are listed in [`Dictionary::report`].
+    /// TOML/TSV where the format is strict, breaks a rule (an unknown event type, a duplicate
+    /// id, an alias that normalizes to nothing, a CAMEO or country code the event schema would
+    /// refuse...), lacks what a later stage needs ([`requirements`]), or exceeds a size bound
+    /// ([`files::MAX_LINE_BYTES`] and the file bounds); or naming the option, for an unknown
+    /// country in [`LoadOptions::countries`]. Bad lines in GeoNames files are not errors: they
+    /// are listed in [`Dictionary::report`].
     pub fn load_dir(dir: &Path, options: &LoadOptions) -> Result<Dictionary, DictionaryError> {
         Self::load(&DictionaryFiles::Dir(dir.to_path_buf()), options)
     }
@@ -667,9 +690,8 @@ impl Dictionary {
             }
         }
 
-        let countries = options.countries.as_ref().unwrap_or(&gazetteer_manifest.countries);
         let geonames_filter = gazetteer::GeonamesFilter {
-            countries: countries.iter().map(|c| c.trim().to_ascii_uppercase()).filter(|c| !c.is_empty()).collect(),
+            countries: countries(options, gazetteer_manifest, &manifest_name, &manifest_text)?,
             scripts: if options.every_name { None } else { Some(gazetteer_manifest.scripts.clone()) },
             min_alias_chars: if options.every_name { 1 } else { gazetteer_manifest.min_alias_chars },
         };
@@ -677,10 +699,14 @@ impl Dictionary {
             Some(paths) => paths.iter().cloned().map(GeonamesFile::Path).collect(),
             None => gazetteer_manifest.geonames.iter().cloned().map(GeonamesFile::Relative).collect(),
         };
-        for file in geonames {
-            let (name, bytes) = reader.bytes(&file)?;
-            gazetteer::load_geonames(&mut builder, &name, &bytes, &geonames_filter, &mut reader.report);
+        for file in &geonames {
+            let (name, source) = reader.open(file)?;
+            let mut lines = Lines::new(name, source, &mut reader.hasher, files::MAX_GEONAMES_FILE_BYTES);
+            gazetteer::load_geonames(&mut builder, &mut lines, &geonames_filter, &mut reader.report)?;
         }
+        // What the filter kept is what was loaded: the same files under other options are
+        // another gazetteer, and another version.
+        reader.hash_filter(&geonames_filter);
         for rel in &gazetteer_manifest.overlay {
             let (name, text) = reader.text(rel)?;
             gazetteer::load_overlay(&mut builder, &name, &text, &mut reader.report)?;
@@ -693,6 +719,8 @@ impl Dictionary {
             lexicon::load_file(&mut builder, &name, &text)?;
         }
         lexicon::check_triggers(&builder)?;
+        let actor_file = builder.actor_file.clone().unwrap_or_else(|| manifest_name.clone());
+        let required = requirements::check(&builder, &builder.event_type_lines, &actor_file)?;
 
         // Variants and ambiguity flags, on places only: the lexicon is written by hand.
         let mut report = reader.report;
@@ -703,9 +731,9 @@ impl Dictionary {
         let hash: String = digest.iter().take(6).map(|b| format!("{b:02x}")).collect();
         let version = format!("{}+{}", manifest.version.trim(), hash);
 
-        let Builder { entries, mut aliases, event_types, admin_areas, ids } = builder;
+        let Builder { entries, mut aliases, event_types, admin_areas, ids, .. } = builder;
         dedup_aliases(&mut aliases);
-        Ok(Dictionary { version, entries, aliases, event_types, admin_areas, ids, report })
+        Ok(Dictionary { version, entries, aliases, event_types, admin_areas, ids, required, report })
     }
 
     /// The version stamped on every record: `<manifest version>+<content hash>`.
@@ -731,6 +759,11 @@ impl Dictionary {
 
     pub fn event_type(&self, index: u16) -> &EventType {
         &self.event_types[index as usize]
+    }
+
+    /// The event types the stages name, checked present when the dictionary was loaded.
+    pub fn required_types(&self) -> &RequiredTypes {
+        &self.required
     }
 
     /// The event type with this code.
@@ -766,34 +799,78 @@ struct Reader<'a> {
     report: LoadReport,
 }
 
-impl Reader<'_> {
-    fn bytes(&mut self, file: &GeonamesFile) -> Result<(String, Vec<u8>), DictionaryError> {
-        let (name, bytes) = match file {
-            GeonamesFile::Relative(rel) => (self.files.display(rel), self.files.read(rel)?.into_owned()),
+impl<'a> Reader<'a> {
+    /// A reader of `file` and its name, listed as read.
+    fn open(&mut self, file: &GeonamesFile) -> Result<(String, Box<dyn std::io::BufRead + 'a>), DictionaryError> {
+        let (name, source) = match file {
+            GeonamesFile::Relative(rel) => (self.files.display(rel), self.files.open(rel)?),
             GeonamesFile::Path(path) => {
                 let name = path.display().to_string();
-                let bytes =
-                    std::fs::read(path).map_err(|e| DictionaryError::new(&name, None, format!("cannot read: {e}")))?;
-                (name, bytes)
+                let source = files::open_path(path, &name)?;
+                (name, source)
             }
         };
-        self.hash(&name, &bytes);
-        Ok((name, bytes))
+        self.report.files.push(name.clone());
+        Ok((name, source))
     }
 
+    /// A curated file, whole, within [`files::MAX_FILE_BYTES`].
     fn text(&mut self, rel: &str) -> Result<(String, String), DictionaryError> {
-        let (name, bytes) = self.bytes(&GeonamesFile::Relative(rel.to_string()))?;
-        let text =
-            String::from_utf8(bytes).map_err(|e| DictionaryError::new(&name, None, format!("not UTF-8: {e}")))?;
+        let (name, source) = self.open(&GeonamesFile::Relative(rel.to_string()))?;
+        let text = Lines::new(name.clone(), source, &mut self.hasher, files::MAX_FILE_BYTES).text()?;
         Ok((name, text))
     }
 
-    fn hash(&mut self, name: &str, bytes: &[u8]) {
-        // The file's bytes, length-prefixed, decide the version; its location does not.
-        self.hasher.update((bytes.len() as u64).to_le_bytes());
-        self.hasher.update(bytes);
-        self.report.files.push(name.to_string());
+    /// Hashes what decides which GeoNames rows and names are kept.
+    fn hash_filter(&mut self, filter: &gazetteer::GeonamesFilter) {
+        let mut countries: Vec<&str> = filter.countries.iter().map(String::as_str).collect();
+        countries.sort_unstable();
+        let scripts = match &filter.scripts {
+            None => "every script".to_string(),
+            Some(scripts) => format!("{scripts:?}"),
+        };
+        let options = format!(
+            "geonames filter: countries [{}], scripts {scripts}, min_alias_chars {}",
+            countries.join(","),
+            filter.min_alias_chars
+        );
+        self.hasher.update((options.len() as u64).to_le_bytes());
+        self.hasher.update(options.as_bytes());
     }
+}
+
+/// The countries to keep from GeoNames files: the options' list, else the manifest's; every one
+/// an ISO 3166-1 alpha-2 code (any case), empty for all.
+fn countries(
+    options: &LoadOptions,
+    manifest: &GazetteerManifest,
+    manifest_name: &str,
+    manifest_text: &str,
+) -> Result<HashSet<String>, DictionaryError> {
+    let mut kept = HashSet::new();
+    if let Some(list) = &options.countries {
+        for code in list.iter().map(|c| c.trim()).filter(|c| !c.is_empty()) {
+            let upper = code.to_ascii_uppercase();
+            if !country::is_country_code(&upper) {
+                return Err(DictionaryError::option("countries", country::country_error(code)));
+            }
+            kept.insert(upper);
+        }
+        return Ok(kept);
+    }
+    for code in &manifest.countries {
+        let upper = code.get_ref().trim().to_ascii_uppercase();
+        if !country::is_country_code(&upper) {
+            let line = line_of(manifest_text, code.span().start);
+            return Err(DictionaryError::new(
+                manifest_name,
+                Some(line),
+                format!("gazetteer.countries: {}", country::country_error(code.get_ref())),
+            ));
+        }
+        kept.insert(upper);
+    }
+    Ok(kept)
 }
 
 /// A TOML error as a [`DictionaryError`] with the line it points at.
@@ -804,7 +881,12 @@ pub(crate) fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> Diction
 
 /// The 1-based line of byte `offset` in `text`.
 pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    line_of_bytes(text.as_bytes(), offset)
+}
+
+/// The 1-based line of byte `offset` in `bytes`.
+pub(crate) fn line_of_bytes(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 /// A word list file: one word per line, `#` comments; words are normalized.
@@ -825,6 +907,10 @@ pub(crate) struct Builder {
     pub event_types: Vec<EventType>,
     pub admin_areas: HashMap<String, AdminArea>,
     pub ids: HashMap<String, EntryId>,
+    /// Where each event type is defined, `(file, line)`, in the order of `event_types`.
+    pub event_type_lines: Vec<(String, usize)>,
+    /// The lexicon file that defines actors, for messages about a missing one.
+    pub actor_file: Option<String>,
 }
 
 impl Builder {

@@ -312,7 +312,7 @@ pub fn parse_gold_date(s: &str) -> Option<NaiveDate> {
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
 }
 
-static ISO3166: &str = include_str!("iso3166.tsv");
+use crate::dictionary::country::ISO3166_TSV as ISO3166;
 
 fn iso2_of_iso3(code: &str) -> Option<String> {
     ISO3166.lines().filter(|l| !l.starts_with('#')).find_map(|l| {

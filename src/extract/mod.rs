@@ -37,6 +37,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::gazetteer::km;
+use crate::dictionary::requirements::UNIDENTIFIED_ACTOR;
 use crate::dictionary::{
     CueKind, DatePrecision, Detail, Dictionary, EntryId, EntryKind, Lang, NegationKind, PlaceLevel, WeaponCategory,
 };
@@ -177,17 +178,9 @@ impl Signals {
 }
 
 /// Event families from the most violent: a sentence with triggers of several families is an
-/// event of the first ("US strikes on a weapons shipment" is a strike).
-const FAMILY_ORDER: [&str; 8] = [
-    "remote_violence",
-    "battle",
-    "violence_against_civilians",
-    "riot",
-    "protest",
-    "weapons_transfer",
-    "deployment",
-    "strategic_development",
-];
+/// event of the first ("US strikes on a weapons shipment" is a strike). Every loaded event type
+/// has one of them.
+const FAMILY_ORDER: [&str; 8] = crate::dictionary::requirements::FAMILIES;
 
 /// How far from a governorate's point a town named with it may lie and still be taken as in it.
 const GOVERNORATE_REACH_KM: f64 = 150.0;
@@ -201,33 +194,24 @@ const AIR_FORCES: [&str; 4] =
 
 impl Extractor {
     /// # Errors
-    /// A message when the dictionary's taxonomy lacks a code extraction refines to
-    /// (`air_strike`, `shelling`, `ied`).
+    /// None on a loaded dictionary: loading checks that the taxonomy has every code extraction
+    /// names ([`crate::dictionary::requirements`]). The `Result` is kept for the callers.
     pub fn new(dict: Arc<Dictionary>) -> Result<Extractor, String> {
-        let code = |c: &str| dict.event_type_by_code(c).ok_or_else(|| format!("the taxonomy has no event type {c:?}"));
-        let protests = || {
-            let code = |c: &str| dict.event_type_by_code(c);
-            Some(ProtestTypes {
-                peaceful: code("peaceful_protest")?,
-                intervention: code("protest_with_intervention")?,
-                excessive_force: code("excessive_force_against_protesters")?,
-                violent: code("violent_demonstration")?,
-                mob: code("mob_violence"),
-            })
-        };
-        let protests = protests().ok_or_else(|| {
-            "the taxonomy lacks a protest sub-type (peaceful_protest, protest_with_intervention, \
-             excessive_force_against_protesters, violent_demonstration)"
-                .to_string()
-        })?;
+        let t = *dict.required_types();
         Ok(Extractor {
-            air_strike: code("air_strike")?,
-            shelling: code("shelling")?,
-            ied: code("ied")?,
-            grenade: dict.event_type_by_code("grenade"),
-            armed_clash: dict.event_type_by_code("armed_clash"),
-            attack_on_civilians: dict.event_type_by_code("attack_on_civilians"),
-            protests,
+            air_strike: t.air_strike,
+            shelling: t.shelling,
+            ied: t.ied,
+            grenade: Some(t.grenade),
+            armed_clash: Some(t.armed_clash),
+            attack_on_civilians: Some(t.attack_on_civilians),
+            protests: ProtestTypes {
+                peaceful: t.peaceful_protest,
+                intervention: t.protest_with_intervention,
+                excessive_force: t.excessive_force_against_protesters,
+                violent: t.violent_demonstration,
+                mob: Some(t.mob_violence),
+            },
             dict,
         })
     }
@@ -351,7 +335,7 @@ impl Extractor {
                     // "a sniper killed a soldier") it is an event of its own.
                     None if toll.fatalities.is_some_and(|n| n.best > 0) && self.names_a_doer(article.text, &tags) => {
                         let around = &paragraph_places[sentence.paragraph as usize];
-                        let implicit = self.dict.event_type_by_code("attack");
+                        let implicit = Some(self.dict.required_types().attack);
                         let made = self.candidate(
                             article,
                             sentence,
@@ -1219,7 +1203,7 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
     // Protests and riots are one gathering told in several sentences: one family here; the
     // sub-type is settled once the article is read.
     let family = |c: &Candidate| match dict.event_type(c.event_type).family.as_str() {
-        "riot" if dict.event_type(c.event_type).code != "mob_violence" => "protest",
+        "riot" if c.event_type != dict.required_types().mob_violence => "protest",
         f => f,
     };
     let admin1 = |p: &PlaceMention| dict.entry(p.entry).place().and_then(|pl| pl.admin1.clone());
@@ -1237,7 +1221,7 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
         let doers = |c: &Candidate| -> Vec<EntryId> {
             c.actors
                 .iter()
-                .filter(|(e, r)| *r == Role::Actor && dict.entry(*e).id != "actor:unidentified")
+                .filter(|(e, r)| *r == Role::Actor && dict.entry(*e).id != UNIDENTIFIED_ACTOR)
                 .map(|(e, _)| *e)
                 .collect()
         };

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod dictionaries;
 pub mod kafka;
 
 use std::path::PathBuf;
