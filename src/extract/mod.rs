@@ -836,6 +836,14 @@ impl Extractor {
             return Some((self.air_strike, false));
         }
         if has(&[WeaponCategory::Missile, WeaponCategory::Rocket, WeaponCategory::Artillery]) {
+            // Heavy weapons fired with small arms are an exchange of direct fire, a clash
+            // (ACLED: shelling is fire from afar with no ground engagement).
+            if has(&[WeaponCategory::SmallArms])
+                && dict.event_type(generic).acled_sub_event_type == "Armed clash"
+                && let Some(clash) = self.armed_clash
+            {
+                return Some((clash, false));
+            }
             return Some((self.shelling, false));
         }
         if has(&[WeaponCategory::Grenade]) {
