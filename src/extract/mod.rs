@@ -452,6 +452,22 @@ impl Extractor {
                 fallback = by_fallback;
             }
         }
+        // A clash between unarmed crowds ("villagers clashed with residents", "a mob clashed
+        // with another group") is mob violence: ACLED's armed clash needs organised armed sides.
+        if Some(event_type) == self.armed_clash
+            && !generic
+            && let Some(mob) = self.protests.mob
+        {
+            let armed = tags.iter().any(|t| match detail(t) {
+                Some(Detail::Actor(a)) => a.actor_type != "civilians",
+                Some(Detail::Cue(CueKind::Person)) => true,
+                _ => t.kind == EntryKind::Weapon && !is_melee(dict, t),
+            });
+            let mob_named = tags.iter().any(|t| matches!(detail(t), Some(Detail::EventType(i)) if *i == mob));
+            if !armed && (mob_named || self.sides(text, tags, trigger).doer_civilian) {
+                event_type = mob;
+            }
+        }
         // Aircraft that watch are not striking.
         if event_type == self.air_strike
             && generic_trigger(dict, trigger)
@@ -1180,6 +1196,12 @@ fn in_prepositional_phrase(text: &str, trigger: &Tag) -> bool {
         .take(3)
         .position(|w| DETERMINERS.iter().any(|d| w.eq_ignore_ascii_case(d)))
         .is_some_and(|i| before.get(i + 1).is_some_and(|p| PREPOSITIONS.iter().any(|x| p.eq_ignore_ascii_case(x))))
+}
+
+/// Sticks, stones, knives: what a crowd fights with (weapons of the "generic" category with no
+/// firearm or explosive in them).
+fn is_melee(dict: &Dictionary, t: &Tag) -> bool {
+    t.entry.is_some_and(|e| dict.entry(e).id == "weapon:melee")
 }
 
 fn generic_trigger(dict: &Dictionary, trigger: &Tag) -> bool {
