@@ -50,6 +50,7 @@ pub struct RequiredTypes {
     pub excessive_force_against_protesters: u16,
     pub violent_demonstration: u16,
     pub mob_violence: u16,
+    pub arrests: u16,
 }
 
 /// One event type a stage names: its code, the family the stage's rules assume, and what for.
@@ -64,7 +65,7 @@ const fn need(code: &'static str, family: &'static str, why: &'static str) -> Ne
 }
 
 /// In the order of [`RequiredTypes`]' fields.
-const EVENT_TYPES: [Need; 12] = [
+const EVENT_TYPES: [Need; 13] = [
     need("air_strike", "remote_violence", "extraction refines a generic attack with a drone or aircraft to it"),
     need(
         "shelling",
@@ -81,6 +82,11 @@ const EVENT_TYPES: [Need; 12] = [
     need("excessive_force_against_protesters", "protest", "extraction settles a protest met with lethal force to it"),
     need("violent_demonstration", "riot", "extraction settles a protest that turned violent to it"),
     need("mob_violence", "riot", "extraction tells a crowd's attack from a demonstration by it"),
+    need(
+        "arrests",
+        "strategic_development",
+        "extraction reads arrests told with a protest as the authorities' intervention",
+    ),
 ];
 
 /// Where each event type was defined: `(file, line)`, in the order of the builder's types.
@@ -153,6 +159,7 @@ pub(crate) fn check(builder: &Builder, lines: &TypeLines, actor_file: &str) -> R
         excessive_force_against_protesters,
         violent_demonstration,
         mob_violence,
+        arrests,
     ] = found;
     Ok(RequiredTypes {
         air_strike,
@@ -167,6 +174,7 @@ pub(crate) fn check(builder: &Builder, lines: &TypeLines, actor_file: &str) -> R
         excessive_force_against_protesters,
         violent_demonstration,
         mob_violence,
+        arrests,
     })
 }
 
@@ -198,6 +206,7 @@ fn reference_sub_event_type(code: &str) -> Option<&'static str> {
         "shelling" => "Shelling/artillery/missile attack",
         "ied" => "Remote explosive/landmine/IED",
         "grenade" => "Grenade",
+        "arrests" => "Arrests",
         "attack" | "armed_clash" => "Armed clash",
         "attack_on_civilians" => "Attack",
         "peaceful_protest" => "Peaceful protest",

@@ -322,7 +322,7 @@ impl Extractor {
                 // tear gas."): it belongs to the event just told in this paragraph or the one
                 // before, else (a toll) to the next one told in this paragraph.
                 let toll = casualties::read(&self.dict, article.text, sentence.start..sentence.end, &tags);
-                let signals = self.signals(&tags);
+                let signals = self.signals(article.text, &tags);
                 let previous = out[first..].last_mut().filter(|c| c.paragraph + 1 >= sentence.paragraph);
                 match previous {
                     Some(c) => {
@@ -554,7 +554,7 @@ impl Extractor {
             paragraph: sentence.paragraph,
             reference,
             pinned: unknown_place && local_found,
-            signals: self.signals(tags),
+            signals: self.signals(text, tags),
             fallback,
             // Article-wide fallbacks say nothing of where this sentence's event was.
             located: location.filter(|_| local_found).into_iter().collect(),
@@ -954,13 +954,31 @@ impl Extractor {
     }
 
     /// What a sentence's tags tell of a demonstration.
-    fn signals(&self, tags: &[&Tag]) -> Signals {
+    /// An arrest told as done, by a verb ("arrested", "were detained"), not a noun of what a
+    /// protest is about ("the arrest of", "detained activists" after "release").
+    fn arrest_made(&self, text: &str, t: &Tag) -> bool {
+        let surface = &text[t.start..t.end];
+        let verb = surface
+            .split_whitespace()
+            .last()
+            .is_some_and(|w| w.ends_with("ed") || w.ends_with("és") || w.ends_with("é"));
+        let before = last_words(&text[..t.start], 2);
+        let about = ["the", "against", "over", "of", "for", "release", "releasing", "free", "contre", "libération"];
+        verb && !before.first().is_some_and(|w| about.iter().any(|a| a.eq_ignore_ascii_case(w)))
+    }
+
+    fn signals(&self, text: &str, tags: &[&Tag]) -> Signals {
         let mut s = Signals::default();
         for t in tags {
             match t.entry.map(|e| &self.dict.entry(e).detail) {
                 Some(Detail::Cue(CueKind::Intervention)) => s.intervention = true,
                 Some(Detail::Cue(CueKind::Rioting)) => s.rioting = true,
                 _ => {}
+            }
+            // "police detained three members taking part in an unauthorised protest"; not the
+            // arrest a protest is about ("protesting the arrest of", "against detained activists").
+            if trigger_type(&self.dict, t) == Some(self.dict.required_types().arrests) && self.arrest_made(text, t) {
+                s.intervention = true;
             }
             if let Some(i) = trigger_type(&self.dict, t) {
                 let family = self.dict.event_type(i).family.as_str();
