@@ -452,6 +452,17 @@ impl Extractor {
                 fallback = by_fallback;
             }
         }
+        // Violence whose victims are armed ("a soldier was shot", "gunmen shot at a police
+        // station") is a clash: ACLED's violence against civilians needs civilian victims.
+        if Some(event_type) == self.attack_on_civilians
+            && !generic
+            && let Some(clash) = self.armed_clash
+        {
+            let sides = self.sides(text, tags, trigger);
+            if sides.target_armed && !sides.target_civilian {
+                event_type = clash;
+            }
+        }
         // A clash between unarmed crowds ("villagers clashed with residents", "a mob clashed
         // with another group") is mob violence: ACLED's armed clash needs organised armed sides.
         if Some(event_type) == self.armed_clash
@@ -892,31 +903,62 @@ impl Extractor {
     /// woman", the civilians actor) or armed. The doer stands before an active trigger or after
     /// "by"; the target after an active trigger or before a passive one.
     fn sides(&self, text: &str, tags: &[&Tag], trigger: &Tag) -> Sides {
+        // "members", "others", "victims" say nothing of who they are.
+        const NEUTRAL: [&str; 8] =
+            ["member", "members", "others", "victims", "membre", "membres", "autres", "victimes"];
         let kind = |t: &Tag| match t.entry.map(|e| &self.dict.entry(e).detail) {
             Some(Detail::Cue(CueKind::Civilian)) => Some(true),
             Some(Detail::Actor(a)) => Some(a.actor_type == "civilians"),
-            Some(Detail::Cue(CueKind::Person)) => Some(false),
+            Some(Detail::Cue(CueKind::Person)) => {
+                let head = text[t.start..t.end].rsplit(' ').next().unwrap_or("");
+                // "a former rebel commander", "an off-duty policeman": no longer fighting.
+                let former = last_words(&text[..t.start], 2).iter().any(|w| {
+                    ["former", "retired", "off", "ex", "ancien", "ancienne", "anciens"]
+                        .iter()
+                        .any(|f| f.eq_ignore_ascii_case(w))
+                });
+                if former {
+                    Some(true)
+                } else {
+                    (!NEUTRAL.iter().any(|n| n.eq_ignore_ascii_case(head))).then_some(false)
+                }
+            }
             _ => None,
+        };
+        let agent = |t: &Tag| {
+            last_words(&text[..t.start], 3)
+                .iter()
+                .any(|w| w.eq_ignore_ascii_case("by") || w.eq_ignore_ascii_case("par"))
         };
         let passive = is_passive(text, trigger);
         let at = tags.iter().position(|t| t.start == trigger.start).unwrap_or(0);
-        // The nearest person before (within the clause) and after (within a few words). A
-        // trigger inside a prepositional phrase ("were killed in the attack") has no subject:
-        // the people before it belong to another verb.
-        let nominal = in_prepositional_phrase(text, trigger);
-        let before = tags[..at]
+        // The nearest person before (within the clause) and after (within a few words), the
+        // agent after "by" left out of the latter.
+        let before =
+            tags[..at].iter().rev().take_while(|t| at_most_words(&text[t.end..trigger.start], 8)).find_map(|t| kind(t));
+        let after = tags[at + 1..]
             .iter()
-            .rev()
-            .take_while(|t| !nominal && at_most_words(&text[t.end..trigger.start], 8))
+            .take_while(|t| at_most_words(&text[trigger.end..t.start], 6))
+            .filter(|t| !agent(t))
             .find_map(|t| kind(t));
-        let after =
-            tags[at + 1..].iter().take_while(|t| at_most_words(&text[trigger.end..t.start], 6)).find_map(|t| kind(t));
         let by_agent = tags[at + 1..]
             .iter()
             .take_while(|t| at_most_words(&text[trigger.end..t.start], 8))
-            .filter(|t| last_words(&text[..t.start], 3).iter().any(|w| w.eq_ignore_ascii_case("by")))
+            .filter(|t| agent(t))
             .find_map(|t| kind(t));
-        let (doer, target) = if passive { (by_agent, before) } else { (before, after) };
+        // Where people live, as what an active trigger hits ("attacked Nacoba village", "raided
+        // a cattle camp"): its people are the target, civilians.
+        let after = after.or_else(|| {
+            let window = &text[trigger.end..window_after(text, trigger.end, 80)];
+            let words: Vec<&str> =
+                window.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(6).collect();
+            words.iter().any(|w| DWELLINGS.iter().any(|d| d.eq_ignore_ascii_case(w))).then_some(true)
+        });
+        // A passive trigger, or one inside a prepositional phrase ("a man was killed in a
+        // drive-by shooting by armed men", "people were killed in the attack"): the clause's
+        // subject before it is the target, the doer only comes after "by".
+        let (doer, target) =
+            if passive || in_prepositional_phrase(text, trigger) { (by_agent, before) } else { (before, after) };
         Sides {
             doer_civilian: doer == Some(true),
             target_civilian: target == Some(true),
@@ -1087,6 +1129,32 @@ pub(crate) fn is_passive(text: &str, t: &Tag) -> bool {
     let own_first = text[t.start..t.end].split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
     aux(own_first) || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
 }
+
+/// Places where civilians live or gather: what an attack on them hits is civilians.
+const DWELLINGS: [&str; 22] = [
+    "village",
+    "villages",
+    "hamlet",
+    "hamlets",
+    "camp",
+    "camps",
+    "home",
+    "homes",
+    "house",
+    "houses",
+    "market",
+    "settlement",
+    "settlements",
+    "farm",
+    "farms",
+    "villageois",
+    "douar",
+    "maison",
+    "maisons",
+    "marché",
+    "hameau",
+    "campement",
+];
 
 /// Nouns of a kind of place that follow or precede a place's name: "Falahat village", "the
 /// village of Falahat", "le village de Tell Karam".
