@@ -302,3 +302,65 @@ fn an_unreadable_changelog_stops_the_service_without_committing() {
     let committed = kafka::committed(&c.bootstrap, "lexwire.dedup", "lexwire.candidates", 6);
     assert!(committed.values().all(|o| *o < 0), "no dedup offset committed: {committed:?}");
 }
+
+/// SIGTERM with records unacknowledged took twice `pipeline.shutdown_timeout_secs` (10 s
+/// configured, 20.4 s measured: the drain, then the same wait again in the revoke callback of
+/// the consumers' close), so Kubernetes SIGKILLed the pod. One deadline for the whole stop.
+#[test]
+fn regression_sigterm_with_unacknowledged_records_takes_twice_the_timeout() {
+    let c = cluster(1);
+    let messages = [kafka::seed_messages(), kafka::strike_messages(3000, "stop")].concat();
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    let timeout = 4;
+    let run = kafka::lexwire_run(
+        &c.bootstrap,
+        &[RUN_ENV[0], WINDOW, ("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", &timeout.to_string())],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while kafka::high_watermarks(&c.bootstrap, "events") < 5 {
+        assert!(std::time::Instant::now() < deadline, "nothing published");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // From now on every produce request fails with a retriable error: what lexwire publishes
+    // stays unacknowledged.
+    c.mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 100_000]);
+    std::thread::sleep(Duration::from_secs(1));
+    kafka::terminate(&run);
+    let (status, log, took) = kafka::wait_exit(run, Duration::from_secs(60));
+    assert!(status.success(), "{status}: {log}");
+    assert!(log.contains("unacknowledged"), "records were unacknowledged at the stop: {log}");
+    let limit = Duration::from_secs(timeout) + Duration::from_millis(2500);
+    assert!(took <= limit, "stopped in {took:?}, over the {timeout} s deadline (+2.5 s slack)");
+}
+
+/// A dictionary the dedup stage cannot use (the taxonomy code `ied` renamed, its triggers with
+/// it) killed the dedup task at start without a word: `/healthz` stayed 200, articles were
+/// consumed and nothing was published until SIGTERM showed the error. Now the process stops at
+/// once, naming what is missing, and commits nothing.
+#[test]
+fn regression_a_dictionary_the_dedup_stage_cannot_use_fails_silently() {
+    let c = cluster(1);
+    kafka::produce(&c.bootstrap, "articles", Some(0), &kafka::seed_messages());
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo_path("dictionaries"), dir.path());
+    common::rename_taxonomy_code(dir.path(), "ied", "roadside_bomb");
+    let run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], ("LEXWIRE_DICTIONARY_DIR", dir.path().to_str().unwrap())]);
+    let (status, log, _) = kafka::wait_exit(run, Duration::from_secs(30));
+    assert!(!status.success(), "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(last.contains("\"ied\""), "the error names the missing code: {log}");
+    let committed = kafka::committed(&c.bootstrap, "lexwire", "articles", 3);
+    assert!(committed.values().all(|o| *o < 0), "no article consumed: {committed:?}");
+}
+
+/// A stage that fails (here: its consumer cannot be created) ended its task while the process
+/// ran on with `/healthz` 200 and nothing consuming. Now the process stops at once with the error.
+#[test]
+fn regression_a_stage_that_fails_leaves_the_process_running() {
+    let c = cluster(1);
+    let run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], ("LEXWIRE_KAFKA_CONSUMER_QUEUED_MIN_MESSAGES", "many")]);
+    let (status, log, _) = kafka::wait_exit(run, Duration::from_secs(30));
+    assert!(!status.success(), "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(last.contains("stage failed") && last.contains("queued.min.messages"), "{log}");
+}

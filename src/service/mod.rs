@@ -21,7 +21,7 @@ pub mod offsets;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -115,6 +115,9 @@ pub struct Shared {
     pub producer_connected: AtomicBool,
     last_activity_ms: AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// When the stop must be over: set once, by the first [`Shared::shutdown`]. Every wait of
+    /// the stop (the drain, the flush, the revoke callback of the consumers' close) ends by it.
+    stop_deadline: OnceLock<Instant>,
     /// The error that stopped the service, if one did.
     fatal: Mutex<Option<ServiceError>>,
 }
@@ -143,9 +146,16 @@ impl Shared {
         *self.shutdown.borrow()
     }
 
-    /// Asks every task to stop.
+    /// Asks every task to stop, within `pipeline.shutdown_timeout_secs` from the first call.
     pub fn shutdown(&self) {
-        let _ = self.shutdown.send(true);
+        self.stop_deadline.get_or_init(|| deadline_in(Duration::from_secs(self.config.pipeline.shutdown_timeout_secs)));
+        // `send` stores nothing while no task has subscribed yet (a stage failing at once).
+        self.shutdown.send_replace(true);
+    }
+
+    /// The deadline of the stop under way, if one is.
+    fn stop_deadline(&self) -> Option<Instant> {
+        self.stop_deadline.get().copied()
     }
 
     /// Stops the service on an error it cannot go on from; the process exits non-zero with it.
@@ -158,6 +168,12 @@ impl Shared {
     fn touch(&self) {
         self.last_activity_ms.store(now_ms(), Ordering::Relaxed);
     }
+}
+
+/// `now + d`, or a day past now for a duration `Instant` cannot hold.
+fn deadline_in(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).unwrap_or_else(|| now + Duration::from_secs(86_400))
 }
 
 fn now_ms() -> u64 {
@@ -277,9 +293,14 @@ impl ConsumerContext for StageContext {
         let Rebalance::Revoke(tpl) = rebalance else { return };
         let revoked: Vec<(String, i32)> =
             tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
-        // Let the records of the revoked partitions be acknowledged, within the deadline.
-        let deadline = Instant::now() + Duration::from_secs(self.shared.config.pipeline.shutdown_timeout_secs);
-        let _ = self.shared.producer.flush(Duration::from_secs(self.shared.config.pipeline.shutdown_timeout_secs));
+        // Let the records of the revoked partitions be acknowledged, within the deadline: the
+        // stop's own when stopping (the consumer's close revokes everything after the drain,
+        // which must not wait a second time), else a fresh one.
+        let deadline = self
+            .shared
+            .stop_deadline()
+            .unwrap_or_else(|| deadline_in(Duration::from_secs(self.shared.config.pipeline.shutdown_timeout_secs)));
+        let _ = self.shared.producer.flush(deadline.saturating_duration_since(Instant::now()));
         loop {
             let pending = self
                 .tracker
@@ -392,6 +413,33 @@ pub fn load_tagger(config: &Config) -> Result<Tagger, ServiceError> {
     Tagger::new(Arc::new(dict), AutomatonKind::Dfa).map_err(|e| ServiceError::Dictionary(e.to_string()))
 }
 
+/// Whether every stage can run on `tagger`'s dictionary: the articles stage needs the automaton
+/// (built), the dedup stage an extractor (the taxonomy codes it refines to). Start-up and every
+/// reload check it, so that no stage starts, or switches, on a dictionary another cannot use.
+///
+/// # Errors
+/// [`ServiceError::Dictionary`] naming what is missing.
+pub fn check_stages(tagger: &Tagger) -> Result<(), ServiceError> {
+    crate::extract::Extractor::new(tagger.dictionary().clone())
+        .map(drop)
+        .map_err(|e| ServiceError::Dictionary(format!("{e} (the dedup stage cannot run without it)")))
+}
+
+/// Waits for a stage to end; a stage that fails or panics stops the service at once, with its
+/// error logged and as the exit status — the other stage must not go on consuming alone.
+async fn watch_stage(
+    shared: Arc<Shared>,
+    stage: &'static str,
+    task: tokio::task::JoinHandle<Result<(), ServiceError>>,
+) -> Result<(), ServiceError> {
+    match task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => shared.fail(ServiceError::Other(format!("the {stage} stage failed: {e}"))),
+        Err(e) => shared.fail(ServiceError::Other(format!("the {stage} stage panicked: {e}"))),
+    }
+    Ok(())
+}
+
 /// Creates the topics lexwire uses when they are missing, and checks that the changelog has as
 /// many partitions as the repartition topic.
 async fn ensure_topics(
@@ -478,6 +526,7 @@ impl Service {
     /// [`ServiceError`] for a dictionary, broker or topic that cannot be used.
     pub async fn start(mut config: Config) -> Result<Service, ServiceError> {
         let tagger = Arc::new(load_tagger(&config)?);
+        check_stages(&tagger)?;
         let metrics = Metrics::new();
         metrics.set_dictionary(tagger.dictionary().version(), tagger.dictionary().entries().len());
         let (mock, bootstrap) = if config.embedded() {
@@ -512,14 +561,17 @@ impl Service {
             producer_connected: AtomicBool::new(true),
             last_activity_ms: AtomicU64::new(now_ms()),
             shutdown,
+            stop_deadline: OnceLock::new(),
             fatal: Mutex::new(None),
         });
         if shared.config.pipeline.load_samples {
             load_samples(&shared).await?;
         }
         let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(articles_stage(shared.clone())));
-        tasks.push(tokio::spawn(dedup_stage(shared.clone())));
+        let articles = tokio::spawn(articles_stage(shared.clone()));
+        tasks.push(tokio::spawn(watch_stage(shared.clone(), "articles", articles)));
+        let dedup = tokio::spawn(dedup_stage(shared.clone()));
+        tasks.push(tokio::spawn(watch_stage(shared.clone(), "dedup", dedup)));
         if !shared.config.metrics.listen.is_empty() {
             let listener = tokio::net::TcpListener::bind(&shared.config.metrics.listen)
                 .await
@@ -552,7 +604,8 @@ impl Service {
                 }
             }
         }
-        let _ = self.shared.producer.flush(Duration::from_secs(5));
+        let left = self.shared.stop_deadline().map_or(Duration::ZERO, |d| d.saturating_duration_since(Instant::now()));
+        let _ = self.shared.producer.flush(left.min(Duration::from_secs(5)));
         if let Some(e) = self.shared.fatal.lock().expect("fatal").take() {
             first_error.get_or_insert(e);
         }
@@ -721,9 +774,10 @@ async fn run_stage(
     // Drain: publish what is deferred, let in-flight records be acknowledged, then commit what
     // is done.
     drop(deferred);
-    let timeout = Duration::from_secs(shared.config.pipeline.shutdown_timeout_secs);
-    let deadline = Instant::now() + timeout;
-    let _ = tokio::time::timeout(timeout, publisher).await;
+    // The stage also ends without a shutdown (its handler asked to stop): start the stop here.
+    shared.shutdown();
+    let deadline = shared.stop_deadline().unwrap_or_else(Instant::now);
+    let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), publisher).await;
     while tracker.lock().expect("tracker").in_flight(|_, _| true) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -852,10 +906,16 @@ pub fn route_key(tagger: &Tagger, article: &crate::article::Article<'_>, scratch
 /// The consumer that reads the changelog to restore state: assigned partitions, never
 /// committed, connected once.
 fn restore_consumer(shared: &Shared) -> Result<BaseConsumer, ServiceError> {
-    let k = &shared.config.kafka;
-    let mut cc = consumer_config(&shared.config, &shared.bootstrap, &format!("{}.restore", k.group_id));
-    cc.set("enable.auto.commit", "false");
-    cc.create().map_err(kafka("changelog consumer"))
+    restore_consumer_config(&shared.config, &shared.bootstrap).create().map_err(kafka("changelog consumer"))
+}
+
+/// The changelog consumer's configuration: no statistics. It is polled only while it restores,
+/// so statistics events would queue up in its main queue for the life of the process (a memory
+/// leak); its lag means nothing anyway.
+fn restore_consumer_config(config: &Config, bootstrap: &str) -> ClientConfig {
+    let mut cc = consumer_config(config, bootstrap, &format!("{}.restore", config.kafka.group_id));
+    cc.set("enable.auto.commit", "false").set("statistics.interval.ms", "0");
+    cc
 }
 
 /// Reads partition `partition` of the changelog from the start to its end into a new state.
@@ -954,7 +1014,13 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         if current != generation {
             match engine.set_tagger(s.tagger()) {
                 Ok(()) => generation = current,
-                Err(e) => error!(error = %e, "the new dictionary cannot drive extraction; keeping the old one"),
+                Err(e) => {
+                    // The reloader checked it ([`check_stages`]): the articles stage already routes
+                    // with it, and the stages must not serve two dictionaries. Stop; the message is
+                    // not committed.
+                    s.fail(ServiceError::Dictionary(format!("the dedup stage cannot apply the new dictionary: {e}")));
+                    return None;
+                }
             }
         }
         let partition = m.partition();
@@ -1077,4 +1143,37 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         Some(outputs)
     };
     run_stage(shared, consumer, tracker, &mut handler).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages, events and statistics waiting in a consumer's queue.
+    fn queued(consumer: &BaseConsumer) -> i64 {
+        use rdkafka::bindings as rd;
+        // SAFETY: the client outlives the queue handle, which is released before returning.
+        unsafe {
+            let queue = rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr());
+            let n = rd::rd_kafka_queue_length(queue) as i64;
+            rd::rd_kafka_queue_destroy(queue);
+            n
+        }
+    }
+
+    /// The changelog consumer is polled only while it restores: statistics it produced in
+    /// between would queue up for the life of the process (83 → 176 MB in two minutes at 10 ms).
+    #[test]
+    fn regression_restore_consumer_queues_statistics_until_it_restores() {
+        let mock = MockCluster::new(1).expect("mock cluster");
+        let mut config = Config::default();
+        config.metrics.statistics_interval_ms = 10;
+        let bootstrap = mock.bootstrap_servers();
+        // The stages' consumers are polled all the time: statistics are what they are for.
+        let stage: BaseConsumer = consumer_config(&config, &bootstrap, "lexwire").create().expect("consumer");
+        let restore: BaseConsumer = restore_consumer_config(&config, &bootstrap).create().expect("consumer");
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(queued(&stage) > 10, "the check counts queued statistics: {}", queued(&stage));
+        assert_eq!(queued(&restore), 0, "the restore consumer queues statistics nobody reads");
+    }
 }

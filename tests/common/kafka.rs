@@ -260,3 +260,27 @@ pub fn high_watermarks(bootstrap: &str, topic: &str) -> i64 {
         .map(|p| consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).map_or(0, |(_, high)| high))
         .sum()
 }
+
+/// Waits for `child` to exit (within `limit`, else kills it and panics): its status, its stderr
+/// and how long it took from the call.
+pub fn wait_exit(mut child: Child, limit: Duration) -> (std::process::ExitStatus, String, Duration) {
+    use std::io::Read;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("lexwire run did not exit within {limit:?}:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (status, err, elapsed)
+}
