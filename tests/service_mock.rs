@@ -364,3 +364,42 @@ fn regression_a_stage_that_fails_leaves_the_process_running() {
     let last = log.lines().last().unwrap_or_default();
     assert!(last.contains("stage failed") && last.contains("queued.min.messages"), "{log}");
 }
+
+/// An unreachable broker was silent for 60 s, then start-up failed with a timeout that did not
+/// say where it had tried. Now a warning names the address within seconds, and so does the error.
+#[test]
+fn regression_an_unreachable_broker_is_silent_and_unnamed() {
+    use std::io::BufRead;
+    let address = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    }; // closed again: nothing listens there
+    let mut run = kafka::lexwire_run(&address, &[("LEXWIRE_KAFKA_CONNECT_TIMEOUT_SECS", "8")]);
+    let started = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = run.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send((started.elapsed(), line));
+        }
+    });
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "still trying after 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let lines: Vec<(Duration, String)> = rx.try_iter().collect();
+    // lexwire's own lines (librdkafka's connection errors are not what an operator reads first).
+    let own: Vec<&(Duration, String)> = lines.iter().filter(|(_, l)| !l.contains("rdkafka")).collect();
+    let warning = own.iter().find(|(_, l)| l.contains("WARN") && l.contains(&address));
+    assert!(
+        warning.is_some_and(|(at, _)| *at < Duration::from_secs(6)),
+        "a warning naming {address} within seconds: {own:#?}"
+    );
+    assert!(!status.success());
+    let last = &lines.last().expect("an error").1;
+    assert!(last.contains(&address) && last.contains("cannot reach"), "{last}");
+}

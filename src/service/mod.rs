@@ -440,6 +440,38 @@ async fn watch_stage(
     Ok(())
 }
 
+/// Waits until the brokers answer a metadata request, for `timeout` at most. A warning naming
+/// them comes after the first failed attempt (a few seconds), not at the end of the timeout; the
+/// error names them too.
+async fn reach_brokers(producer: &FutureProducer, bootstrap: &str, timeout: Duration) -> Result<(), ServiceError> {
+    const ATTEMPT: Duration = Duration::from_secs(3);
+    let started = Instant::now();
+    let deadline = deadline_in(timeout);
+    loop {
+        let attempt = ATTEMPT.min(deadline.saturating_duration_since(Instant::now())).max(Duration::from_millis(100));
+        let client = producer.clone();
+        let result = tokio::task::spawn_blocking(move || client.client().fetch_metadata(None, attempt).map(drop))
+            .await
+            .map_err(|e| ServiceError::Other(format!("metadata request panicked: {e}")))?;
+        let Err(e) = result else { return Ok(()) };
+        if Instant::now() >= deadline {
+            return Err(ServiceError::Kafka {
+                context: format!(
+                    "cannot reach the brokers at {bootstrap} within {} s (kafka.brokers, kafka.connect_timeout_secs)",
+                    timeout.as_secs()
+                ),
+                source: e,
+            });
+        }
+        warn!(
+            brokers = bootstrap,
+            error = %e,
+            waited_secs = started.elapsed().as_secs(),
+            "cannot reach the brokers yet; retrying until kafka.connect_timeout_secs"
+        );
+    }
+}
+
 /// Creates the topics lexwire uses when they are missing, and checks that the changelog has as
 /// many partitions as the repartition topic.
 async fn ensure_topics(
@@ -541,12 +573,9 @@ impl Service {
         } else {
             (None, config.kafka.brokers.clone())
         };
-        ensure_topics(&config, &bootstrap, mock.as_ref()).await?;
         let producer: FutureProducer = producer_config(&config, &bootstrap).create().map_err(kafka("producer"))?;
-        producer
-            .client()
-            .fetch_metadata(None, Duration::from_secs(10))
-            .map_err(kafka(format!("cannot reach the brokers at {bootstrap}")))?;
+        reach_brokers(&producer, &bootstrap, Duration::from_secs(config.kafka.connect_timeout_secs)).await?;
+        ensure_topics(&config, &bootstrap, mock.as_ref()).await?;
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             config,
