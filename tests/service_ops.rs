@@ -303,3 +303,37 @@ fn regression_a_reload_the_dedup_stage_cannot_apply_switches_one_stage() {
     assert!(!log.iter().any(|l| l.contains("ERROR") && !l.contains("dictionary reload failed")), "{log:#?}");
     stop(r);
 }
+
+/// A tombstone (a key with no value: a deletion on a compacted input topic) was dead-lettered
+/// as an empty payload. It is skipped and counted (`articles_failed{class="tombstone"}`), and
+/// the articles after it flow.
+#[test]
+fn regression_a_tombstone_is_dead_lettered_as_an_empty_payload() {
+    let r = start(&[]);
+    let bootstrap = bootstrap(&r);
+    wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    common::kafka::produce_tombstone(&bootstrap, "articles", 0, "deleted-article");
+    common::kafka::produce(&bootstrap, "articles", Some(0), &[strike("after-tombstone", 3)]);
+    record_of(&r, "after-tombstone");
+    let body = wait_metric(&r, "lexwire_articles_failed_total", &["class=\"tombstone\""], 1.0);
+    assert_eq!(metric(&body, "lexwire_dead_letters_total", &[]), 0.0);
+    assert_eq!(metric(&body, "lexwire_articles_failed_total", &[]), 1.0);
+    assert!(common::kafka::read_topic(&bootstrap, "articles.dlq").is_empty(), "no dead letter");
+    stop(r);
+}
+
+/// `lexwire_in_flight_messages` was one gauge both stages wrote, each its own count: it flapped
+/// between them. One series per stage now.
+#[test]
+fn regression_the_in_flight_gauge_is_written_by_both_stages() {
+    let r = start(&[]);
+    let body = wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    std::thread::sleep(Duration::from_millis(300)); // a tick of each stage
+    let body = get(r.port, "/metrics").map(|(_, b)| b).unwrap_or(body);
+    let series: Vec<&str> = body.lines().filter(|l| l.starts_with("lexwire_in_flight_messages")).collect();
+    assert_eq!(series.len(), 2, "{series:?}");
+    for stage in ["articles", "dedup"] {
+        assert!(series.iter().any(|l| l.contains(&format!("stage=\"{stage}\""))), "{series:?}");
+    }
+    stop(r);
+}

@@ -22,7 +22,7 @@ pub struct Metrics {
     pub latency_seconds: Histogram,
     pub consumer_lag: IntGaugeVec,
     pub producer_queue: IntGauge,
-    pub in_flight: IntGauge,
+    pub in_flight: IntGaugeVec,
     pub delivery_errors: IntCounterVec,
     pub dedup_events: IntGauge,
     pub dedup_articles: IntGauge,
@@ -126,7 +126,12 @@ impl Metrics {
                 "lexwire_producer_queue_messages",
                 "Messages in the producer's queue awaiting delivery",
             ),
-            in_flight: gauge(&r, "lexwire_in_flight_messages", "Input messages whose outputs are not all acknowledged"),
+            in_flight: gauge_vec(
+                &r,
+                "lexwire_in_flight_messages",
+                "Input messages whose outputs are not all acknowledged, by stage",
+                &["stage"],
+            ),
             delivery_errors: counter_vec(
                 &r,
                 "lexwire_delivery_errors_total",
@@ -163,6 +168,8 @@ impl Metrics {
             m.articles_failed.with_label_values(&[class]);
             m.dead_letters.with_label_values(&[class]);
         }
+        // Skipped and counted, never dead-lettered: a deletion on a compacted topic.
+        m.articles_failed.with_label_values(&["tombstone"]);
         for layer in ["article", "event"] {
             m.duplicates.with_label_values(&[layer]);
         }

@@ -569,6 +569,11 @@ impl Service {
             // The embedded broker answers a fetch that finds no data only when the wait is over
             // (a real broker answers as soon as data arrives): a short wait keeps latency low.
             config.kafka.consumer.entry("fetch.wait.max.ms".into()).or_insert_with(|| MOCK_FETCH_WAIT_MS.into());
+            // librdkafka's mock cluster has fixed retention, with no setting to change it.
+            info!(
+                "the embedded broker keeps at most 5 MiB or 100000 messages per partition: older messages \
+                 are dropped, consumed or not (use a real broker for volume)"
+            );
             (Some(mock), bootstrap)
         } else {
             (None, config.kafka.brokers.clone())
@@ -765,7 +770,8 @@ async fn run_stage(
             _ = shutdown.changed() => break,
             _ = tick.tick() => {
                 shared.metrics.producer_queue.set(shared.producer.in_flight_count() as i64);
-                shared.metrics.in_flight.set(tracker.lock().expect("tracker").in_flight(|_, _| true) as i64);
+                let in_flight = tracker.lock().expect("tracker").in_flight(|_, _| true);
+                shared.metrics.in_flight.with_label_values(&[stage]).set(in_flight as i64);
                 continue;
             }
             message = consumer.recv() => {
@@ -848,8 +854,11 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let s = shared.clone();
     let mut handler = move |m: &BorrowedMessage<'_>| -> Option<Vec<Output>> {
         let metrics = &s.metrics;
-        let payload = m.payload().unwrap_or_default();
         metrics.articles_consumed.inc();
+        if skip_tombstone(&s, m) {
+            return Some(Vec::new());
+        }
+        let payload = m.payload().unwrap_or_default();
         metrics.consumed_bytes.inc_by(payload.len() as u64);
         let started = Instant::now();
         let key = m.key().and_then(|k| std::str::from_utf8(k).ok());
@@ -909,6 +918,19 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         }
     };
     run_stage(shared, consumer, tracker, &mut handler).await
+}
+
+/// A message without a value (a tombstone: a key deleted from a compacted topic) is not an
+/// article, nor a broken one: it is skipped and counted (`articles_failed{class="tombstone"}`),
+/// not dead-lettered — there is nothing to replay, and dead-lettering the deletions of a
+/// compacted input topic would flood the dead-letter topic. `true` when `m` is one.
+fn skip_tombstone(shared: &Shared, m: &BorrowedMessage<'_>) -> bool {
+    if m.payload().is_some() {
+        return false;
+    }
+    shared.metrics.articles_failed.with_label_values(&["tombstone"]).inc();
+    debug!(topic = m.topic(), partition = m.partition(), offset = m.offset(), "tombstone skipped");
+    true
 }
 
 /// The repartition key of an article: the governorate (admin1) its place tags name most, ties
@@ -1051,6 +1073,9 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     return None;
                 }
             }
+        }
+        if skip_tombstone(&s, m) {
+            return Some(Vec::new());
         }
         let partition = m.partition();
         let mut states = states.lock().expect("states");

@@ -284,3 +284,11 @@ pub fn wait_exit(mut child: Child, limit: Duration) -> (std::process::ExitStatus
     child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
     (status, err, elapsed)
 }
+
+/// Produces a tombstone (a key with no value) to `topic`, partition `partition`.
+pub fn produce_tombstone(bootstrap: &str, topic: &str, partition: i32, key: &str) {
+    let p = producer(bootstrap);
+    let record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic).key(key).partition(partition);
+    p.send(record).map_err(|(e, _)| e).expect("tombstone enqueued");
+    p.flush(Duration::from_secs(30)).expect("flushed");
+}
