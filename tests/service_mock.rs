@@ -403,3 +403,104 @@ fn regression_an_unreachable_broker_is_silent_and_unnamed() {
     let last = &lines.last().expect("an error").1;
     assert!(last.contains(&address) && last.contains("cannot reach"), "{last}");
 }
+
+/// Every record over librdkafka's default `message.max.bytes` (1,000,000) failed with
+/// `MessageSizeTooLarge` and was retried forever: its input offset never committed. At the
+/// default 4 MiB article limit: a valid 2 MB article (its repartition record), a 4.5 MB
+/// oversize message (its dead letter, now cut to fit and saying so), a 300 KB plain-text message
+/// of control bytes (1.8 MB once re-encoded as JSON), an article whose id is 600 KB (now
+/// refused: ids are copied into event records and headers). Each partition moves on past them.
+#[test]
+fn regression_records_over_1_mb_block_their_partition_forever() {
+    // The mock cluster keeps at most 5 MiB per partition: one large message per partition.
+    let mock = MockCluster::new(1).expect("mock cluster");
+    for (topic, partitions) in
+        [("articles", 4), ("events", 3), ("articles.dlq", 4), ("lexwire.candidates", 6), ("lexwire.dedup-changelog", 6)]
+    {
+        mock.create_topic(topic, partitions, 1).expect("topic");
+    }
+    let bootstrap = mock.bootstrap_servers();
+    let strike = "Today, an air strike hit positions near Al-Bokamal, killing 5 fighters. ";
+    let big_text = format!("{strike}{}", "Residents described the night as calm and quiet. ".repeat(42_000));
+    let big_article =
+        serde_json::json!({"id": "big-article", "published_at": "2023-03-01T08:00:00Z", "text": big_text});
+    let oversize = format!("{{\"id\": \"too-big\", \"text\": \"{}\"}}", "a".repeat(4_500_000));
+    let control = "\u{1}".repeat(300_000);
+    let long_id =
+        serde_json::json!({"id": "i".repeat(600_000), "published_at": "2023-03-01T08:00:00Z", "text": strike});
+    let large: [(Option<String>, Vec<u8>); 4] = [
+        (Some("big-article".into()), big_article.to_string().into_bytes()),
+        (Some("too-big".into()), oversize.clone().into_bytes()),
+        (Some("control".into()), control.into_bytes()),
+        (Some("long-id".into()), long_id.to_string().into_bytes()),
+    ];
+    assert!(large[0].1.len() > 2_000_000 && large[1].1.len() > 4 * 1024 * 1024);
+    let after = kafka::strike_messages(4, "after");
+    for (partition, (big, next)) in large.iter().zip(&after).enumerate() {
+        kafka::produce(&bootstrap, "articles", Some(partition as i32), &[big.clone(), next.clone()]);
+    }
+    let run = kafka::lexwire_run(&bootstrap, &[RUN_ENV[0], RUN_ENV[1], WINDOW]);
+    kafka::wait_ok(run, Duration::from_secs(120));
+
+    let committed = kafka::committed(&bootstrap, "lexwire", "articles", 4);
+    assert_eq!(committed, (0..4).map(|p| (p, 2)).collect(), "every partition past its large message");
+    let events = kafka::read_topic(&bootstrap, "events");
+    for id in ["big-article", "after-0", "after-1", "after-2", "after-3"] {
+        assert!(
+            events.iter().any(|r| r.json()["sources"].as_array().unwrap().iter().any(|s| s["article_id"] == id)),
+            "no event record of {id}"
+        );
+    }
+    // The control-byte message went through the repartition topic and the dedup stage (no event).
+    let repartitioned = kafka::high_watermarks(&bootstrap, "lexwire.candidates");
+    assert_eq!(repartitioned, 6, "all but the two dead letters repartitioned");
+    let dedup: i64 =
+        kafka::committed(&bootstrap, "lexwire.dedup", "lexwire.candidates", 6).values().map(|o| o.max(&0)).sum();
+    assert_eq!(dedup, repartitioned, "the dedup stage committed every repartitioned article");
+
+    let dead = kafka::read_topic(&bootstrap, "articles.dlq");
+    assert_eq!(dead.len(), 2, "{:?}", dead.iter().map(|r| &r.headers).collect::<Vec<_>>());
+    let too_big = dead.iter().find(|r| r.key.as_deref() == Some(b"too-big".as_slice())).expect("the oversize message");
+    assert_eq!(too_big.headers["lexwire.error.class"], "oversize");
+    assert_eq!(too_big.headers["lexwire.payload.truncated"], oversize.len().to_string());
+    let payload = too_big.payload.as_deref().unwrap();
+    assert!(payload.len() < oversize.len() && oversize.as_bytes().starts_with(payload), "a prefix of the message");
+    assert!(payload.len() >= 4 * 1024 * 1024, "cut to the record limit, not below: {}", payload.len());
+    let long = dead.iter().find(|r| r.key.as_deref() == Some(b"long-id".as_slice())).expect("the 600 KB id");
+    assert_eq!(long.headers["lexwire.error.class"], "invalid_article");
+    assert!(long.headers["lexwire.error.message"].contains("`id`"), "{}", long.headers["lexwire.error.message"]);
+    assert_eq!(long.payload.as_deref(), Some(large[3].1.as_slice()), "unchanged: it fits");
+}
+
+/// A permanent produce error (the broker refusing a record as too large) was retried like any
+/// other, forever when it stays. Now the input message goes to the dead-letter topic, unchanged,
+/// with the broker's refusal as its error, and the partition moves on.
+#[test]
+fn regression_a_permanent_produce_error_is_retried_forever() {
+    let c = cluster(1);
+    let messages = kafka::strike_messages(3, "refused");
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    // lexwire's first produce request is refused; the test's own are done.
+    c.mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE]);
+    let run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], RUN_ENV[1], WINDOW]);
+    kafka::wait_ok(run, Duration::from_secs(90));
+    let dead = kafka::read_topic(&c.bootstrap, "articles.dlq");
+    assert!(!dead.is_empty(), "the refused record's input is dead-lettered");
+    let events = kafka::read_topic(&c.bootstrap, "events");
+    for (key, value) in &messages {
+        let id = key.as_deref().unwrap();
+        let letter = dead.iter().find(|r| r.key.as_deref() == Some(id.as_bytes()));
+        let published = events.iter().any(|r| r.headers.get("lexwire.article.id").map(String::as_str) == Some(id));
+        match letter {
+            Some(r) => {
+                assert_eq!(r.headers["lexwire.error.class"], "oversize");
+                assert!(r.headers["lexwire.error.message"].contains("refused"), "{:?}", r.headers);
+                assert_eq!(r.payload.as_deref(), Some(value.as_slice()), "the input, unchanged");
+                assert_eq!(r.headers["lexwire.source.topic"], "articles");
+            }
+            None => assert!(published, "{id}: neither dead-lettered nor published"),
+        }
+    }
+    let committed = kafka::committed(&c.bootstrap, "lexwire", "articles", 3);
+    assert_eq!(committed[&0], messages.len() as i64, "{committed:?}");
+}

@@ -15,6 +15,7 @@ pub struct Metrics {
     pub consumed_bytes: IntCounter,
     pub articles_failed: IntCounterVec,
     pub dead_letters: IntCounterVec,
+    pub dead_letters_refused: IntCounter,
     pub tags: IntCounterVec,
     pub events: IntCounterVec,
     pub duplicates: IntCounterVec,
@@ -97,8 +98,13 @@ impl Metrics {
             dead_letters: counter_vec(
                 &r,
                 "lexwire_dead_letters_total",
-                "Messages written to the dead-letter topic, by error class",
+                "Messages written to the dead-letter topic (acknowledged by the broker), by error class",
                 &["class"],
+            ),
+            dead_letters_refused: counter(
+                &r,
+                "lexwire_dead_letters_refused_total",
+                "Dead letters the broker refused for good (too large, invalid): logged, and the input offset moved on",
             ),
             tags: counter_vec(&r, "lexwire_tags_total", "Tags found, by kind", &["kind"]),
             events: counter_vec(
@@ -164,7 +170,7 @@ impl Metrics {
             registry: r,
         };
         m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        for class in ["invalid_utf8", "invalid_json", "invalid_article", "no_text", "oversize"] {
+        for class in ["invalid_utf8", "invalid_json", "invalid_article", "no_text", "oversize", "timeout", "rejected"] {
             m.articles_failed.with_label_values(&[class]);
             m.dead_letters.with_label_values(&[class]);
         }
@@ -182,12 +188,13 @@ impl Metrics {
     /// The name of every metric lexwire exports (histograms without their suffixes).
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 24] = [
+        let collectors: [&dyn Collector; 25] = [
             &self.articles_consumed,
             &self.articles_processed,
             &self.consumed_bytes,
             &self.articles_failed,
             &self.dead_letters,
+            &self.dead_letters_refused,
             &self.tags,
             &self.events,
             &self.duplicates,

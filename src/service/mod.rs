@@ -64,6 +64,139 @@ pub mod headers {
     pub const DICTIONARY_VERSION: &str = "lexwire.dictionary.version";
     /// On event records: the article whose processing published the record.
     pub const ARTICLE_ID: &str = "lexwire.article.id";
+    /// On a dead letter whose payload was cut to fit the record limit: the original length.
+    pub const PAYLOAD_TRUNCATED: &str = "lexwire.payload.truncated";
+    /// On a dead letter whose key was cut: the original length.
+    pub const KEY_TRUNCATED: &str = "lexwire.key.truncated";
+}
+
+/// Room for a record's key, headers and framing beyond `pipeline.max_article_bytes`.
+const RECORD_OVERHEAD: usize = 64 * 1024;
+/// librdkafka's per-message framing, counted in `message.max.bytes` on top of what lexwire counts.
+const PRODUCER_FRAMING: usize = 4096;
+/// Caps on values copied from an article into records and headers (event sources, the
+/// `lexwire.article.id` header): an article over one is dead-lettered (`invalid_article`).
+const COPIED_FIELD_CAPS: [(&str, usize); 5] =
+    [("id", 1024), ("url", 8192), ("source", 1024), ("language", 64), ("published_at", 64)];
+/// Cap on a dead letter's key and error message.
+const MAX_DEAD_LETTER_KEY: usize = 4096;
+const MAX_ERROR_MESSAGE: usize = 1024;
+
+/// The largest record lexwire produces (key, value and headers): `pipeline.max_article_bytes`
+/// plus room for the rest, or what `message.max.bytes` in `[kafka.producer]` allows. The
+/// producer's `message.max.bytes` and the topics lexwire creates (`max.message.bytes`) accept it.
+pub fn record_limit(config: &Config) -> usize {
+    match config.kafka.producer.get("message.max.bytes").and_then(|v| v.parse::<usize>().ok()) {
+        Some(configured) => configured.saturating_sub(PRODUCER_FRAMING),
+        None => config.pipeline.max_article_bytes.saturating_add(RECORD_OVERHEAD),
+    }
+}
+
+/// `message.max.bytes` / `max.message.bytes` for [`record_limit`], within librdkafka's range.
+fn message_max_bytes(config: &Config) -> String {
+    record_limit(config).saturating_add(PRODUCER_FRAMING).min(1_000_000_000).to_string()
+}
+
+/// The size a record counts against [`record_limit`].
+fn record_size(output: &Output) -> usize {
+    output.key.as_ref().map_or(0, Vec::len)
+        + output.payload.as_ref().map_or(0, Vec::len)
+        + output.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+}
+
+/// `bytes` cut to at most `max` bytes, on a UTF-8 boundary when it is text.
+fn truncated(bytes: &[u8], max: usize) -> &[u8] {
+    if bytes.len() <= max {
+        return bytes;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut cut = max;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            &bytes[..cut]
+        }
+        Err(_) => &bytes[..max],
+    }
+}
+
+/// The input message a record was made from: what a dead letter of it needs if the broker
+/// refuses the record for good.
+#[derive(Debug)]
+struct Origin {
+    key: Option<Vec<u8>>,
+    /// `None`: a tombstone.
+    payload: Option<Vec<u8>>,
+    timestamp: Option<i64>,
+    /// `lexwire.source.*` headers: where the message came from.
+    source: Vec<(&'static str, Vec<u8>)>,
+    dictionary_version: String,
+}
+
+impl Origin {
+    fn of(m: &BorrowedMessage<'_>, source: Vec<(&'static str, Vec<u8>)>, dictionary_version: &str) -> Origin {
+        Origin {
+            key: m.key().map(<[u8]>::to_vec),
+            payload: m.payload().map(<[u8]>::to_vec),
+            timestamp: m.timestamp().to_millis(),
+            source,
+            dictionary_version: dictionary_version.to_string(),
+        }
+    }
+}
+
+/// The dead letter of `origin`: its key and payload unchanged with headers saying why — cut to
+/// fit [`record_limit`] when they do not (a header gives the original length), so that the
+/// dead letter itself can always be written.
+fn dead_letter(shared: &Shared, origin: &Origin, class: &'static str, message: &str) -> Output {
+    let mut headers = origin.source.clone();
+    headers.extend([
+        (headers::ERROR_CLASS, class.as_bytes().to_vec()),
+        (headers::ERROR_MESSAGE, truncated(message.as_bytes(), MAX_ERROR_MESSAGE).to_vec()),
+        (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
+        (headers::DICTIONARY_VERSION, origin.dictionary_version.as_bytes().to_vec()),
+    ]);
+    let key = origin.key.as_ref().map(|k| {
+        if k.len() > MAX_DEAD_LETTER_KEY {
+            headers.push((headers::KEY_TRUNCATED, k.len().to_string().into_bytes()));
+        }
+        k[..k.len().min(MAX_DEAD_LETTER_KEY)].to_vec()
+    });
+    let mut output = Output {
+        topic: shared.config.kafka.dead_letter_topic.clone(),
+        partition: None,
+        key,
+        payload: None,
+        headers,
+        timestamp: origin.timestamp,
+        kind: "dead_letter",
+        class: Some(class),
+        origin: None,
+    };
+    if let Some(payload) = &origin.payload {
+        // Room for the truncation header too.
+        let room = record_limit(&shared.config).saturating_sub(record_size(&output) + 64);
+        if payload.len() > room {
+            output.headers.push((headers::PAYLOAD_TRUNCATED, payload.len().to_string().into_bytes()));
+        }
+        output.payload = Some(payload[..payload.len().min(room)].to_vec());
+    }
+    output
+}
+
+/// A produce error no retry can fix: the record is too large or invalid for the broker.
+fn permanent_error(e: &KafkaError) -> Option<RDKafkaErrorCode> {
+    let code = e.rdkafka_error_code()?;
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::MessageBatchTooLarge
+            | RDKafkaErrorCode::InvalidRecord
+            | RDKafkaErrorCode::InvalidTimestamp
+    )
+    .then_some(code)
 }
 
 /// The input message's coordinates that stage 1 put on a repartitioned article, to pass on.
@@ -191,6 +324,10 @@ struct Output {
     headers: Vec<(&'static str, Vec<u8>)>,
     timestamp: Option<i64>,
     kind: &'static str,
+    /// A dead letter's error class, counted once the broker has it.
+    class: Option<&'static str>,
+    /// The input message, for a dead letter if the broker refuses this record for good.
+    origin: Option<Arc<Origin>>,
 }
 
 /// Hands `output` to the producer's queue, waiting while the queue is full. `Err` for an error
@@ -229,22 +366,70 @@ async fn enqueue(shared: &Shared, output: &Output) -> Result<DeliveryFuture, Kaf
 
 /// Waits for `first` (an enqueued delivery), then retries `output` until the broker
 /// acknowledges it. `false` when the shutdown deadline passed first.
+///
+/// A permanent error (the record too large or invalid for the broker) is not retried: the
+/// input message goes to the dead-letter topic instead, and its acknowledgement stands for the
+/// record's; a dead letter refused for good is counted (`lexwire_dead_letters_refused_total`)
+/// and logged, and the input offset moves on. Either way `true`: the partition is not stalled.
 async fn deliver(shared: &Shared, output: &Output, first: Result<DeliveryFuture, KafkaError>) -> bool {
     let mut backoff = Duration::from_millis(50);
     let mut attempt = first;
+    let mut replacement: Option<Output> = None;
     loop {
-        match attempt {
+        let current = replacement.as_ref().unwrap_or(output);
+        let error = match attempt {
             Ok(future) => match future.await {
-                Ok(Ok(_)) => return true,
-                Ok(Err((e, _))) => {
-                    shared.metrics.delivery_errors.with_label_values(&[output.kind]).inc();
-                    warn!(topic = %output.topic, error = %e, "delivery failed; retrying");
+                Ok(Ok(_)) => {
+                    if let Some(class) = current.class {
+                        shared.metrics.dead_letters.with_label_values(&[class]).inc();
+                    }
+                    return true;
                 }
-                Err(_) => warn!(topic = %output.topic, "delivery canceled; retrying"),
+                Ok(Err((e, _))) => Some(e),
+                Err(_) => {
+                    warn!(topic = %current.topic, "delivery canceled; retrying");
+                    None
+                }
             },
-            Err(e) => {
-                shared.metrics.delivery_errors.with_label_values(&[output.kind]).inc();
-                warn!(topic = %output.topic, error = %e, "cannot enqueue a record; retrying");
+            Err(e) => Some(e),
+        };
+        if let Some(e) = error {
+            shared.metrics.delivery_errors.with_label_values(&[current.kind]).inc();
+            match permanent_error(&e) {
+                Some(code) if current.kind == "dead_letter" => {
+                    shared.metrics.dead_letters_refused.inc();
+                    error!(
+                        topic = %current.topic,
+                        error = %e,
+                        bytes = record_size(current),
+                        "the broker refused a dead letter for good ({code:?}); the input offset moves on"
+                    );
+                    return true;
+                }
+                Some(code) => {
+                    let Some(origin) = &current.origin else {
+                        error!(topic = %current.topic, error = %e, "record refused for good and nothing to dead-letter");
+                        return true;
+                    };
+                    let class = if code == RDKafkaErrorCode::InvalidRecord || code == RDKafkaErrorCode::InvalidTimestamp
+                    {
+                        "rejected"
+                    } else {
+                        "oversize"
+                    };
+                    let message = format!(
+                        "the broker refused the {} record for {} ({} bytes) for good: {e}",
+                        current.kind,
+                        current.topic,
+                        record_size(current)
+                    );
+                    warn!(topic = %current.topic, error = %e, class, "record refused for good: dead-lettering its input");
+                    let letter = dead_letter(shared, origin, class, &message);
+                    attempt = enqueue(shared, &letter).await;
+                    replacement = Some(letter);
+                    continue;
+                }
+                None => warn!(topic = %current.topic, error = %e, "delivery failed; retrying"),
             }
         }
         if let Some((code, reason)) = shared.producer.client().fatal_error() {
@@ -258,7 +443,7 @@ async fn deliver(shared: &Shared, output: &Output, first: Result<DeliveryFuture,
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
-        attempt = enqueue(shared, output).await;
+        attempt = enqueue(shared, replacement.as_ref().unwrap_or(output)).await;
     }
 }
 
@@ -395,6 +580,8 @@ fn producer_config(config: &Config, bootstrap: &str) -> ClientConfig {
     // Idempotence: retried batches keep their order, so a state change never lands before the
     // one it follows, and a later revision of an event never before an earlier one.
     c.set("linger.ms", "1").set("acks", "all").set("message.timeout.ms", "30000").set("enable.idempotence", "true");
+    // librdkafka's default (1,000,000 bytes) is below the largest article: sized from it.
+    c.set("message.max.bytes", message_max_bytes(config));
     for (k, v) in &config.kafka.producer {
         c.set(k, v);
     }
@@ -496,14 +683,15 @@ async fn ensure_topics(
         create(&k.changelog_topic, k.repartition_partitions)?;
     } else if k.create_topics {
         let replication = || TopicReplication::Fixed(k.replication_factor);
-        let mut topics: Vec<NewTopic<'_>> =
-            k.input_topics.iter().map(|t| NewTopic::new(t, k.partitions, replication())).collect();
-        topics.push(NewTopic::new(&k.events_topic, k.partitions, replication()));
-        topics.push(NewTopic::new(&k.dead_letter_topic, k.partitions, replication()));
-        topics.push(NewTopic::new(&k.repartition_topic, k.repartition_partitions, replication()));
-        topics.push(
-            NewTopic::new(&k.changelog_topic, k.repartition_partitions, replication()).set("cleanup.policy", "compact"),
-        );
+        // Every topic accepts the largest record lexwire writes (and the largest article).
+        let max_bytes = message_max_bytes(config);
+        let topic =
+            |name, partitions| NewTopic::new(name, partitions, replication()).set("max.message.bytes", &max_bytes);
+        let mut topics: Vec<NewTopic<'_>> = k.input_topics.iter().map(|t| topic(t, k.partitions)).collect();
+        topics.push(topic(&k.events_topic, k.partitions));
+        topics.push(topic(&k.dead_letter_topic, k.partitions));
+        topics.push(topic(&k.repartition_topic, k.repartition_partitions));
+        topics.push(topic(&k.changelog_topic, k.repartition_partitions).set("cleanup.policy", "compact"));
         let results = admin
             .create_topics(&topics, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))))
             .await
@@ -867,57 +1055,78 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         let envelope = Envelope { id: key, published_at };
         let mut buf = payload.to_vec();
         let tagger = s.tagger();
-        let mut source = vec![
+        let source = vec![
             (headers::SOURCE_TOPIC, m.topic().as_bytes().to_vec()),
             (headers::SOURCE_PARTITION, m.partition().to_string().into_bytes()),
             (headers::SOURCE_OFFSET, m.offset().to_string().into_bytes()),
         ];
+        let origin = Arc::new(Origin::of(m, source.clone(), tagger.dictionary().version()));
+        let reject = |class: &'static str, message: &str| {
+            metrics.articles_failed.with_label_values(&[class]).inc();
+            warn!(class, topic = m.topic(), partition = m.partition(), offset = m.offset(), error = %message, "dead letter");
+            Some(vec![dead_letter(&s, &origin, class, message)])
+        };
         let decoded = decode(&mut buf, &envelope, s.config.pipeline.max_article_bytes);
         metrics.stage_seconds.with_label_values(&["decode"]).observe(started.elapsed().as_secs_f64());
-        match decoded {
-            Err(e) => {
-                let class = e.class.as_str();
-                metrics.articles_failed.with_label_values(&[class]).inc();
-                metrics.dead_letters.with_label_values(&[class]).inc();
-                warn!(class, topic = m.topic(), partition = m.partition(), offset = m.offset(), error = %e.message, "dead letter");
-                source.extend([
-                    (headers::ERROR_CLASS, class.as_bytes().to_vec()),
-                    (headers::ERROR_MESSAGE, e.message.into_bytes()),
-                    (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
-                    (headers::DICTIONARY_VERSION, tagger.dictionary().version().as_bytes().to_vec()),
-                ]);
-                Some(vec![Output {
-                    topic: s.config.kafka.dead_letter_topic.clone(),
-                    partition: None,
-                    key: m.key().map(<[u8]>::to_vec),
-                    payload: Some(payload.to_vec()),
-                    headers: source,
-                    timestamp: m.timestamp().to_millis(),
-                    kind: "dead_letter",
-                }])
-            }
-            Ok(article) => {
-                let started = Instant::now();
-                let route = route_key(&tagger, &article, &mut scratch);
-                let canonical = serde_json::to_vec(&serde_json::json!({
-                    "id": article.id, "url": article.url, "source": article.source, "language": article.language,
-                    "published_at": article.published_at, "title": article.title, "text": article.text,
-                }))
-                .expect("an article serializes");
-                metrics.stage_seconds.with_label_values(&["route"]).observe(started.elapsed().as_secs_f64());
-                Some(vec![Output {
-                    topic: s.config.kafka.repartition_topic.clone(),
-                    partition: None,
-                    key: Some(route.into_bytes()),
-                    payload: Some(canonical),
-                    headers: source,
-                    timestamp: m.timestamp().to_millis(),
-                    kind: "repartition",
-                }])
-            }
+        let article = match decoded {
+            Err(e) => return reject(e.class.as_str(), &e.message),
+            Ok(article) => article,
+        };
+        if let Some(message) = over_cap(&article) {
+            return reject("invalid_article", &message);
         }
+        let started = Instant::now();
+        let route = route_key(&tagger, &article, &mut scratch);
+        let canonical = serde_json::to_vec(&serde_json::json!({
+            "id": article.id, "url": article.url, "source": article.source, "language": article.language,
+            "published_at": article.published_at, "title": article.title, "text": article.text,
+        }))
+        .expect("an article serializes");
+        metrics.stage_seconds.with_label_values(&["route"]).observe(started.elapsed().as_secs_f64());
+        let output = Output {
+            topic: s.config.kafka.repartition_topic.clone(),
+            partition: None,
+            key: Some(route.into_bytes()),
+            payload: Some(canonical),
+            headers: source,
+            timestamp: m.timestamp().to_millis(),
+            kind: "repartition",
+            class: None,
+            origin: Some(origin.clone()),
+        };
+        let limit = record_limit(&s.config);
+        if record_size(&output) > limit {
+            // JSON escapes a control character in six bytes: a plain-text message of them
+            // grows sixfold on the way to the repartition topic.
+            let message = format!(
+                "the article is {} bytes once re-encoded as JSON for the repartition topic, over the record limit of {limit} bytes",
+                record_size(&output)
+            );
+            return reject("oversize", &message);
+        }
+        Some(vec![output])
     };
     run_stage(shared, consumer, tracker, &mut handler).await
+}
+
+/// Why `article` cannot be copied into records and headers: a field over its cap
+/// ([`COPIED_FIELD_CAPS`]), named with its size.
+fn over_cap(article: &crate::article::Article<'_>) -> Option<String> {
+    COPIED_FIELD_CAPS.iter().find_map(|(field, cap)| {
+        let value = match *field {
+            "id" => Some(article.id.as_ref()),
+            "url" => article.url.as_deref(),
+            "source" => article.source.as_deref(),
+            "language" => article.language.as_deref(),
+            _ => article.published_at.as_deref(),
+        }?;
+        (value.len() > *cap).then(|| {
+            format!(
+                "field `{field}` is {} bytes, over the {cap}-byte limit of a value copied into event records and headers",
+                value.len()
+            )
+        })
+    })
 }
 
 /// A message without a value (a tombstone: a key deleted from a compacted topic) is not an
@@ -1101,29 +1310,23 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         std::mem::swap(engine.deduper_mut(), state);
         let mut buf = m.payload().unwrap_or_default().to_vec();
         let mut outputs = Vec::new();
+        // A dead letter of this message carries the input message's coordinates when stage 1
+        // forwarded them, else the repartition topic's.
+        let mut source = forwarded_source(m);
+        if source.is_empty() {
+            source = vec![
+                (headers::SOURCE_TOPIC, m.topic().as_bytes().to_vec()),
+                (headers::SOURCE_PARTITION, partition.to_string().into_bytes()),
+                (headers::SOURCE_OFFSET, m.offset().to_string().into_bytes()),
+            ];
+        }
+        let origin = Arc::new(Origin::of(m, source, engine.dictionary().version()));
         match decode_json(&mut buf) {
             Err(e) => {
                 // Stage 1 wrote this message; it can only be bad if someone else wrote to the topic.
                 let class = e.class.as_str();
                 metrics.articles_failed.with_label_values(&[class]).inc();
-                metrics.dead_letters.with_label_values(&[class]).inc();
-                outputs.push(Output {
-                    topic: s.config.kafka.dead_letter_topic.clone(),
-                    partition: None,
-                    key: m.key().map(<[u8]>::to_vec),
-                    payload: m.payload().map(<[u8]>::to_vec),
-                    headers: vec![
-                        (headers::ERROR_CLASS, class.as_bytes().to_vec()),
-                        (headers::ERROR_MESSAGE, e.message.into_bytes()),
-                        (headers::SOURCE_TOPIC, m.topic().as_bytes().to_vec()),
-                        (headers::SOURCE_PARTITION, partition.to_string().into_bytes()),
-                        (headers::SOURCE_OFFSET, m.offset().to_string().into_bytes()),
-                        (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
-                        (headers::DICTIONARY_VERSION, engine.dictionary().version().as_bytes().to_vec()),
-                    ],
-                    timestamp: m.timestamp().to_millis(),
-                    kind: "dead_letter",
-                });
+                outputs.push(dead_letter(&s, &origin, class, &e.message));
             }
             Ok(article) => {
                 debug!(partition, offset = m.offset(), id = %article.id, "dedup stage: article");
@@ -1165,6 +1368,8 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                                 headers: cause.clone(),
                                 timestamp: None,
                                 kind: "event",
+                                class: None,
+                                origin: Some(origin.clone()),
                             });
                         }
                         metrics.stage_seconds.with_label_values(&["encode"]).observe(started.elapsed().as_secs_f64());
@@ -1181,6 +1386,8 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                 headers: Vec::new(),
                 timestamp: None,
                 kind: "changelog",
+                class: None,
+                origin: Some(origin.clone()),
             });
         }
         std::mem::swap(engine.deduper_mut(), state);

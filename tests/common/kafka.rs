@@ -32,7 +32,13 @@ impl Record {
 }
 
 pub fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
-    ClientConfig::new().set("bootstrap.servers", bootstrap).set("linger.ms", "1").create().expect("producer")
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "1")
+        // Articles up to lexwire's 4 MiB and beyond (oversize tests), not librdkafka's 1 MB.
+        .set("message.max.bytes", "10000000")
+        .create()
+        .expect("producer")
 }
 
 /// Produces `(key, value)` pairs to `topic`, partition `partition` (or by key), in order, and
