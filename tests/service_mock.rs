@@ -504,3 +504,41 @@ fn regression_a_permanent_produce_error_is_retried_forever() {
     let committed = kafka::committed(&c.bootstrap, "lexwire", "articles", 3);
     assert_eq!(committed[&0], messages.len() as i64, "{committed:?}");
 }
+
+/// An article whose processing outlasted `max.poll.interval.ms` cost the consumer its partition;
+/// the article came back, was processed again, forever, and the next one never was. Now tagging
+/// and extraction have a budget (`pipeline.article_timeout_ms`): past it the article is
+/// dead-lettered (`timeout`) once and the partition moves on. The slowness comes from a test hook
+/// (debug builds: ids containing `slow` sleep `LEXWIRE_TEST_SLOW_ARTICLE_MS`).
+#[test]
+fn regression_a_slow_message_becomes_a_poison_loop() {
+    let c = cluster(1);
+    let messages = [kafka::strike_messages(1, "slow"), kafka::strike_messages(2, "after")].concat();
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    let run = kafka::lexwire_run(
+        &c.bootstrap,
+        &[
+            RUN_ENV[0],
+            RUN_ENV[1],
+            WINDOW,
+            ("LEXWIRE_TEST_SLOW_ARTICLE_MS", "12000"),
+            ("LEXWIRE_PIPELINE_ARTICLE_TIMEOUT_MS", "1500"),
+            ("LEXWIRE_KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS", "6000"),
+            ("LEXWIRE_KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "6000"),
+        ],
+    );
+    kafka::wait_ok(run, Duration::from_secs(90));
+    let dead = kafka::read_topic(&c.bootstrap, "articles.dlq");
+    assert_eq!(dead.len(), 1, "dead-lettered once: {:?}", dead.iter().map(|r| &r.headers).collect::<Vec<_>>());
+    assert_eq!(dead[0].headers["lexwire.error.class"], "timeout");
+    assert_eq!(dead[0].headers["lexwire.source.topic"], "articles", "the input message's coordinates");
+    assert_eq!(dead[0].headers["lexwire.source.offset"], "0");
+    let events = kafka::read_topic(&c.bootstrap, "events");
+    for id in ["after-0", "after-1"] {
+        assert!(events.iter().any(|r| r.headers["lexwire.article.id"] == id), "{id} processed");
+    }
+    assert!(!events.iter().any(|r| r.headers["lexwire.article.id"] == "slow-0"), "the slow one left no event");
+    let committed = kafka::committed(&c.bootstrap, "lexwire.dedup", "lexwire.candidates", 6);
+    let repartitioned = kafka::high_watermarks(&c.bootstrap, "lexwire.candidates");
+    assert_eq!(committed.values().map(|o| o.max(&0)).sum::<i64>(), repartitioned, "{committed:?}");
+}

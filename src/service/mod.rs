@@ -14,6 +14,7 @@
 //! committed and comes back after a restart. Bounded in-flight records: when the producer
 //! cannot keep up, the stages stop pulling messages.
 
+pub mod budget;
 pub mod config;
 pub mod http;
 pub mod metrics;
@@ -612,6 +613,20 @@ pub fn check_stages(tagger: &Tagger) -> Result<(), ServiceError> {
         .map_err(|e| ServiceError::Dictionary(format!("{e} (the dedup stage cannot run without it)")))
 }
 
+/// The article budget must end before the consumers' `max.poll.interval.ms`, or a slow article
+/// would still cost the partition (librdkafka's default: 5 minutes).
+fn check_article_budget(config: &Config) -> Result<(), ConfigError> {
+    let poll = config.kafka.consumer.get("max.poll.interval.ms").and_then(|v| v.parse::<u64>().ok()).unwrap_or(300_000);
+    let budget = config.pipeline.article_timeout_ms;
+    if budget == 0 || budget >= poll {
+        return Err(ConfigError::Invalid {
+            key: "pipeline.article_timeout_ms".into(),
+            message: format!("{budget}: must be at least 1 and below the consumers' max.poll.interval.ms ({poll})"),
+        });
+    }
+    Ok(())
+}
+
 /// Waits for a stage to end; a stage that fails or panics stops the service at once, with its
 /// error logged and as the exit status — the other stage must not go on consuming alone.
 async fn watch_stage(
@@ -745,6 +760,7 @@ impl Service {
     /// # Errors
     /// [`ServiceError`] for a dictionary, broker or topic that cannot be used.
     pub async fn start(mut config: Config) -> Result<Service, ServiceError> {
+        check_article_budget(&config)?;
         let tagger = Arc::new(load_tagger(&config)?);
         check_stages(&tagger)?;
         let metrics = Metrics::new();
@@ -1266,14 +1282,24 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let s = shared.clone();
     let restorer = restore_consumer(&shared)?;
     let mut engine = Engine::new(shared.tagger(), dedup_config(&shared.config)).map_err(ServiceError::Dictionary)?;
+    let extractor_of = |tagger: &Tagger| {
+        crate::extract::Extractor::new(tagger.dictionary().clone()).map(Arc::new).map_err(ServiceError::Dictionary)
+    };
+    let mut extractor = extractor_of(engine.tagger())?;
+    let mut analyzer = budget::Analyzer::spawn();
+    let article_budget = Duration::from_millis(shared.config.pipeline.article_timeout_ms);
     let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
     let mut last_estimate = Instant::now() - Duration::from_secs(60);
     let mut handler = move |m: &BorrowedMessage<'_>| -> Option<Vec<Output>> {
         let metrics = &s.metrics;
         let current = s.tagger_generation.load(Ordering::SeqCst);
         if current != generation {
-            match engine.set_tagger(s.tagger()) {
-                Ok(()) => generation = current,
+            match engine.set_tagger(s.tagger()).and_then(|()| extractor_of(engine.tagger()).map_err(|e| e.to_string()))
+            {
+                Ok(new) => {
+                    extractor = new;
+                    generation = current;
+                }
                 Err(e) => {
                     // The reloader checked it ([`check_stages`]): the articles stage already routes
                     // with it, and the stages must not serve two dictionaries. Stop; the message is
@@ -1331,29 +1357,52 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
             Ok(article) => {
                 debug!(partition, offset = m.offset(), id = %article.id, "dedup stage: article");
                 let started = Instant::now();
-                let processed = engine.process(&article);
-                if let Ok(p) = &processed {
-                    debug!(partition, offset = m.offset(), id = %article.id, records = ?p.outcome.records, replay = ?p.outcome.replay, seen = p.outcome.seen_before, "dedup outcome");
+                let job = budget::Job {
+                    tagger: engine.tagger().clone(),
+                    extractor: extractor.clone(),
+                    id: article.id.to_string(),
+                    text: article.text.to_string(),
+                    language: article.language.as_deref().map(str::to_string),
+                    published_at: article.published_at.as_deref().map(str::to_string),
+                };
+                let analysed = analyzer.run(job, article_budget);
+                let processed = analysed.map(|a| {
+                    let outcome = budget::deduplicate(&mut engine, &article, &a);
+                    (a, outcome)
+                });
+                if let Ok((_, outcome)) = &processed {
+                    debug!(partition, offset = m.offset(), id = %article.id, records = ?outcome.records, replay = ?outcome.replay, seen = outcome.seen_before, "dedup outcome");
                 }
                 metrics.stage_seconds.with_label_values(&["process"]).observe(started.elapsed().as_secs_f64());
                 metrics.articles_processed.inc();
                 match processed {
-                    Err(e) => {
+                    Err(budget::Failed::TooLarge(e)) => {
                         metrics.articles_failed.with_label_values(&["oversize"]).inc();
                         warn!(error = %e, "article too large to process");
                     }
-                    Ok(p) => {
-                        for tag in engine.last_tags().iter().filter(|t| !t.is_internal()) {
+                    Err(budget::Failed::Timeout) => {
+                        // The worker is given up (it ends on its own); the next article gets a new one.
+                        analyzer = budget::Analyzer::spawn();
+                        let message = format!(
+                            "tagging and extraction took longer than pipeline.article_timeout_ms ({} ms)",
+                            article_budget.as_millis()
+                        );
+                        metrics.articles_failed.with_label_values(&["timeout"]).inc();
+                        warn!(partition, offset = m.offset(), id = %article.id, "{message}: dead letter");
+                        outputs.push(dead_letter(&s, &origin, "timeout", &message));
+                    }
+                    Ok((analysis, outcome)) => {
+                        for tag in analysis.tags.iter().filter(|t| !t.is_internal()) {
                             metrics.tags.with_label_values(&[tag.kind.as_str()]).inc();
                         }
-                        if p.outcome.seen_before || p.outcome.duplicate_of.is_some() {
+                        if outcome.seen_before || outcome.duplicate_of.is_some() {
                             metrics.duplicates.with_label_values(&["article"]).inc();
                         }
-                        metrics.duplicates.with_label_values(&["event"]).inc_by(p.outcome.duplicates as u64);
+                        metrics.duplicates.with_label_values(&["event"]).inc_by(outcome.duplicates as u64);
                         let started = Instant::now();
                         let mut cause = vec![(headers::ARTICLE_ID, article.id.as_bytes().to_vec())];
                         cause.extend(forwarded_source(m));
-                        for record in engine.records(&p.outcome).chain(engine.replay_records(&p.outcome)) {
+                        for record in engine.records(&outcome).chain(engine.replay_records(&outcome)) {
                             let status = if record.status == Status::Created { "created" } else { "updated" };
                             metrics.events.with_label_values(&[status, &record.event.family]).inc();
                             let json = serde_json::to_vec(&record).expect("records serialize");
