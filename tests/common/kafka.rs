@@ -32,19 +32,26 @@ impl Record {
 }
 
 pub fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
-    ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("linger.ms", "1")
-        // Articles up to lexwire's 4 MiB and beyond (oversize tests), not librdkafka's 1 MB.
-        .set("message.max.bytes", "10000000")
-        .create()
-        .expect("producer")
+    producer_for(bootstrap, 0)
+}
+
+/// A producer that accepts messages of `largest` bytes (librdkafka's default stops at 1 MB).
+/// The default is kept for smaller ones: the fault-injection test
+/// `produce_errors_and_a_broker_outage_lose_nothing` was seen to lose records with a 10 MB
+/// `message.max.bytes` on this producer, not with the default (not understood yet).
+fn producer_for(bootstrap: &str, largest: usize) -> ThreadedProducer<DefaultProducerContext> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap).set("linger.ms", "1");
+    if largest > 900_000 {
+        config.set("message.max.bytes", "10000000");
+    }
+    config.create().expect("producer")
 }
 
 /// Produces `(key, value)` pairs to `topic`, partition `partition` (or by key), in order, and
 /// waits for delivery.
 pub fn produce(bootstrap: &str, topic: &str, partition: Option<i32>, messages: &[(Option<String>, Vec<u8>)]) {
-    let p = producer(bootstrap);
+    let p = producer_for(bootstrap, messages.iter().map(|(_, v)| v.len()).max().unwrap_or(0));
     for (key, value) in messages {
         let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic).payload(value.as_slice());
         if let Some(k) = key {
