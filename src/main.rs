@@ -232,6 +232,14 @@ fn main() -> ExitCode {
 
 fn run_service(args: RunArgs) -> anyhow::Result<ExitCode> {
     use lexwire::service::{Config, Service};
+    use tokio::signal::unix::{SignalKind, signal};
+    // Signal handlers before any start-up work (loading the dictionary takes a moment): a SIGHUP
+    // then must not kill the process with the default action, a SIGTERM stops it cleanly.
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?;
+    let (mut term, mut int, hangup) = {
+        let _entered = runtime.enter();
+        (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?, signal(SignalKind::hangup())?)
+    };
     let mut overrides: Vec<(String, toml::Value)> = Vec::new();
     let mut set = |key: &str, value: toml::Value| overrides.push((key.to_string(), value));
     if let Some(b) = args.brokers {
@@ -262,9 +270,12 @@ fn run_service(args: RunArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_FATAL));
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build()?;
     runtime.block_on(async move {
-        let service = Service::start(config).await?;
+        let service = tokio::select! {
+            service = Service::start(config) => service?,
+            _ = term.recv() => return anyhow::Ok(ExitCode::SUCCESS),
+            _ = int.recv() => return anyhow::Ok(ExitCode::SUCCESS),
+        };
         let shared = service.shared.clone();
         if shared.config.embedded() {
             eprintln!(
@@ -279,10 +290,6 @@ fn run_service(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         let signals = shared.clone();
         tokio::spawn(async move {
-            use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-                return;
-            };
             tokio::select! {
                 _ = term.recv() => tracing::info!("SIGTERM: draining"),
                 _ = int.recv() => tracing::info!("SIGINT: draining"),
@@ -290,6 +297,8 @@ fn run_service(args: RunArgs) -> anyhow::Result<ExitCode> {
             signals.shutdown();
         });
         service.wait().await?;
+        // The reloader has its own SIGHUP stream; this one kept the handler installed until then.
+        drop(hangup);
         anyhow::Ok(ExitCode::SUCCESS)
     })
 }

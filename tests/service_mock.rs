@@ -302,3 +302,243 @@ fn an_unreadable_changelog_stops_the_service_without_committing() {
     let committed = kafka::committed(&c.bootstrap, "lexwire.dedup", "lexwire.candidates", 6);
     assert!(committed.values().all(|o| *o < 0), "no dedup offset committed: {committed:?}");
 }
+
+/// SIGTERM with records unacknowledged took twice `pipeline.shutdown_timeout_secs` (10 s
+/// configured, 20.4 s measured: the drain, then the same wait again in the revoke callback of
+/// the consumers' close), so Kubernetes SIGKILLed the pod. One deadline for the whole stop.
+#[test]
+fn regression_sigterm_with_unacknowledged_records_takes_twice_the_timeout() {
+    let c = cluster(1);
+    let messages = [kafka::seed_messages(), kafka::strike_messages(3000, "stop")].concat();
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    let timeout = 4;
+    let run = kafka::lexwire_run(
+        &c.bootstrap,
+        &[RUN_ENV[0], WINDOW, ("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", &timeout.to_string())],
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while kafka::high_watermarks(&c.bootstrap, "events") < 5 {
+        assert!(std::time::Instant::now() < deadline, "nothing published");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // From now on every produce request fails with a retriable error: what lexwire publishes
+    // stays unacknowledged.
+    c.mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 100_000]);
+    std::thread::sleep(Duration::from_secs(1));
+    kafka::terminate(&run);
+    let (status, log, took) = kafka::wait_exit(run, Duration::from_secs(60));
+    assert!(status.success(), "{status}: {log}");
+    assert!(log.contains("unacknowledged"), "records were unacknowledged at the stop: {log}");
+    let limit = Duration::from_secs(timeout) + Duration::from_millis(2500);
+    assert!(took <= limit, "stopped in {took:?}, over the {timeout} s deadline (+2.5 s slack)");
+}
+
+/// A dictionary the dedup stage cannot use (the taxonomy code `ied` renamed, its triggers with
+/// it) killed the dedup task at start without a word: `/healthz` stayed 200, articles were
+/// consumed and nothing was published until SIGTERM showed the error. Now the process stops at
+/// once, naming what is missing, and commits nothing.
+#[test]
+fn regression_a_dictionary_the_dedup_stage_cannot_use_fails_silently() {
+    let c = cluster(1);
+    kafka::produce(&c.bootstrap, "articles", Some(0), &kafka::seed_messages());
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo_path("dictionaries"), dir.path());
+    common::rename_taxonomy_code(dir.path(), "ied", "roadside_bomb");
+    let run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], ("LEXWIRE_DICTIONARY_DIR", dir.path().to_str().unwrap())]);
+    let (status, log, _) = kafka::wait_exit(run, Duration::from_secs(30));
+    assert!(!status.success(), "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(last.contains("\"ied\""), "the error names the missing code: {log}");
+    let committed = kafka::committed(&c.bootstrap, "lexwire", "articles", 3);
+    assert!(committed.values().all(|o| *o < 0), "no article consumed: {committed:?}");
+}
+
+/// A stage that fails (here: its consumer cannot be created) ended its task while the process
+/// ran on with `/healthz` 200 and nothing consuming. Now the process stops at once with the error.
+#[test]
+fn regression_a_stage_that_fails_leaves_the_process_running() {
+    let c = cluster(1);
+    let run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], ("LEXWIRE_KAFKA_CONSUMER_QUEUED_MIN_MESSAGES", "many")]);
+    let (status, log, _) = kafka::wait_exit(run, Duration::from_secs(30));
+    assert!(!status.success(), "{log}");
+    let last = log.lines().last().unwrap_or_default();
+    assert!(last.contains("stage failed") && last.contains("queued.min.messages"), "{log}");
+}
+
+/// An unreachable broker was silent for 60 s, then start-up failed with a timeout that did not
+/// say where it had tried. Now a warning names the address within seconds, and so does the error.
+#[test]
+fn regression_an_unreachable_broker_is_silent_and_unnamed() {
+    use std::io::BufRead;
+    let address = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    }; // closed again: nothing listens there
+    let mut run = kafka::lexwire_run(&address, &[("LEXWIRE_KAFKA_CONNECT_TIMEOUT_SECS", "8")]);
+    let started = std::time::Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = run.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send((started.elapsed(), line));
+        }
+    });
+    let status = loop {
+        if let Some(status) = run.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "still trying after 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let lines: Vec<(Duration, String)> = rx.try_iter().collect();
+    // lexwire's own lines (librdkafka's connection errors are not what an operator reads first).
+    let own: Vec<&(Duration, String)> = lines.iter().filter(|(_, l)| !l.contains("rdkafka")).collect();
+    let warning = own.iter().find(|(_, l)| l.contains("WARN") && l.contains(&address));
+    assert!(
+        warning.is_some_and(|(at, _)| *at < Duration::from_secs(6)),
+        "a warning naming {address} within seconds: {own:#?}"
+    );
+    assert!(!status.success());
+    let last = &lines.last().expect("an error").1;
+    assert!(last.contains(&address) && last.contains("cannot reach"), "{last}");
+}
+
+/// Every record over librdkafka's default `message.max.bytes` (1,000,000) failed with
+/// `MessageSizeTooLarge` and was retried forever: its input offset never committed. At the
+/// default 4 MiB article limit: a valid 2 MB article (its repartition record), a 4.5 MB
+/// oversize message (its dead letter, now cut to fit and saying so), a 300 KB plain-text message
+/// of control bytes (1.8 MB once re-encoded as JSON), an article whose id is 600 KB (now
+/// refused: ids are copied into event records and headers). Each partition moves on past them.
+#[test]
+fn regression_records_over_1_mb_block_their_partition_forever() {
+    // The mock cluster keeps at most 5 MiB per partition: one large message per partition.
+    let mock = MockCluster::new(1).expect("mock cluster");
+    for (topic, partitions) in
+        [("articles", 4), ("events", 3), ("articles.dlq", 4), ("lexwire.candidates", 6), ("lexwire.dedup-changelog", 6)]
+    {
+        mock.create_topic(topic, partitions, 1).expect("topic");
+    }
+    let bootstrap = mock.bootstrap_servers();
+    let strike = "Today, an air strike hit positions near Al-Bokamal, killing 5 fighters. ";
+    let big_text = format!("{strike}{}", "Residents described the night as calm and quiet. ".repeat(42_000));
+    let big_article =
+        serde_json::json!({"id": "big-article", "published_at": "2023-03-01T08:00:00Z", "text": big_text});
+    let oversize = format!("{{\"id\": \"too-big\", \"text\": \"{}\"}}", "a".repeat(4_500_000));
+    let control = "\u{1}".repeat(300_000);
+    let long_id =
+        serde_json::json!({"id": "i".repeat(600_000), "published_at": "2023-03-01T08:00:00Z", "text": strike});
+    let large: [(Option<String>, Vec<u8>); 4] = [
+        (Some("big-article".into()), big_article.to_string().into_bytes()),
+        (Some("too-big".into()), oversize.clone().into_bytes()),
+        (Some("control".into()), control.into_bytes()),
+        (Some("long-id".into()), long_id.to_string().into_bytes()),
+    ];
+    assert!(large[0].1.len() > 2_000_000 && large[1].1.len() > 4 * 1024 * 1024);
+    let after = kafka::strike_messages(4, "after");
+    for (partition, (big, next)) in large.iter().zip(&after).enumerate() {
+        kafka::produce(&bootstrap, "articles", Some(partition as i32), &[big.clone(), next.clone()]);
+    }
+    let run = kafka::lexwire_run(&bootstrap, &[RUN_ENV[0], RUN_ENV[1], WINDOW]);
+    kafka::wait_ok(run, Duration::from_secs(120));
+
+    let committed = kafka::committed(&bootstrap, "lexwire", "articles", 4);
+    assert_eq!(committed, (0..4).map(|p| (p, 2)).collect(), "every partition past its large message");
+    let events = kafka::read_topic(&bootstrap, "events");
+    for id in ["big-article", "after-0", "after-1", "after-2", "after-3"] {
+        assert!(
+            events.iter().any(|r| r.json()["sources"].as_array().unwrap().iter().any(|s| s["article_id"] == id)),
+            "no event record of {id}"
+        );
+    }
+    // The control-byte message went through the repartition topic and the dedup stage (no event).
+    let repartitioned = kafka::high_watermarks(&bootstrap, "lexwire.candidates");
+    assert_eq!(repartitioned, 6, "all but the two dead letters repartitioned");
+    let dedup: i64 =
+        kafka::committed(&bootstrap, "lexwire.dedup", "lexwire.candidates", 6).values().map(|o| o.max(&0)).sum();
+    assert_eq!(dedup, repartitioned, "the dedup stage committed every repartitioned article");
+
+    let dead = kafka::read_topic(&bootstrap, "articles.dlq");
+    assert_eq!(dead.len(), 2, "{:?}", dead.iter().map(|r| &r.headers).collect::<Vec<_>>());
+    let too_big = dead.iter().find(|r| r.key.as_deref() == Some(b"too-big".as_slice())).expect("the oversize message");
+    assert_eq!(too_big.headers["lexwire.error.class"], "oversize");
+    assert_eq!(too_big.headers["lexwire.payload.truncated"], oversize.len().to_string());
+    let payload = too_big.payload.as_deref().unwrap();
+    assert!(payload.len() < oversize.len() && oversize.as_bytes().starts_with(payload), "a prefix of the message");
+    assert!(payload.len() >= 4 * 1024 * 1024, "cut to the record limit, not below: {}", payload.len());
+    let long = dead.iter().find(|r| r.key.as_deref() == Some(b"long-id".as_slice())).expect("the 600 KB id");
+    assert_eq!(long.headers["lexwire.error.class"], "invalid_article");
+    assert!(long.headers["lexwire.error.message"].contains("`id`"), "{}", long.headers["lexwire.error.message"]);
+    assert_eq!(long.payload.as_deref(), Some(large[3].1.as_slice()), "unchanged: it fits");
+}
+
+/// A permanent produce error (the broker refusing a record as too large) was retried like any
+/// other, forever when it stays. Now the input message goes to the dead-letter topic, unchanged,
+/// with the broker's refusal as its error, and the partition moves on.
+#[test]
+fn regression_a_permanent_produce_error_is_retried_forever() {
+    let c = cluster(1);
+    let messages = kafka::strike_messages(3, "refused");
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    // lexwire's first produce request is refused; the test's own are done.
+    c.mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE]);
+    let run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], RUN_ENV[1], WINDOW]);
+    kafka::wait_ok(run, Duration::from_secs(90));
+    let dead = kafka::read_topic(&c.bootstrap, "articles.dlq");
+    assert!(!dead.is_empty(), "the refused record's input is dead-lettered");
+    let events = kafka::read_topic(&c.bootstrap, "events");
+    for (key, value) in &messages {
+        let id = key.as_deref().unwrap();
+        let letter = dead.iter().find(|r| r.key.as_deref() == Some(id.as_bytes()));
+        let published = events.iter().any(|r| r.headers.get("lexwire.article.id").map(String::as_str) == Some(id));
+        match letter {
+            Some(r) => {
+                assert_eq!(r.headers["lexwire.error.class"], "oversize");
+                assert!(r.headers["lexwire.error.message"].contains("refused"), "{:?}", r.headers);
+                assert_eq!(r.payload.as_deref(), Some(value.as_slice()), "the input, unchanged");
+                assert_eq!(r.headers["lexwire.source.topic"], "articles");
+            }
+            None => assert!(published, "{id}: neither dead-lettered nor published"),
+        }
+    }
+    let committed = kafka::committed(&c.bootstrap, "lexwire", "articles", 3);
+    assert_eq!(committed[&0], messages.len() as i64, "{committed:?}");
+}
+
+/// An article whose processing outlasted `max.poll.interval.ms` cost the consumer its partition;
+/// the article came back, was processed again, forever, and the next one never was. Now tagging
+/// and extraction have a budget (`pipeline.article_timeout_ms`): past it the article is
+/// dead-lettered (`timeout`) once and the partition moves on. The slowness comes from a test hook
+/// (debug builds: ids containing `slow` sleep `LEXWIRE_TEST_SLOW_ARTICLE_MS`).
+#[test]
+fn regression_a_slow_message_becomes_a_poison_loop() {
+    let c = cluster(1);
+    let messages = [kafka::strike_messages(1, "slow"), kafka::strike_messages(2, "after")].concat();
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    let run = kafka::lexwire_run(
+        &c.bootstrap,
+        &[
+            RUN_ENV[0],
+            RUN_ENV[1],
+            WINDOW,
+            ("LEXWIRE_TEST_SLOW_ARTICLE_MS", "12000"),
+            ("LEXWIRE_PIPELINE_ARTICLE_TIMEOUT_MS", "1500"),
+            ("LEXWIRE_KAFKA_CONSUMER_MAX_POLL_INTERVAL_MS", "6000"),
+            ("LEXWIRE_KAFKA_CONSUMER_SESSION_TIMEOUT_MS", "6000"),
+        ],
+    );
+    kafka::wait_ok(run, Duration::from_secs(90));
+    let dead = kafka::read_topic(&c.bootstrap, "articles.dlq");
+    assert_eq!(dead.len(), 1, "dead-lettered once: {:?}", dead.iter().map(|r| &r.headers).collect::<Vec<_>>());
+    assert_eq!(dead[0].headers["lexwire.error.class"], "timeout");
+    assert_eq!(dead[0].headers["lexwire.source.topic"], "articles", "the input message's coordinates");
+    assert_eq!(dead[0].headers["lexwire.source.offset"], "0");
+    let events = kafka::read_topic(&c.bootstrap, "events");
+    for id in ["after-0", "after-1"] {
+        assert!(events.iter().any(|r| r.headers["lexwire.article.id"] == id), "{id} processed");
+    }
+    assert!(!events.iter().any(|r| r.headers["lexwire.article.id"] == "slow-0"), "the slow one left no event");
+    let committed = kafka::committed(&c.bootstrap, "lexwire.dedup", "lexwire.candidates", 6);
+    let repartitioned = kafka::high_watermarks(&c.bootstrap, "lexwire.candidates");
+    assert_eq!(committed.values().map(|o| o.max(&0)).sum::<i64>(), repartitioned, "{committed:?}");
+}

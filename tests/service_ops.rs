@@ -7,7 +7,6 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -151,18 +150,6 @@ fn metrics_after_the_seeds_and_readiness_after_assignment() {
     stop(r);
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 /// The next event record printed whose source is `article`.
 fn record_of(r: &Running, article: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -198,7 +185,7 @@ fn strike(id: &str, day: u32) -> (Option<String>, Vec<u8>) {
 #[test]
 fn a_dictionary_changed_under_the_pipeline_is_served_and_a_broken_one_is_not() {
     let dir = tempfile::tempdir().unwrap();
-    copy_dir(&common::repo_path("dictionaries"), dir.path());
+    common::copy_dir(&common::repo_path("dictionaries"), dir.path());
     let dict_dir = dir.path().to_str().unwrap().to_string();
     let r = start(&[("LEXWIRE_DICTIONARY_DIR", &dict_dir), ("LEXWIRE_DICTIONARY_WATCH_SECS", "1")]);
     let bootstrap = bootstrap(&r);
@@ -240,5 +227,113 @@ fn a_dictionary_changed_under_the_pipeline_is_served_and_a_broken_one_is_not() {
         log.iter().any(|l| l.contains("dictionary reload failed") && l.contains("overlay.toml")),
         "the failure names the file: {log:#?}"
     );
+    stop(r);
+}
+
+fn hangup(r: &Running) {
+    Command::new("kill").args(["-HUP", &r.child.id().to_string()]).status().unwrap();
+}
+
+/// `/readyz` answers 200 (within 60 s), the process alive all along.
+fn wait_ready(r: &mut Running) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = r.child.try_wait().unwrap() {
+            let log: Vec<String> = r.stderr.try_iter().collect();
+            panic!("lexwire died ({status}): {log:#?}");
+        }
+        if let Some((200, _)) = get(r.port, "/readyz") {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A SIGHUP in the first ~0.3 s of `lexwire run` (while the dictionary loads) killed the process
+/// with the default action: rc 129, no log. Now the handlers come first: the process lives on,
+/// serves, and stops cleanly on SIGTERM.
+#[test]
+fn regression_sighup_during_start_up_kills_the_process() {
+    let mut r = start(&[]);
+    let spawned = Instant::now();
+    for at_ms in [20, 50, 100, 150, 200, 300, 400] {
+        std::thread::sleep(Duration::from_millis(at_ms).saturating_sub(spawned.elapsed()));
+        hangup(&r);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(r.child.try_wait().unwrap().is_none(), "killed by a SIGHUP during start-up");
+    wait_ready(&mut r);
+    hangup(&r); // and once running: the reloader's (nothing to reload with the built-in dictionary)
+    wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    stop(r);
+}
+
+/// A dictionary the articles stage can use but the dedup stage cannot (the taxonomy code `ied`
+/// renamed, its triggers with it) was counted a `success` on reload: the articles stage routed
+/// with the new one while the dedup stage logged an error per message and kept the old one. Now
+/// the reload is a failure and neither stage switches.
+#[test]
+fn regression_a_reload_the_dedup_stage_cannot_apply_switches_one_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo_path("dictionaries"), dir.path());
+    let dict_dir = dir.path().to_str().unwrap().to_string();
+    let r = start(&[("LEXWIRE_DICTIONARY_DIR", &dict_dir), ("LEXWIRE_DICTIONARY_WATCH_SECS", "1")]);
+    let bootstrap = bootstrap(&r);
+    wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    common::kafka::produce(&bootstrap, "articles", Some(0), &[strike("before", 1)]);
+    let version = record_of(&r, "before")["dictionary_version"].as_str().unwrap().to_string();
+
+    common::rename_taxonomy_code(dir.path(), "ied", "roadside_bomb");
+    let body = wait_metric(&r, "lexwire_dictionary_reloads_total", &["result=\"failure\""], 1.0);
+    assert_eq!(metric(&body, "lexwire_dictionary_reloads_total", &["result=\"success\""]), 0.0);
+    assert_eq!(metric(&body, "lexwire_dictionary_info", &[&version]), 1.0, "the old version serves");
+
+    // Both stages serve the old dictionary: the article is routed and processed as before.
+    let text = "Yesterday, shelling hit houses in Al-Mayadeen, killing 4 civilians.";
+    let json = serde_json::json!({"id": "after", "published_at": "2023-06-20T08:00:00Z", "text": text});
+    common::kafka::produce(&bootstrap, "articles", Some(0), &[(Some("after".into()), json.to_string().into_bytes())]);
+    let after = record_of(&r, "after");
+    assert_eq!(after["dictionary_version"], version.as_str());
+    let log: Vec<String> = r.stderr.try_iter().collect();
+    assert!(
+        log.iter().any(|l| l.contains("dictionary reload failed") && l.contains("ied")),
+        "the failure names the missing code: {log:#?}"
+    );
+    assert!(!log.iter().any(|l| l.contains("ERROR") && !l.contains("dictionary reload failed")), "{log:#?}");
+    stop(r);
+}
+
+/// A tombstone (a key with no value: a deletion on a compacted input topic) was dead-lettered
+/// as an empty payload. It is skipped and counted (`articles_failed{class="tombstone"}`), and
+/// the articles after it flow.
+#[test]
+fn regression_a_tombstone_is_dead_lettered_as_an_empty_payload() {
+    let r = start(&[]);
+    let bootstrap = bootstrap(&r);
+    wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    common::kafka::produce_tombstone(&bootstrap, "articles", 0, "deleted-article");
+    common::kafka::produce(&bootstrap, "articles", Some(0), &[strike("after-tombstone", 3)]);
+    record_of(&r, "after-tombstone");
+    let body = wait_metric(&r, "lexwire_articles_failed_total", &["class=\"tombstone\""], 1.0);
+    assert_eq!(metric(&body, "lexwire_dead_letters_total", &[]), 0.0);
+    assert_eq!(metric(&body, "lexwire_articles_failed_total", &[]), 1.0);
+    assert!(common::kafka::read_topic(&bootstrap, "articles.dlq").is_empty(), "no dead letter");
+    stop(r);
+}
+
+/// `lexwire_in_flight_messages` was one gauge both stages wrote, each its own count: it flapped
+/// between them. One series per stage now.
+#[test]
+fn regression_the_in_flight_gauge_is_written_by_both_stages() {
+    let r = start(&[]);
+    let body = wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    std::thread::sleep(Duration::from_millis(300)); // a tick of each stage
+    let body = get(r.port, "/metrics").map(|(_, b)| b).unwrap_or(body);
+    let series: Vec<&str> = body.lines().filter(|l| l.starts_with("lexwire_in_flight_messages")).collect();
+    assert_eq!(series.len(), 2, "{series:?}");
+    for stage in ["articles", "dedup"] {
+        assert!(series.iter().any(|l| l.contains(&format!("stage=\"{stage}\""))), "{series:?}");
+    }
     stop(r);
 }

@@ -132,6 +132,9 @@ pub struct KafkaConfig {
     pub replication_factor: i32,
     /// Create missing topics at start (the changelog compacted).
     pub create_topics: bool,
+    /// How long start-up tries to reach the brokers before it gives up (a warning naming them
+    /// comes after the first failed attempt).
+    pub connect_timeout_secs: u64,
     /// librdkafka properties for the consumers, verbatim (SASL, TLS, fetch sizes...).
     pub consumer: BTreeMap<String, String>,
     /// librdkafka properties for the producer, verbatim.
@@ -153,6 +156,9 @@ pub struct PipelineConfig {
     pub load_samples: bool,
     /// Exit once no message arrived for this many seconds (0: run until stopped).
     pub idle_exit_secs: u64,
+    /// Time budget of one article's tagging and extraction in the dedup stage; past it the
+    /// article goes to the dead-letter topic with class `timeout`.
+    pub article_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +202,7 @@ impl Default for KafkaConfig {
             partitions: 3,
             replication_factor: 1,
             create_topics: true,
+            connect_timeout_secs: 60,
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
         }
@@ -211,6 +218,7 @@ impl Default for PipelineConfig {
             print_events: false,
             load_samples: false,
             idle_exit_secs: 0,
+            article_timeout_ms: 30_000,
         }
     }
 }
@@ -530,6 +538,7 @@ mod tests {
                     "partitions",
                     "replication_factor",
                     "create_topics",
+                    "connect_timeout_secs",
                 ]),
                 pipeline: keys(&[
                     "max_article_bytes",
@@ -538,6 +547,7 @@ mod tests {
                     "print_events",
                     "load_samples",
                     "idle_exit_secs",
+                    "article_timeout_ms",
                 ]),
                 dedup: keys(&["window_days", "max_events", "max_articles", "distance_km"]),
                 metrics: keys(&["listen", "statistics_interval_ms"]),

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tracing::{error, info};
 
-use super::{ServiceError, Shared, load_tagger};
+use super::{ServiceError, Shared, check_stages, load_tagger};
 
 /// Serves until shutdown.
 pub async fn serve(shared: Arc<Shared>, listener: tokio::net::TcpListener) -> Result<(), ServiceError> {
@@ -89,7 +89,14 @@ pub async fn reloader(shared: Arc<Shared>) -> Result<(), ServiceError> {
             continue;
         }
         let config = shared.config.clone();
-        let built = tokio::task::spawn_blocking(move || load_tagger(&config)).await;
+        // Built and checked for every stage before any switches: both serve the new dictionary,
+        // or both keep the old one.
+        let built = tokio::task::spawn_blocking(move || {
+            let tagger = load_tagger(&config)?;
+            check_stages(&tagger)?;
+            Ok::<_, ServiceError>(tagger)
+        })
+        .await;
         match built {
             Ok(Ok(tagger)) => {
                 let version = tagger.dictionary().version().to_string();

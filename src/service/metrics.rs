@@ -15,6 +15,7 @@ pub struct Metrics {
     pub consumed_bytes: IntCounter,
     pub articles_failed: IntCounterVec,
     pub dead_letters: IntCounterVec,
+    pub dead_letters_refused: IntCounter,
     pub tags: IntCounterVec,
     pub events: IntCounterVec,
     pub duplicates: IntCounterVec,
@@ -22,7 +23,7 @@ pub struct Metrics {
     pub latency_seconds: Histogram,
     pub consumer_lag: IntGaugeVec,
     pub producer_queue: IntGauge,
-    pub in_flight: IntGauge,
+    pub in_flight: IntGaugeVec,
     pub delivery_errors: IntCounterVec,
     pub dedup_events: IntGauge,
     pub dedup_articles: IntGauge,
@@ -97,8 +98,13 @@ impl Metrics {
             dead_letters: counter_vec(
                 &r,
                 "lexwire_dead_letters_total",
-                "Messages written to the dead-letter topic, by error class",
+                "Messages written to the dead-letter topic (acknowledged by the broker), by error class",
                 &["class"],
+            ),
+            dead_letters_refused: counter(
+                &r,
+                "lexwire_dead_letters_refused_total",
+                "Dead letters the broker refused for good (too large, invalid): logged, and the input offset moved on",
             ),
             tags: counter_vec(&r, "lexwire_tags_total", "Tags found, by kind", &["kind"]),
             events: counter_vec(
@@ -126,7 +132,12 @@ impl Metrics {
                 "lexwire_producer_queue_messages",
                 "Messages in the producer's queue awaiting delivery",
             ),
-            in_flight: gauge(&r, "lexwire_in_flight_messages", "Input messages whose outputs are not all acknowledged"),
+            in_flight: gauge_vec(
+                &r,
+                "lexwire_in_flight_messages",
+                "Input messages whose outputs are not all acknowledged, by stage",
+                &["stage"],
+            ),
             delivery_errors: counter_vec(
                 &r,
                 "lexwire_delivery_errors_total",
@@ -159,10 +170,12 @@ impl Metrics {
             registry: r,
         };
         m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        for class in ["invalid_utf8", "invalid_json", "invalid_article", "no_text", "oversize"] {
+        for class in ["invalid_utf8", "invalid_json", "invalid_article", "no_text", "oversize", "timeout", "rejected"] {
             m.articles_failed.with_label_values(&[class]);
             m.dead_letters.with_label_values(&[class]);
         }
+        // Skipped and counted, never dead-lettered: a deletion on a compacted topic.
+        m.articles_failed.with_label_values(&["tombstone"]);
         for layer in ["article", "event"] {
             m.duplicates.with_label_values(&[layer]);
         }
@@ -175,12 +188,13 @@ impl Metrics {
     /// The name of every metric lexwire exports (histograms without their suffixes).
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 24] = [
+        let collectors: [&dyn Collector; 25] = [
             &self.articles_consumed,
             &self.articles_processed,
             &self.consumed_bytes,
             &self.articles_failed,
             &self.dead_letters,
+            &self.dead_letters_refused,
             &self.tags,
             &self.events,
             &self.duplicates,

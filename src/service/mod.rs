@@ -14,6 +14,7 @@
 //! committed and comes back after a restart. Bounded in-flight records: when the producer
 //! cannot keep up, the stages stop pulling messages.
 
+pub mod budget;
 pub mod config;
 pub mod http;
 pub mod metrics;
@@ -21,7 +22,7 @@ pub mod offsets;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -64,6 +65,139 @@ pub mod headers {
     pub const DICTIONARY_VERSION: &str = "lexwire.dictionary.version";
     /// On event records: the article whose processing published the record.
     pub const ARTICLE_ID: &str = "lexwire.article.id";
+    /// On a dead letter whose payload was cut to fit the record limit: the original length.
+    pub const PAYLOAD_TRUNCATED: &str = "lexwire.payload.truncated";
+    /// On a dead letter whose key was cut: the original length.
+    pub const KEY_TRUNCATED: &str = "lexwire.key.truncated";
+}
+
+/// Room for a record's key, headers and framing beyond `pipeline.max_article_bytes`.
+const RECORD_OVERHEAD: usize = 64 * 1024;
+/// librdkafka's per-message framing, counted in `message.max.bytes` on top of what lexwire counts.
+const PRODUCER_FRAMING: usize = 4096;
+/// Caps on values copied from an article into records and headers (event sources, the
+/// `lexwire.article.id` header): an article over one is dead-lettered (`invalid_article`).
+const COPIED_FIELD_CAPS: [(&str, usize); 5] =
+    [("id", 1024), ("url", 8192), ("source", 1024), ("language", 64), ("published_at", 64)];
+/// Cap on a dead letter's key and error message.
+const MAX_DEAD_LETTER_KEY: usize = 4096;
+const MAX_ERROR_MESSAGE: usize = 1024;
+
+/// The largest record lexwire produces (key, value and headers): `pipeline.max_article_bytes`
+/// plus room for the rest, or what `message.max.bytes` in `[kafka.producer]` allows. The
+/// producer's `message.max.bytes` and the topics lexwire creates (`max.message.bytes`) accept it.
+pub fn record_limit(config: &Config) -> usize {
+    match config.kafka.producer.get("message.max.bytes").and_then(|v| v.parse::<usize>().ok()) {
+        Some(configured) => configured.saturating_sub(PRODUCER_FRAMING),
+        None => config.pipeline.max_article_bytes.saturating_add(RECORD_OVERHEAD),
+    }
+}
+
+/// `message.max.bytes` / `max.message.bytes` for [`record_limit`], within librdkafka's range.
+fn message_max_bytes(config: &Config) -> String {
+    record_limit(config).saturating_add(PRODUCER_FRAMING).min(1_000_000_000).to_string()
+}
+
+/// The size a record counts against [`record_limit`].
+fn record_size(output: &Output) -> usize {
+    output.key.as_ref().map_or(0, Vec::len)
+        + output.payload.as_ref().map_or(0, Vec::len)
+        + output.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>()
+}
+
+/// `bytes` cut to at most `max` bytes, on a UTF-8 boundary when it is text.
+fn truncated(bytes: &[u8], max: usize) -> &[u8] {
+    if bytes.len() <= max {
+        return bytes;
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut cut = max;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            &bytes[..cut]
+        }
+        Err(_) => &bytes[..max],
+    }
+}
+
+/// The input message a record was made from: what a dead letter of it needs if the broker
+/// refuses the record for good.
+#[derive(Debug)]
+struct Origin {
+    key: Option<Vec<u8>>,
+    /// `None`: a tombstone.
+    payload: Option<Vec<u8>>,
+    timestamp: Option<i64>,
+    /// `lexwire.source.*` headers: where the message came from.
+    source: Vec<(&'static str, Vec<u8>)>,
+    dictionary_version: String,
+}
+
+impl Origin {
+    fn of(m: &BorrowedMessage<'_>, source: Vec<(&'static str, Vec<u8>)>, dictionary_version: &str) -> Origin {
+        Origin {
+            key: m.key().map(<[u8]>::to_vec),
+            payload: m.payload().map(<[u8]>::to_vec),
+            timestamp: m.timestamp().to_millis(),
+            source,
+            dictionary_version: dictionary_version.to_string(),
+        }
+    }
+}
+
+/// The dead letter of `origin`: its key and payload unchanged with headers saying why — cut to
+/// fit [`record_limit`] when they do not (a header gives the original length), so that the
+/// dead letter itself can always be written.
+fn dead_letter(shared: &Shared, origin: &Origin, class: &'static str, message: &str) -> Output {
+    let mut headers = origin.source.clone();
+    headers.extend([
+        (headers::ERROR_CLASS, class.as_bytes().to_vec()),
+        (headers::ERROR_MESSAGE, truncated(message.as_bytes(), MAX_ERROR_MESSAGE).to_vec()),
+        (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
+        (headers::DICTIONARY_VERSION, origin.dictionary_version.as_bytes().to_vec()),
+    ]);
+    let key = origin.key.as_ref().map(|k| {
+        if k.len() > MAX_DEAD_LETTER_KEY {
+            headers.push((headers::KEY_TRUNCATED, k.len().to_string().into_bytes()));
+        }
+        k[..k.len().min(MAX_DEAD_LETTER_KEY)].to_vec()
+    });
+    let mut output = Output {
+        topic: shared.config.kafka.dead_letter_topic.clone(),
+        partition: None,
+        key,
+        payload: None,
+        headers,
+        timestamp: origin.timestamp,
+        kind: "dead_letter",
+        class: Some(class),
+        origin: None,
+    };
+    if let Some(payload) = &origin.payload {
+        // Room for the truncation header too.
+        let room = record_limit(&shared.config).saturating_sub(record_size(&output) + 64);
+        if payload.len() > room {
+            output.headers.push((headers::PAYLOAD_TRUNCATED, payload.len().to_string().into_bytes()));
+        }
+        output.payload = Some(payload[..payload.len().min(room)].to_vec());
+    }
+    output
+}
+
+/// A produce error no retry can fix: the record is too large or invalid for the broker.
+fn permanent_error(e: &KafkaError) -> Option<RDKafkaErrorCode> {
+    let code = e.rdkafka_error_code()?;
+    matches!(
+        code,
+        RDKafkaErrorCode::MessageSizeTooLarge
+            | RDKafkaErrorCode::InvalidMessageSize
+            | RDKafkaErrorCode::MessageBatchTooLarge
+            | RDKafkaErrorCode::InvalidRecord
+            | RDKafkaErrorCode::InvalidTimestamp
+    )
+    .then_some(code)
 }
 
 /// The input message's coordinates that stage 1 put on a repartitioned article, to pass on.
@@ -115,6 +249,9 @@ pub struct Shared {
     pub producer_connected: AtomicBool,
     last_activity_ms: AtomicU64,
     shutdown: watch::Sender<bool>,
+    /// When the stop must be over: set once, by the first [`Shared::shutdown`]. Every wait of
+    /// the stop (the drain, the flush, the revoke callback of the consumers' close) ends by it.
+    stop_deadline: OnceLock<Instant>,
     /// The error that stopped the service, if one did.
     fatal: Mutex<Option<ServiceError>>,
 }
@@ -143,9 +280,16 @@ impl Shared {
         *self.shutdown.borrow()
     }
 
-    /// Asks every task to stop.
+    /// Asks every task to stop, within `pipeline.shutdown_timeout_secs` from the first call.
     pub fn shutdown(&self) {
-        let _ = self.shutdown.send(true);
+        self.stop_deadline.get_or_init(|| deadline_in(Duration::from_secs(self.config.pipeline.shutdown_timeout_secs)));
+        // `send` stores nothing while no task has subscribed yet (a stage failing at once).
+        self.shutdown.send_replace(true);
+    }
+
+    /// The deadline of the stop under way, if one is.
+    fn stop_deadline(&self) -> Option<Instant> {
+        self.stop_deadline.get().copied()
     }
 
     /// Stops the service on an error it cannot go on from; the process exits non-zero with it.
@@ -158,6 +302,12 @@ impl Shared {
     fn touch(&self) {
         self.last_activity_ms.store(now_ms(), Ordering::Relaxed);
     }
+}
+
+/// `now + d`, or a day past now for a duration `Instant` cannot hold.
+fn deadline_in(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d).unwrap_or_else(|| now + Duration::from_secs(86_400))
 }
 
 fn now_ms() -> u64 {
@@ -175,6 +325,10 @@ struct Output {
     headers: Vec<(&'static str, Vec<u8>)>,
     timestamp: Option<i64>,
     kind: &'static str,
+    /// A dead letter's error class, counted once the broker has it.
+    class: Option<&'static str>,
+    /// The input message, for a dead letter if the broker refuses this record for good.
+    origin: Option<Arc<Origin>>,
 }
 
 /// Hands `output` to the producer's queue, waiting while the queue is full. `Err` for an error
@@ -213,22 +367,70 @@ async fn enqueue(shared: &Shared, output: &Output) -> Result<DeliveryFuture, Kaf
 
 /// Waits for `first` (an enqueued delivery), then retries `output` until the broker
 /// acknowledges it. `false` when the shutdown deadline passed first.
+///
+/// A permanent error (the record too large or invalid for the broker) is not retried: the
+/// input message goes to the dead-letter topic instead, and its acknowledgement stands for the
+/// record's; a dead letter refused for good is counted (`lexwire_dead_letters_refused_total`)
+/// and logged, and the input offset moves on. Either way `true`: the partition is not stalled.
 async fn deliver(shared: &Shared, output: &Output, first: Result<DeliveryFuture, KafkaError>) -> bool {
     let mut backoff = Duration::from_millis(50);
     let mut attempt = first;
+    let mut replacement: Option<Output> = None;
     loop {
-        match attempt {
+        let current = replacement.as_ref().unwrap_or(output);
+        let error = match attempt {
             Ok(future) => match future.await {
-                Ok(Ok(_)) => return true,
-                Ok(Err((e, _))) => {
-                    shared.metrics.delivery_errors.with_label_values(&[output.kind]).inc();
-                    warn!(topic = %output.topic, error = %e, "delivery failed; retrying");
+                Ok(Ok(_)) => {
+                    if let Some(class) = current.class {
+                        shared.metrics.dead_letters.with_label_values(&[class]).inc();
+                    }
+                    return true;
                 }
-                Err(_) => warn!(topic = %output.topic, "delivery canceled; retrying"),
+                Ok(Err((e, _))) => Some(e),
+                Err(_) => {
+                    warn!(topic = %current.topic, "delivery canceled; retrying");
+                    None
+                }
             },
-            Err(e) => {
-                shared.metrics.delivery_errors.with_label_values(&[output.kind]).inc();
-                warn!(topic = %output.topic, error = %e, "cannot enqueue a record; retrying");
+            Err(e) => Some(e),
+        };
+        if let Some(e) = error {
+            shared.metrics.delivery_errors.with_label_values(&[current.kind]).inc();
+            match permanent_error(&e) {
+                Some(code) if current.kind == "dead_letter" => {
+                    shared.metrics.dead_letters_refused.inc();
+                    error!(
+                        topic = %current.topic,
+                        error = %e,
+                        bytes = record_size(current),
+                        "the broker refused a dead letter for good ({code:?}); the input offset moves on"
+                    );
+                    return true;
+                }
+                Some(code) => {
+                    let Some(origin) = &current.origin else {
+                        error!(topic = %current.topic, error = %e, "record refused for good and nothing to dead-letter");
+                        return true;
+                    };
+                    let class = if code == RDKafkaErrorCode::InvalidRecord || code == RDKafkaErrorCode::InvalidTimestamp
+                    {
+                        "rejected"
+                    } else {
+                        "oversize"
+                    };
+                    let message = format!(
+                        "the broker refused the {} record for {} ({} bytes) for good: {e}",
+                        current.kind,
+                        current.topic,
+                        record_size(current)
+                    );
+                    warn!(topic = %current.topic, error = %e, class, "record refused for good: dead-lettering its input");
+                    let letter = dead_letter(shared, origin, class, &message);
+                    attempt = enqueue(shared, &letter).await;
+                    replacement = Some(letter);
+                    continue;
+                }
+                None => warn!(topic = %current.topic, error = %e, "delivery failed; retrying"),
             }
         }
         if let Some((code, reason)) = shared.producer.client().fatal_error() {
@@ -242,7 +444,7 @@ async fn deliver(shared: &Shared, output: &Output, first: Result<DeliveryFuture,
         }
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
-        attempt = enqueue(shared, output).await;
+        attempt = enqueue(shared, replacement.as_ref().unwrap_or(output)).await;
     }
 }
 
@@ -277,9 +479,14 @@ impl ConsumerContext for StageContext {
         let Rebalance::Revoke(tpl) = rebalance else { return };
         let revoked: Vec<(String, i32)> =
             tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
-        // Let the records of the revoked partitions be acknowledged, within the deadline.
-        let deadline = Instant::now() + Duration::from_secs(self.shared.config.pipeline.shutdown_timeout_secs);
-        let _ = self.shared.producer.flush(Duration::from_secs(self.shared.config.pipeline.shutdown_timeout_secs));
+        // Let the records of the revoked partitions be acknowledged, within the deadline: the
+        // stop's own when stopping (the consumer's close revokes everything after the drain,
+        // which must not wait a second time), else a fresh one.
+        let deadline = self
+            .shared
+            .stop_deadline()
+            .unwrap_or_else(|| deadline_in(Duration::from_secs(self.shared.config.pipeline.shutdown_timeout_secs)));
+        let _ = self.shared.producer.flush(deadline.saturating_duration_since(Instant::now()));
         loop {
             let pending = self
                 .tracker
@@ -374,6 +581,8 @@ fn producer_config(config: &Config, bootstrap: &str) -> ClientConfig {
     // Idempotence: retried batches keep their order, so a state change never lands before the
     // one it follows, and a later revision of an event never before an earlier one.
     c.set("linger.ms", "1").set("acks", "all").set("message.timeout.ms", "30000").set("enable.idempotence", "true");
+    // librdkafka's default (1,000,000 bytes) is below the largest article: sized from it.
+    c.set("message.max.bytes", message_max_bytes(config));
     for (k, v) in &config.kafka.producer {
         c.set(k, v);
     }
@@ -390,6 +599,79 @@ pub fn load_tagger(config: &Config) -> Result<Tagger, ServiceError> {
     let dict =
         Dictionary::load(&files, &LoadOptions::default()).map_err(|e| ServiceError::Dictionary(e.to_string()))?;
     Tagger::new(Arc::new(dict), AutomatonKind::Dfa).map_err(|e| ServiceError::Dictionary(e.to_string()))
+}
+
+/// Whether every stage can run on `tagger`'s dictionary: the articles stage needs the automaton
+/// (built), the dedup stage an extractor (the taxonomy codes it refines to). Start-up and every
+/// reload check it, so that no stage starts, or switches, on a dictionary another cannot use.
+///
+/// # Errors
+/// [`ServiceError::Dictionary`] naming what is missing.
+pub fn check_stages(tagger: &Tagger) -> Result<(), ServiceError> {
+    crate::extract::Extractor::new(tagger.dictionary().clone())
+        .map(drop)
+        .map_err(|e| ServiceError::Dictionary(format!("{e} (the dedup stage cannot run without it)")))
+}
+
+/// The article budget must end before the consumers' `max.poll.interval.ms`, or a slow article
+/// would still cost the partition (librdkafka's default: 5 minutes).
+fn check_article_budget(config: &Config) -> Result<(), ConfigError> {
+    let poll = config.kafka.consumer.get("max.poll.interval.ms").and_then(|v| v.parse::<u64>().ok()).unwrap_or(300_000);
+    let budget = config.pipeline.article_timeout_ms;
+    if budget == 0 || budget >= poll {
+        return Err(ConfigError::Invalid {
+            key: "pipeline.article_timeout_ms".into(),
+            message: format!("{budget}: must be at least 1 and below the consumers' max.poll.interval.ms ({poll})"),
+        });
+    }
+    Ok(())
+}
+
+/// Waits for a stage to end; a stage that fails or panics stops the service at once, with its
+/// error logged and as the exit status — the other stage must not go on consuming alone.
+async fn watch_stage(
+    shared: Arc<Shared>,
+    stage: &'static str,
+    task: tokio::task::JoinHandle<Result<(), ServiceError>>,
+) -> Result<(), ServiceError> {
+    match task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => shared.fail(ServiceError::Other(format!("the {stage} stage failed: {e}"))),
+        Err(e) => shared.fail(ServiceError::Other(format!("the {stage} stage panicked: {e}"))),
+    }
+    Ok(())
+}
+
+/// Waits until the brokers answer a metadata request, for `timeout` at most. A warning naming
+/// them comes after the first failed attempt (a few seconds), not at the end of the timeout; the
+/// error names them too.
+async fn reach_brokers(producer: &FutureProducer, bootstrap: &str, timeout: Duration) -> Result<(), ServiceError> {
+    const ATTEMPT: Duration = Duration::from_secs(3);
+    let started = Instant::now();
+    let deadline = deadline_in(timeout);
+    loop {
+        let attempt = ATTEMPT.min(deadline.saturating_duration_since(Instant::now())).max(Duration::from_millis(100));
+        let client = producer.clone();
+        let result = tokio::task::spawn_blocking(move || client.client().fetch_metadata(None, attempt).map(drop))
+            .await
+            .map_err(|e| ServiceError::Other(format!("metadata request panicked: {e}")))?;
+        let Err(e) = result else { return Ok(()) };
+        if Instant::now() >= deadline {
+            return Err(ServiceError::Kafka {
+                context: format!(
+                    "cannot reach the brokers at {bootstrap} within {} s (kafka.brokers, kafka.connect_timeout_secs)",
+                    timeout.as_secs()
+                ),
+                source: e,
+            });
+        }
+        warn!(
+            brokers = bootstrap,
+            error = %e,
+            waited_secs = started.elapsed().as_secs(),
+            "cannot reach the brokers yet; retrying until kafka.connect_timeout_secs"
+        );
+    }
 }
 
 /// Creates the topics lexwire uses when they are missing, and checks that the changelog has as
@@ -416,14 +698,15 @@ async fn ensure_topics(
         create(&k.changelog_topic, k.repartition_partitions)?;
     } else if k.create_topics {
         let replication = || TopicReplication::Fixed(k.replication_factor);
-        let mut topics: Vec<NewTopic<'_>> =
-            k.input_topics.iter().map(|t| NewTopic::new(t, k.partitions, replication())).collect();
-        topics.push(NewTopic::new(&k.events_topic, k.partitions, replication()));
-        topics.push(NewTopic::new(&k.dead_letter_topic, k.partitions, replication()));
-        topics.push(NewTopic::new(&k.repartition_topic, k.repartition_partitions, replication()));
-        topics.push(
-            NewTopic::new(&k.changelog_topic, k.repartition_partitions, replication()).set("cleanup.policy", "compact"),
-        );
+        // Every topic accepts the largest record lexwire writes (and the largest article).
+        let max_bytes = message_max_bytes(config);
+        let topic =
+            |name, partitions| NewTopic::new(name, partitions, replication()).set("max.message.bytes", &max_bytes);
+        let mut topics: Vec<NewTopic<'_>> = k.input_topics.iter().map(|t| topic(t, k.partitions)).collect();
+        topics.push(topic(&k.events_topic, k.partitions));
+        topics.push(topic(&k.dead_letter_topic, k.partitions));
+        topics.push(topic(&k.repartition_topic, k.repartition_partitions));
+        topics.push(topic(&k.changelog_topic, k.repartition_partitions).set("cleanup.policy", "compact"));
         let results = admin
             .create_topics(&topics, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))))
             .await
@@ -477,7 +760,9 @@ impl Service {
     /// # Errors
     /// [`ServiceError`] for a dictionary, broker or topic that cannot be used.
     pub async fn start(mut config: Config) -> Result<Service, ServiceError> {
+        check_article_budget(&config)?;
         let tagger = Arc::new(load_tagger(&config)?);
+        check_stages(&tagger)?;
         let metrics = Metrics::new();
         metrics.set_dictionary(tagger.dictionary().version(), tagger.dictionary().entries().len());
         let (mock, bootstrap) = if config.embedded() {
@@ -488,16 +773,18 @@ impl Service {
             // The embedded broker answers a fetch that finds no data only when the wait is over
             // (a real broker answers as soon as data arrives): a short wait keeps latency low.
             config.kafka.consumer.entry("fetch.wait.max.ms".into()).or_insert_with(|| MOCK_FETCH_WAIT_MS.into());
+            // librdkafka's mock cluster has fixed retention, with no setting to change it.
+            info!(
+                "the embedded broker keeps at most 5 MiB or 100000 messages per partition: older messages \
+                 are dropped, consumed or not (use a real broker for volume)"
+            );
             (Some(mock), bootstrap)
         } else {
             (None, config.kafka.brokers.clone())
         };
-        ensure_topics(&config, &bootstrap, mock.as_ref()).await?;
         let producer: FutureProducer = producer_config(&config, &bootstrap).create().map_err(kafka("producer"))?;
-        producer
-            .client()
-            .fetch_metadata(None, Duration::from_secs(10))
-            .map_err(kafka(format!("cannot reach the brokers at {bootstrap}")))?;
+        reach_brokers(&producer, &bootstrap, Duration::from_secs(config.kafka.connect_timeout_secs)).await?;
+        ensure_topics(&config, &bootstrap, mock.as_ref()).await?;
         let (shutdown, _) = watch::channel(false);
         let shared = Arc::new(Shared {
             config,
@@ -512,14 +799,17 @@ impl Service {
             producer_connected: AtomicBool::new(true),
             last_activity_ms: AtomicU64::new(now_ms()),
             shutdown,
+            stop_deadline: OnceLock::new(),
             fatal: Mutex::new(None),
         });
         if shared.config.pipeline.load_samples {
             load_samples(&shared).await?;
         }
         let mut tasks = Vec::new();
-        tasks.push(tokio::spawn(articles_stage(shared.clone())));
-        tasks.push(tokio::spawn(dedup_stage(shared.clone())));
+        let articles = tokio::spawn(articles_stage(shared.clone()));
+        tasks.push(tokio::spawn(watch_stage(shared.clone(), "articles", articles)));
+        let dedup = tokio::spawn(dedup_stage(shared.clone()));
+        tasks.push(tokio::spawn(watch_stage(shared.clone(), "dedup", dedup)));
         if !shared.config.metrics.listen.is_empty() {
             let listener = tokio::net::TcpListener::bind(&shared.config.metrics.listen)
                 .await
@@ -552,7 +842,8 @@ impl Service {
                 }
             }
         }
-        let _ = self.shared.producer.flush(Duration::from_secs(5));
+        let left = self.shared.stop_deadline().map_or(Duration::ZERO, |d| d.saturating_duration_since(Instant::now()));
+        let _ = self.shared.producer.flush(left.min(Duration::from_secs(5)));
         if let Some(e) = self.shared.fatal.lock().expect("fatal").take() {
             first_error.get_or_insert(e);
         }
@@ -683,7 +974,8 @@ async fn run_stage(
             _ = shutdown.changed() => break,
             _ = tick.tick() => {
                 shared.metrics.producer_queue.set(shared.producer.in_flight_count() as i64);
-                shared.metrics.in_flight.set(tracker.lock().expect("tracker").in_flight(|_, _| true) as i64);
+                let in_flight = tracker.lock().expect("tracker").in_flight(|_, _| true);
+                shared.metrics.in_flight.with_label_values(&[stage]).set(in_flight as i64);
                 continue;
             }
             message = consumer.recv() => {
@@ -721,9 +1013,10 @@ async fn run_stage(
     // Drain: publish what is deferred, let in-flight records be acknowledged, then commit what
     // is done.
     drop(deferred);
-    let timeout = Duration::from_secs(shared.config.pipeline.shutdown_timeout_secs);
-    let deadline = Instant::now() + timeout;
-    let _ = tokio::time::timeout(timeout, publisher).await;
+    // The stage also ends without a shutdown (its handler asked to stop): start the stop here.
+    shared.shutdown();
+    let deadline = shared.stop_deadline().unwrap_or_else(Instant::now);
+    let _ = tokio::time::timeout(deadline.saturating_duration_since(Instant::now()), publisher).await;
     while tracker.lock().expect("tracker").in_flight(|_, _| true) > 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
@@ -765,8 +1058,11 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let s = shared.clone();
     let mut handler = move |m: &BorrowedMessage<'_>| -> Option<Vec<Output>> {
         let metrics = &s.metrics;
-        let payload = m.payload().unwrap_or_default();
         metrics.articles_consumed.inc();
+        if skip_tombstone(&s, m) {
+            return Some(Vec::new());
+        }
+        let payload = m.payload().unwrap_or_default();
         metrics.consumed_bytes.inc_by(payload.len() as u64);
         let started = Instant::now();
         let key = m.key().and_then(|k| std::str::from_utf8(k).ok());
@@ -775,57 +1071,91 @@ async fn articles_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         let envelope = Envelope { id: key, published_at };
         let mut buf = payload.to_vec();
         let tagger = s.tagger();
-        let mut source = vec![
+        let source = vec![
             (headers::SOURCE_TOPIC, m.topic().as_bytes().to_vec()),
             (headers::SOURCE_PARTITION, m.partition().to_string().into_bytes()),
             (headers::SOURCE_OFFSET, m.offset().to_string().into_bytes()),
         ];
+        let origin = Arc::new(Origin::of(m, source.clone(), tagger.dictionary().version()));
+        let reject = |class: &'static str, message: &str| {
+            metrics.articles_failed.with_label_values(&[class]).inc();
+            warn!(class, topic = m.topic(), partition = m.partition(), offset = m.offset(), error = %message, "dead letter");
+            Some(vec![dead_letter(&s, &origin, class, message)])
+        };
         let decoded = decode(&mut buf, &envelope, s.config.pipeline.max_article_bytes);
         metrics.stage_seconds.with_label_values(&["decode"]).observe(started.elapsed().as_secs_f64());
-        match decoded {
-            Err(e) => {
-                let class = e.class.as_str();
-                metrics.articles_failed.with_label_values(&[class]).inc();
-                metrics.dead_letters.with_label_values(&[class]).inc();
-                warn!(class, topic = m.topic(), partition = m.partition(), offset = m.offset(), error = %e.message, "dead letter");
-                source.extend([
-                    (headers::ERROR_CLASS, class.as_bytes().to_vec()),
-                    (headers::ERROR_MESSAGE, e.message.into_bytes()),
-                    (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
-                    (headers::DICTIONARY_VERSION, tagger.dictionary().version().as_bytes().to_vec()),
-                ]);
-                Some(vec![Output {
-                    topic: s.config.kafka.dead_letter_topic.clone(),
-                    partition: None,
-                    key: m.key().map(<[u8]>::to_vec),
-                    payload: Some(payload.to_vec()),
-                    headers: source,
-                    timestamp: m.timestamp().to_millis(),
-                    kind: "dead_letter",
-                }])
-            }
-            Ok(article) => {
-                let started = Instant::now();
-                let route = route_key(&tagger, &article, &mut scratch);
-                let canonical = serde_json::to_vec(&serde_json::json!({
-                    "id": article.id, "url": article.url, "source": article.source, "language": article.language,
-                    "published_at": article.published_at, "title": article.title, "text": article.text,
-                }))
-                .expect("an article serializes");
-                metrics.stage_seconds.with_label_values(&["route"]).observe(started.elapsed().as_secs_f64());
-                Some(vec![Output {
-                    topic: s.config.kafka.repartition_topic.clone(),
-                    partition: None,
-                    key: Some(route.into_bytes()),
-                    payload: Some(canonical),
-                    headers: source,
-                    timestamp: m.timestamp().to_millis(),
-                    kind: "repartition",
-                }])
-            }
+        let article = match decoded {
+            Err(e) => return reject(e.class.as_str(), &e.message),
+            Ok(article) => article,
+        };
+        if let Some(message) = over_cap(&article) {
+            return reject("invalid_article", &message);
         }
+        let started = Instant::now();
+        let route = route_key(&tagger, &article, &mut scratch);
+        let canonical = serde_json::to_vec(&serde_json::json!({
+            "id": article.id, "url": article.url, "source": article.source, "language": article.language,
+            "published_at": article.published_at, "title": article.title, "text": article.text,
+        }))
+        .expect("an article serializes");
+        metrics.stage_seconds.with_label_values(&["route"]).observe(started.elapsed().as_secs_f64());
+        let output = Output {
+            topic: s.config.kafka.repartition_topic.clone(),
+            partition: None,
+            key: Some(route.into_bytes()),
+            payload: Some(canonical),
+            headers: source,
+            timestamp: m.timestamp().to_millis(),
+            kind: "repartition",
+            class: None,
+            origin: Some(origin.clone()),
+        };
+        let limit = record_limit(&s.config);
+        if record_size(&output) > limit {
+            // JSON escapes a control character in six bytes: a plain-text message of them
+            // grows sixfold on the way to the repartition topic.
+            let message = format!(
+                "the article is {} bytes once re-encoded as JSON for the repartition topic, over the record limit of {limit} bytes",
+                record_size(&output)
+            );
+            return reject("oversize", &message);
+        }
+        Some(vec![output])
     };
     run_stage(shared, consumer, tracker, &mut handler).await
+}
+
+/// Why `article` cannot be copied into records and headers: a field over its cap
+/// ([`COPIED_FIELD_CAPS`]), named with its size.
+fn over_cap(article: &crate::article::Article<'_>) -> Option<String> {
+    COPIED_FIELD_CAPS.iter().find_map(|(field, cap)| {
+        let value = match *field {
+            "id" => Some(article.id.as_ref()),
+            "url" => article.url.as_deref(),
+            "source" => article.source.as_deref(),
+            "language" => article.language.as_deref(),
+            _ => article.published_at.as_deref(),
+        }?;
+        (value.len() > *cap).then(|| {
+            format!(
+                "field `{field}` is {} bytes, over the {cap}-byte limit of a value copied into event records and headers",
+                value.len()
+            )
+        })
+    })
+}
+
+/// A message without a value (a tombstone: a key deleted from a compacted topic) is not an
+/// article, nor a broken one: it is skipped and counted (`articles_failed{class="tombstone"}`),
+/// not dead-lettered — there is nothing to replay, and dead-lettering the deletions of a
+/// compacted input topic would flood the dead-letter topic. `true` when `m` is one.
+fn skip_tombstone(shared: &Shared, m: &BorrowedMessage<'_>) -> bool {
+    if m.payload().is_some() {
+        return false;
+    }
+    shared.metrics.articles_failed.with_label_values(&["tombstone"]).inc();
+    debug!(topic = m.topic(), partition = m.partition(), offset = m.offset(), "tombstone skipped");
+    true
 }
 
 /// The repartition key of an article: the governorate (admin1) its place tags name most, ties
@@ -852,10 +1182,16 @@ pub fn route_key(tagger: &Tagger, article: &crate::article::Article<'_>, scratch
 /// The consumer that reads the changelog to restore state: assigned partitions, never
 /// committed, connected once.
 fn restore_consumer(shared: &Shared) -> Result<BaseConsumer, ServiceError> {
-    let k = &shared.config.kafka;
-    let mut cc = consumer_config(&shared.config, &shared.bootstrap, &format!("{}.restore", k.group_id));
-    cc.set("enable.auto.commit", "false");
-    cc.create().map_err(kafka("changelog consumer"))
+    restore_consumer_config(&shared.config, &shared.bootstrap).create().map_err(kafka("changelog consumer"))
+}
+
+/// The changelog consumer's configuration: no statistics. It is polled only while it restores,
+/// so statistics events would queue up in its main queue for the life of the process (a memory
+/// leak); its lag means nothing anyway.
+fn restore_consumer_config(config: &Config, bootstrap: &str) -> ClientConfig {
+    let mut cc = consumer_config(config, bootstrap, &format!("{}.restore", config.kafka.group_id));
+    cc.set("enable.auto.commit", "false").set("statistics.interval.ms", "0");
+    cc
 }
 
 /// Reads partition `partition` of the changelog from the start to its end into a new state.
@@ -946,16 +1282,35 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let s = shared.clone();
     let restorer = restore_consumer(&shared)?;
     let mut engine = Engine::new(shared.tagger(), dedup_config(&shared.config)).map_err(ServiceError::Dictionary)?;
+    let extractor_of = |tagger: &Tagger| {
+        crate::extract::Extractor::new(tagger.dictionary().clone()).map(Arc::new).map_err(ServiceError::Dictionary)
+    };
+    let mut extractor = extractor_of(engine.tagger())?;
+    let mut analyzer = budget::Analyzer::spawn();
+    let article_budget = Duration::from_millis(shared.config.pipeline.article_timeout_ms);
     let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
     let mut last_estimate = Instant::now() - Duration::from_secs(60);
     let mut handler = move |m: &BorrowedMessage<'_>| -> Option<Vec<Output>> {
         let metrics = &s.metrics;
         let current = s.tagger_generation.load(Ordering::SeqCst);
         if current != generation {
-            match engine.set_tagger(s.tagger()) {
-                Ok(()) => generation = current,
-                Err(e) => error!(error = %e, "the new dictionary cannot drive extraction; keeping the old one"),
+            match engine.set_tagger(s.tagger()).and_then(|()| extractor_of(engine.tagger()).map_err(|e| e.to_string()))
+            {
+                Ok(new) => {
+                    extractor = new;
+                    generation = current;
+                }
+                Err(e) => {
+                    // The reloader checked it ([`check_stages`]): the articles stage already routes
+                    // with it, and the stages must not serve two dictionaries. Stop; the message is
+                    // not committed.
+                    s.fail(ServiceError::Dictionary(format!("the dedup stage cannot apply the new dictionary: {e}")));
+                    return None;
+                }
             }
+        }
+        if skip_tombstone(&s, m) {
+            return Some(Vec::new());
         }
         let partition = m.partition();
         let mut states = states.lock().expect("states");
@@ -981,56 +1336,73 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         std::mem::swap(engine.deduper_mut(), state);
         let mut buf = m.payload().unwrap_or_default().to_vec();
         let mut outputs = Vec::new();
+        // A dead letter of this message carries the input message's coordinates when stage 1
+        // forwarded them, else the repartition topic's.
+        let mut source = forwarded_source(m);
+        if source.is_empty() {
+            source = vec![
+                (headers::SOURCE_TOPIC, m.topic().as_bytes().to_vec()),
+                (headers::SOURCE_PARTITION, partition.to_string().into_bytes()),
+                (headers::SOURCE_OFFSET, m.offset().to_string().into_bytes()),
+            ];
+        }
+        let origin = Arc::new(Origin::of(m, source, engine.dictionary().version()));
         match decode_json(&mut buf) {
             Err(e) => {
                 // Stage 1 wrote this message; it can only be bad if someone else wrote to the topic.
                 let class = e.class.as_str();
                 metrics.articles_failed.with_label_values(&[class]).inc();
-                metrics.dead_letters.with_label_values(&[class]).inc();
-                outputs.push(Output {
-                    topic: s.config.kafka.dead_letter_topic.clone(),
-                    partition: None,
-                    key: m.key().map(<[u8]>::to_vec),
-                    payload: m.payload().map(<[u8]>::to_vec),
-                    headers: vec![
-                        (headers::ERROR_CLASS, class.as_bytes().to_vec()),
-                        (headers::ERROR_MESSAGE, e.message.into_bytes()),
-                        (headers::SOURCE_TOPIC, m.topic().as_bytes().to_vec()),
-                        (headers::SOURCE_PARTITION, partition.to_string().into_bytes()),
-                        (headers::SOURCE_OFFSET, m.offset().to_string().into_bytes()),
-                        (headers::LEXWIRE_VERSION, env!("CARGO_PKG_VERSION").as_bytes().to_vec()),
-                        (headers::DICTIONARY_VERSION, engine.dictionary().version().as_bytes().to_vec()),
-                    ],
-                    timestamp: m.timestamp().to_millis(),
-                    kind: "dead_letter",
-                });
+                outputs.push(dead_letter(&s, &origin, class, &e.message));
             }
             Ok(article) => {
                 debug!(partition, offset = m.offset(), id = %article.id, "dedup stage: article");
                 let started = Instant::now();
-                let processed = engine.process(&article);
-                if let Ok(p) = &processed {
-                    debug!(partition, offset = m.offset(), id = %article.id, records = ?p.outcome.records, replay = ?p.outcome.replay, seen = p.outcome.seen_before, "dedup outcome");
+                let job = budget::Job {
+                    tagger: engine.tagger().clone(),
+                    extractor: extractor.clone(),
+                    id: article.id.to_string(),
+                    text: article.text.to_string(),
+                    language: article.language.as_deref().map(str::to_string),
+                    published_at: article.published_at.as_deref().map(str::to_string),
+                };
+                let analysed = analyzer.run(job, article_budget);
+                let processed = analysed.map(|a| {
+                    let outcome = budget::deduplicate(&mut engine, &article, &a);
+                    (a, outcome)
+                });
+                if let Ok((_, outcome)) = &processed {
+                    debug!(partition, offset = m.offset(), id = %article.id, records = ?outcome.records, replay = ?outcome.replay, seen = outcome.seen_before, "dedup outcome");
                 }
                 metrics.stage_seconds.with_label_values(&["process"]).observe(started.elapsed().as_secs_f64());
                 metrics.articles_processed.inc();
                 match processed {
-                    Err(e) => {
+                    Err(budget::Failed::TooLarge(e)) => {
                         metrics.articles_failed.with_label_values(&["oversize"]).inc();
                         warn!(error = %e, "article too large to process");
                     }
-                    Ok(p) => {
-                        for tag in engine.last_tags().iter().filter(|t| !t.is_internal()) {
+                    Err(budget::Failed::Timeout) => {
+                        // The worker is given up (it ends on its own); the next article gets a new one.
+                        analyzer = budget::Analyzer::spawn();
+                        let message = format!(
+                            "tagging and extraction took longer than pipeline.article_timeout_ms ({} ms)",
+                            article_budget.as_millis()
+                        );
+                        metrics.articles_failed.with_label_values(&["timeout"]).inc();
+                        warn!(partition, offset = m.offset(), id = %article.id, "{message}: dead letter");
+                        outputs.push(dead_letter(&s, &origin, "timeout", &message));
+                    }
+                    Ok((analysis, outcome)) => {
+                        for tag in analysis.tags.iter().filter(|t| !t.is_internal()) {
                             metrics.tags.with_label_values(&[tag.kind.as_str()]).inc();
                         }
-                        if p.outcome.seen_before || p.outcome.duplicate_of.is_some() {
+                        if outcome.seen_before || outcome.duplicate_of.is_some() {
                             metrics.duplicates.with_label_values(&["article"]).inc();
                         }
-                        metrics.duplicates.with_label_values(&["event"]).inc_by(p.outcome.duplicates as u64);
+                        metrics.duplicates.with_label_values(&["event"]).inc_by(outcome.duplicates as u64);
                         let started = Instant::now();
                         let mut cause = vec![(headers::ARTICLE_ID, article.id.as_bytes().to_vec())];
                         cause.extend(forwarded_source(m));
-                        for record in engine.records(&p.outcome).chain(engine.replay_records(&p.outcome)) {
+                        for record in engine.records(&outcome).chain(engine.replay_records(&outcome)) {
                             let status = if record.status == Status::Created { "created" } else { "updated" };
                             metrics.events.with_label_values(&[status, &record.event.family]).inc();
                             let json = serde_json::to_vec(&record).expect("records serialize");
@@ -1045,6 +1417,8 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                                 headers: cause.clone(),
                                 timestamp: None,
                                 kind: "event",
+                                class: None,
+                                origin: Some(origin.clone()),
                             });
                         }
                         metrics.stage_seconds.with_label_values(&["encode"]).observe(started.elapsed().as_secs_f64());
@@ -1061,6 +1435,8 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                 headers: Vec::new(),
                 timestamp: None,
                 kind: "changelog",
+                class: None,
+                origin: Some(origin.clone()),
             });
         }
         std::mem::swap(engine.deduper_mut(), state);
@@ -1077,4 +1453,37 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         Some(outputs)
     };
     run_stage(shared, consumer, tracker, &mut handler).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages, events and statistics waiting in a consumer's queue.
+    fn queued(consumer: &BaseConsumer) -> i64 {
+        use rdkafka::bindings as rd;
+        // SAFETY: the client outlives the queue handle, which is released before returning.
+        unsafe {
+            let queue = rd::rd_kafka_queue_get_consumer(consumer.client().native_ptr());
+            let n = rd::rd_kafka_queue_length(queue) as i64;
+            rd::rd_kafka_queue_destroy(queue);
+            n
+        }
+    }
+
+    /// The changelog consumer is polled only while it restores: statistics it produced in
+    /// between would queue up for the life of the process (83 → 176 MB in two minutes at 10 ms).
+    #[test]
+    fn regression_restore_consumer_queues_statistics_until_it_restores() {
+        let mock = MockCluster::new(1).expect("mock cluster");
+        let mut config = Config::default();
+        config.metrics.statistics_interval_ms = 10;
+        let bootstrap = mock.bootstrap_servers();
+        // The stages' consumers are polled all the time: statistics are what they are for.
+        let stage: BaseConsumer = consumer_config(&config, &bootstrap, "lexwire").create().expect("consumer");
+        let restore: BaseConsumer = restore_consumer_config(&config, &bootstrap).create().expect("consumer");
+        std::thread::sleep(Duration::from_millis(600));
+        assert!(queued(&stage) > 10, "the check counts queued statistics: {}", queued(&stage));
+        assert_eq!(queued(&restore), 0, "the restore consumer queues statistics nobody reads");
+    }
 }

@@ -32,13 +32,26 @@ impl Record {
 }
 
 pub fn producer(bootstrap: &str) -> ThreadedProducer<DefaultProducerContext> {
-    ClientConfig::new().set("bootstrap.servers", bootstrap).set("linger.ms", "1").create().expect("producer")
+    producer_for(bootstrap, 0)
+}
+
+/// A producer that accepts messages of `largest` bytes (librdkafka's default stops at 1 MB).
+/// The default is kept for smaller ones: the fault-injection test
+/// `produce_errors_and_a_broker_outage_lose_nothing` was seen to lose records with a 10 MB
+/// `message.max.bytes` on this producer, not with the default (not understood yet).
+fn producer_for(bootstrap: &str, largest: usize) -> ThreadedProducer<DefaultProducerContext> {
+    let mut config = ClientConfig::new();
+    config.set("bootstrap.servers", bootstrap).set("linger.ms", "1");
+    if largest > 900_000 {
+        config.set("message.max.bytes", "10000000");
+    }
+    config.create().expect("producer")
 }
 
 /// Produces `(key, value)` pairs to `topic`, partition `partition` (or by key), in order, and
 /// waits for delivery.
 pub fn produce(bootstrap: &str, topic: &str, partition: Option<i32>, messages: &[(Option<String>, Vec<u8>)]) {
-    let p = producer(bootstrap);
+    let p = producer_for(bootstrap, messages.iter().map(|(_, v)| v.len()).max().unwrap_or(0));
     for (key, value) in messages {
         let mut record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic).payload(value.as_slice());
         if let Some(k) = key {
@@ -259,4 +272,36 @@ pub fn high_watermarks(bootstrap: &str, topic: &str) -> i64 {
         .iter()
         .map(|p| consumer.fetch_watermarks(topic, p.id(), Duration::from_secs(10)).map_or(0, |(_, high)| high))
         .sum()
+}
+
+/// Waits for `child` to exit (within `limit`, else kills it and panics): its status, its stderr
+/// and how long it took from the call.
+pub fn wait_exit(mut child: Child, limit: Duration) -> (std::process::ExitStatus, String, Duration) {
+    use std::io::Read;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            let mut err = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+            panic!("lexwire run did not exit within {limit:?}:\n{err}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let elapsed = started.elapsed();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    (status, err, elapsed)
+}
+
+/// Produces a tombstone (a key with no value) to `topic`, partition `partition`.
+pub fn produce_tombstone(bootstrap: &str, topic: &str, partition: i32, key: &str) {
+    let p = producer(bootstrap);
+    let record: BaseRecord<'_, str, [u8]> = BaseRecord::to(topic).key(key).partition(partition);
+    p.send(record).map_err(|(e, _)| e).expect("tombstone enqueued");
+    p.flush(Duration::from_secs(30)).expect("flushed");
 }

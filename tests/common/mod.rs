@@ -71,3 +71,29 @@ pub fn events_of(text: &str, language: Option<&str>, published_at: &str) -> Vec<
     let processed = engine.process(&article).expect("text is small");
     engine.records(&processed.outcome).map(|r| serde_json::to_value(&r).expect("records serialize")).collect()
 }
+
+/// Copies a folder tree (a dictionary folder to edit in a test).
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Renames the taxonomy code `from` to `to` in the dictionary folder `dir` (the taxonomy and the
+/// triggers that name it): a dictionary the tagger can use, but not the extractor when `from` is
+/// one it refines to.
+pub fn rename_taxonomy_code(dir: &std::path::Path, from: &str, to: &str) {
+    for file in ["lexicon/taxonomy.toml", "lexicon/event-triggers.toml"] {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (from, to) = (format!("\"{from}\""), format!("\"{to}\""));
+        assert!(text.contains(&from), "{file} names {from}");
+        std::fs::write(&path, text.replace(&from, &to)).unwrap();
+    }
+}
