@@ -5,6 +5,9 @@
 use std::sync::Arc;
 
 use crate::article::Article;
+use chrono::NaiveDate;
+
+use crate::dedup::minhash::Sketch;
 use crate::dedup::{ArticleMeta, DedupConfig, Deduper, Outcome, tag_sketch};
 use crate::dictionary::{Dictionary, Lang};
 use crate::event::EventRecord;
@@ -22,29 +25,77 @@ pub struct Processed {
     pub extract: ExtractStats,
 }
 
+/// What tagging and extraction found in one article: the pure part of processing, which may
+/// run apart from the dedup state (the service runs it on a worker thread within a time budget).
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    pub tags: Vec<Tag>,
+    pub candidates: Vec<Candidate>,
+    pub language: Lang,
+    pub published: Option<NaiveDate>,
+    pub sketch: Sketch,
+    pub extract: ExtractStats,
+}
+
+impl Default for Analysis {
+    fn default() -> Self {
+        Analysis {
+            tags: Vec::new(),
+            candidates: Vec::new(),
+            language: Lang::En,
+            published: None,
+            sketch: Sketch::default(),
+            extract: ExtractStats::default(),
+        }
+    }
+}
+
+/// Tags and extracts one article's text into `into` (its buffers reused).
+///
+/// # Errors
+/// [`TextTooLarge`] for a text beyond what the offset map addresses.
+pub fn analyze(
+    tagger: &Tagger,
+    extractor: &Extractor,
+    text: &str,
+    language: Option<&str>,
+    published_at: Option<&str>,
+    scratch: &mut Scratch,
+    into: &mut Analysis,
+) -> Result<(), TextTooLarge> {
+    let declared = language.and_then(Lang::parse);
+    into.language = tagger.tag_into(text, declared, scratch, &mut into.tags)?;
+    into.published = published_at.and_then(parse_published);
+    into.candidates.clear();
+    into.extract = extractor.extract(
+        &ArticleContext { text, tags: &into.tags, language: into.language, published: into.published },
+        &mut into.candidates,
+    );
+    into.sketch = tag_sketch(tagger.dictionary(), &into.tags);
+    Ok(())
+}
+
 /// Tagger, extractor and deduper, with their buffers.
 #[derive(Debug)]
 pub struct Engine {
     tagger: Arc<Tagger>,
-    extractor: Extractor,
+    extractor: Arc<Extractor>,
     deduper: Deduper,
     scratch: Scratch,
-    tags: Vec<Tag>,
-    candidates: Vec<Candidate>,
+    analysis: Analysis,
 }
 
 impl Engine {
     /// # Errors
     /// When the dictionary's taxonomy lacks an event type extraction needs.
     pub fn new(tagger: Arc<Tagger>, config: DedupConfig) -> Result<Engine, String> {
-        let extractor = Extractor::new(tagger.dictionary().clone())?;
+        let extractor = Arc::new(Extractor::new(tagger.dictionary().clone())?);
         Ok(Engine {
             tagger,
             extractor,
             deduper: Deduper::new(config),
             scratch: Scratch::new(),
-            tags: Vec::new(),
-            candidates: Vec::new(),
+            analysis: Analysis::default(),
         })
     }
 
@@ -53,13 +104,18 @@ impl Engine {
     /// # Errors
     /// As [`Engine::new`].
     pub fn set_tagger(&mut self, tagger: Arc<Tagger>) -> Result<(), String> {
-        self.extractor = Extractor::new(tagger.dictionary().clone())?;
+        self.extractor = Arc::new(Extractor::new(tagger.dictionary().clone())?);
         self.tagger = tagger;
         Ok(())
     }
 
     pub fn dictionary(&self) -> &Arc<Dictionary> {
         self.tagger.dictionary()
+    }
+
+    /// The extractor of the current dictionary, to [`analyze`] with elsewhere.
+    pub fn extractor(&self) -> &Arc<Extractor> {
+        &self.extractor
     }
 
     pub fn deduper(&self) -> &Deduper {
@@ -70,32 +126,44 @@ impl Engine {
         &mut self.deduper
     }
 
-    /// Tags, extracts and deduplicates one article.
+    /// Tags, extracts and deduplicates one article: [`analyze`], then [`Engine::deduplicate`].
     ///
     /// # Errors
     /// [`TextTooLarge`] for a text beyond what the offset map addresses.
     pub fn process(&mut self, article: &Article<'_>) -> Result<Processed, TextTooLarge> {
-        let declared = article.language.as_deref().and_then(Lang::parse);
-        let language = self.tagger.tag_into(&article.text, declared, &mut self.scratch, &mut self.tags)?;
-        let published = article.published_at.as_deref().and_then(parse_published);
-        self.candidates.clear();
-        let extract = self.extractor.extract(
-            &ArticleContext { text: &article.text, tags: &self.tags, language, published },
-            &mut self.candidates,
+        let mut analysis = std::mem::take(&mut self.analysis);
+        let analyzed = analyze(
+            &self.tagger,
+            &self.extractor,
+            &article.text,
+            article.language.as_deref(),
+            article.published_at.as_deref(),
+            &mut self.scratch,
+            &mut analysis,
         );
-        let sketch = tag_sketch(self.tagger.dictionary(), &self.tags);
+        let processed = analyzed.map(|()| Processed {
+            outcome: self.deduplicate(article, &analysis),
+            language: Some(analysis.language),
+            tags: analysis.tags.len(),
+            extract: analysis.extract,
+        });
+        self.analysis = analysis;
+        processed
+    }
+
+    /// Deduplicates an article analysed by [`analyze`] in this engine's state.
+    pub fn deduplicate(&mut self, article: &Article<'_>, analysis: &Analysis) -> Outcome {
         let meta = ArticleMeta {
             id: &article.id,
             url: article.url.as_deref(),
             source: article.source.as_deref(),
-            language,
+            language: analysis.language,
             published_at: article.published_at.as_deref(),
-            published,
+            published: analysis.published,
             text: &article.text,
-            sketch: &sketch,
+            sketch: &analysis.sketch,
         };
-        let outcome = self.deduper.process(self.tagger.dictionary(), &meta, &self.candidates);
-        Ok(Processed { outcome, language: Some(language), tags: self.tags.len(), extract })
+        self.deduper.process(self.tagger.dictionary(), &meta, &analysis.candidates)
     }
 
     /// For a redelivered article ([`Outcome::seen_before`]): the current records of the events it
@@ -113,7 +181,7 @@ impl Engine {
 
     /// The tags of the last article processed.
     pub fn last_tags(&self) -> &[Tag] {
-        &self.tags
+        &self.analysis.tags
     }
 
     pub fn tagger(&self) -> &Arc<Tagger> {

@@ -14,15 +14,12 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::time::Duration;
 
-use chrono::NaiveDate;
-
-use crate::dedup::{ArticleMeta, Outcome, tag_sketch};
-use crate::dictionary::Lang;
+use crate::engine::Analysis;
+#[cfg(doc)]
 use crate::engine::Engine;
-use crate::extract::dates::parse_published;
-use crate::extract::{ArticleContext, Candidate, Extractor};
+use crate::extract::Extractor;
 use crate::normalize::TextTooLarge;
-use crate::tag::{Scratch, Tag, Tagger};
+use crate::tag::{Scratch, Tagger};
 
 /// An article as the worker needs it (owned: the worker may outlive the message).
 pub struct Job {
@@ -32,15 +29,6 @@ pub struct Job {
     pub text: String,
     pub language: Option<String>,
     pub published_at: Option<String>,
-}
-
-/// What tagging and extraction found.
-pub struct Analysis {
-    pub tags: Vec<Tag>,
-    pub candidates: Vec<Candidate>,
-    pub language: Lang,
-    pub published: Option<NaiveDate>,
-    pub sketch: crate::dedup::minhash::Sketch,
 }
 
 /// Why an article has no analysis.
@@ -88,34 +76,21 @@ impl Analyzer {
     }
 }
 
-/// Tags and extracts, as [`Engine::process`] does before it deduplicates.
+/// Tags and extracts with [`crate::engine::analyze`], as [`Engine::process`] does before it
+/// deduplicates (the stage then calls [`Engine::deduplicate`]).
 fn analyze(job: &Job, scratch: &mut Scratch) -> Result<Analysis, TextTooLarge> {
     test_hook::slow(&job.id);
-    let mut tags = Vec::new();
-    let declared = job.language.as_deref().and_then(Lang::parse);
-    let language = job.tagger.tag_into(&job.text, declared, scratch, &mut tags)?;
-    let published = job.published_at.as_deref().and_then(parse_published);
-    let mut candidates = Vec::new();
-    job.extractor.extract(&ArticleContext { text: &job.text, tags: &tags, language, published }, &mut candidates);
-    let sketch = tag_sketch(job.tagger.dictionary(), &tags);
-    Ok(Analysis { tags, candidates, language, published, sketch })
-}
-
-/// Deduplicates an analysed article in `engine`'s state, as [`Engine::process`] does after
-/// extraction.
-pub fn deduplicate(engine: &mut Engine, article: &crate::article::Article<'_>, analysis: &Analysis) -> Outcome {
-    let meta = ArticleMeta {
-        id: &article.id,
-        url: article.url.as_deref(),
-        source: article.source.as_deref(),
-        language: analysis.language,
-        published_at: article.published_at.as_deref(),
-        published: analysis.published,
-        text: &article.text,
-        sketch: &analysis.sketch,
-    };
-    let dict = engine.dictionary().clone();
-    engine.deduper_mut().process(&dict, &meta, &analysis.candidates)
+    let mut analysis = Analysis::default();
+    crate::engine::analyze(
+        &job.tagger,
+        &job.extractor,
+        &job.text,
+        job.language.as_deref(),
+        job.published_at.as_deref(),
+        scratch,
+        &mut analysis,
+    )?;
+    Ok(analysis)
 }
 
 /// A slow article on demand, for the tests of the budget: debug builds only, and only for

@@ -42,6 +42,11 @@ pub mod limits {
     pub const PARTITIONS: RangeInclusive<u64> = 1..=100_000;
     /// `kafka.replication_factor` (a 16-bit number in Kafka's protocol).
     pub const REPLICATION_FACTOR: RangeInclusive<u64> = 1..=32_767;
+    /// `kafka.connect_timeout_secs`: a second to an hour.
+    pub const CONNECT_TIMEOUT_SECS: RangeInclusive<u64> = 1..=3600;
+    /// `pipeline.article_timeout_ms`: a millisecond to an hour (and below the consumers'
+    /// `max.poll.interval.ms`, checked at start).
+    pub const ARTICLE_TIMEOUT_MS: RangeInclusive<u64> = 1..=3_600_000;
 }
 
 /// Why the configuration cannot be used.
@@ -99,6 +104,8 @@ fn range_of(key: &str) -> Option<String> {
         "dictionary.watch_secs" => show(WATCH_SECS),
         "kafka.partitions" | "kafka.repartition_partitions" => show(PARTITIONS),
         "kafka.replication_factor" => show(REPLICATION_FACTOR),
+        "kafka.connect_timeout_secs" => show(CONNECT_TIMEOUT_SECS),
+        "pipeline.article_timeout_ms" => show(ARTICLE_TIMEOUT_MS),
         _ => None,
     }
 }
@@ -337,10 +344,12 @@ impl Config {
             invalid("metrics.listen", "not an address such as 0.0.0.0:9464");
         }
         let (p, d) = (&self.pipeline, &self.dedup);
-        let integers: [(&str, i128, RangeInclusive<u64>); 12] = [
+        let integers: [(&str, i128, RangeInclusive<u64>); 14] = [
             ("kafka.repartition_partitions", k.repartition_partitions.into(), limits::PARTITIONS),
             ("kafka.partitions", k.partitions.into(), limits::PARTITIONS),
             ("kafka.replication_factor", k.replication_factor.into(), limits::REPLICATION_FACTOR),
+            ("kafka.connect_timeout_secs", k.connect_timeout_secs.into(), limits::CONNECT_TIMEOUT_SECS),
+            ("pipeline.article_timeout_ms", p.article_timeout_ms.into(), limits::ARTICLE_TIMEOUT_MS),
             ("pipeline.max_article_bytes", p.max_article_bytes as i128, limits::MAX_ARTICLE_BYTES),
             ("pipeline.max_in_flight", p.max_in_flight as i128, limits::MAX_IN_FLIGHT),
             ("pipeline.shutdown_timeout_secs", p.shutdown_timeout_secs.into(), limits::SHUTDOWN_TIMEOUT_SECS),

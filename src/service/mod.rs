@@ -619,10 +619,10 @@ fn check_article_budget(config: &Config) -> Result<(), ConfigError> {
     let poll = config.kafka.consumer.get("max.poll.interval.ms").and_then(|v| v.parse::<u64>().ok()).unwrap_or(300_000);
     let budget = config.pipeline.article_timeout_ms;
     if budget == 0 || budget >= poll {
-        return Err(ConfigError::Invalid {
+        return Err(ConfigError::Invalid(vec![config::InvalidKey {
             key: "pipeline.article_timeout_ms".into(),
             message: format!("{budget}: must be at least 1 and below the consumers' max.poll.interval.ms ({poll})"),
-        });
+        }]));
     }
     Ok(())
 }
@@ -1282,10 +1282,6 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let s = shared.clone();
     let restorer = restore_consumer(&shared)?;
     let mut engine = Engine::new(shared.tagger(), dedup_config(&shared.config)).map_err(ServiceError::Dictionary)?;
-    let extractor_of = |tagger: &Tagger| {
-        crate::extract::Extractor::new(tagger.dictionary().clone()).map(Arc::new).map_err(ServiceError::Dictionary)
-    };
-    let mut extractor = extractor_of(engine.tagger())?;
     let mut analyzer = budget::Analyzer::spawn();
     let article_budget = Duration::from_millis(shared.config.pipeline.article_timeout_ms);
     let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
@@ -1294,12 +1290,8 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
         let metrics = &s.metrics;
         let current = s.tagger_generation.load(Ordering::SeqCst);
         if current != generation {
-            match engine.set_tagger(s.tagger()).and_then(|()| extractor_of(engine.tagger()).map_err(|e| e.to_string()))
-            {
-                Ok(new) => {
-                    extractor = new;
-                    generation = current;
-                }
+            match engine.set_tagger(s.tagger()) {
+                Ok(()) => generation = current,
                 Err(e) => {
                     // The reloader checked it ([`check_stages`]): the articles stage already routes
                     // with it, and the stages must not serve two dictionaries. Stop; the message is
@@ -1359,7 +1351,7 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                 let started = Instant::now();
                 let job = budget::Job {
                     tagger: engine.tagger().clone(),
-                    extractor: extractor.clone(),
+                    extractor: engine.extractor().clone(),
                     id: article.id.to_string(),
                     text: article.text.to_string(),
                     language: article.language.as_deref().map(str::to_string),
@@ -1367,7 +1359,7 @@ async fn dedup_stage(shared: Arc<Shared>) -> Result<(), ServiceError> {
                 };
                 let analysed = analyzer.run(job, article_budget);
                 let processed = analysed.map(|a| {
-                    let outcome = budget::deduplicate(&mut engine, &article, &a);
+                    let outcome = engine.deduplicate(&article, &a);
                     (a, outcome)
                 });
                 if let Ok((_, outcome)) = &processed {
