@@ -1212,6 +1212,11 @@ fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -
                 }
                 warn!(partition, error = %e, "cannot read the changelog's watermarks yet; retrying");
                 std::thread::sleep(backoff);
+                // After a broker outage librdkafka keeps the partition unknown until its next
+                // periodic metadata refresh (5 minutes by default), past the deadline: ask now.
+                if let Err(e) = consumer.fetch_metadata(Some(&k.changelog_topic), Duration::from_secs(5)) {
+                    debug!(partition, error = %e, "changelog metadata refresh failed");
+                }
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
             Err(e) => return Err(kafka(format!("watermarks of {} [{partition}]", k.changelog_topic))(e)),
@@ -1229,6 +1234,8 @@ fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -
     // Read to the high watermark, then on until the partition is quiet: some brokers (Tansu 0.6)
     // report a high watermark short of the last record of a multi-record batch.
     let mut reached = false;
+    let mut next = Offset::Beginning;
+    let mut progress = Instant::now();
     loop {
         if Instant::now() > deadline {
             return Err(ServiceError::Other(format!(
@@ -1241,6 +1248,15 @@ fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -
         }
         match consumer.poll(Duration::from_millis(if reached { 300 } else { 1000 })) {
             None if reached => break,
+            // A fetch that went quiet short of the high watermark (seen after a broker came back
+            // in the middle of a restore): assign again from the next offset, a fresh fetch.
+            None if progress.elapsed() > RESTORE_STALL => {
+                warn!(partition, offset = ?next, high, "no changelog record for a while short of the high watermark; fetching again");
+                let mut again = TopicPartitionList::new();
+                again.add_partition_offset(&k.changelog_topic, partition, next).map_err(kafka("assign"))?;
+                consumer.assign(&again).map_err(kafka("assign the changelog"))?;
+                progress = Instant::now();
+            }
             None => continue,
             // librdkafka reconnects by itself: read on until the deadline.
             Some(Err(e)) => warn!(partition, error = %e, "error reading the changelog; retrying"),
@@ -1248,6 +1264,8 @@ fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -
                 let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
                 changes.push(StateChange { key, value: m.payload().map(<[u8]>::to_vec) });
                 reached |= m.offset() >= high - 1;
+                next = Offset::Offset(m.offset() + 1);
+                progress = Instant::now();
             }
         }
     }
@@ -1268,6 +1286,10 @@ fn restore_partition(shared: &Shared, consumer: &BaseConsumer, partition: i32) -
 
 /// How long restoring a partition's state may take, broker outages included.
 const RESTORE_DEADLINE: Duration = Duration::from_secs(120);
+
+/// How long a restore waits for the next changelog record short of the high watermark before
+/// it fetches again.
+const RESTORE_STALL: Duration = Duration::from_secs(5);
 
 fn dedup_config(config: &Config) -> DedupConfig {
     config.dedup_config()
