@@ -371,10 +371,12 @@ impl<'a> Grammar<'a> {
         out.into()
     }
 
-    /// The quantities before position `at`, nearest first.
+    /// The quantities that end before position `at`, nearest first. They are sorted by start,
+    /// and a phrase can end after a later one starts ("a ... 0 ... rebelle" around "0"): filter
+    /// on the end, never search on it.
     fn before(&self, at: usize) -> impl Iterator<Item = (usize, &Quantity)> {
-        let n = self.quantities.partition_point(|q| q.end <= at);
-        self.quantities[..n].iter().enumerate().rev()
+        let n = self.quantities.partition_point(|q| q.start < at);
+        self.quantities[..n].iter().enumerate().rev().filter(move |(_, q)| q.end <= at)
     }
 
     /// `q` and the counts coordinated before it ("two soldiers and three civilians"), skipping
@@ -649,6 +651,15 @@ mod tests {
         let tagged = tagger().tag(text, None, &mut Scratch::new()).unwrap();
         let tags: Vec<&Tag> = tagged.tags.iter().collect();
         read(tagger().dictionary(), text, 0..text.len(), &tags)
+    }
+
+    /// Found by the generated-input fuzzing run (`tests/fuzz_inputs.rs`): a determiner phrase
+    /// ("a ... rebelle") spanning a number and the casualty word made the quantities unsorted by
+    /// end, and the search for the counts before the word sliced the text backwards.
+    #[test]
+    fn regression_quantity_spanning_the_casualty_word_sliced_backwards() {
+        let found = casualties("a\n0 Each lynché rebelle.\" La ");
+        assert!(found.fatalities.is_none_or(|n| n.best <= 1), "{found:?}");
     }
 
     fn tolls(text: &str) -> (Option<u64>, Option<u64>) {
