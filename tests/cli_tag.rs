@@ -127,24 +127,7 @@ fn a_missing_input_file_is_fatal_and_says_which() {
 }
 
 /// A copy of the repository's dictionaries in a temporary folder, to break.
-fn dictionary_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&common::repo_path("dictionaries"), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use common::dictionaries::dictionary_copy;
 
 fn edit(dir: &Path, rel: &str, from: &str, to: &str) {
     let path = dir.join(rel);
