@@ -379,19 +379,32 @@ async fn deliver(shared: &Shared, output: &Output, first: Result<DeliveryFuture,
     loop {
         let current = replacement.as_ref().unwrap_or(output);
         let error = match attempt {
-            Ok(future) => match future.await {
-                Ok(Ok(_)) => {
-                    if let Some(class) = current.class {
-                        shared.metrics.dead_letters.with_label_values(&[class]).inc();
+            // The stop's one deadline bounds the wait for an acknowledgement too (librdkafka may
+            // hold a record up to message.timeout.ms): past it the record counts as not
+            // delivered, so its input is not committed and comes back.
+            Ok(mut future) => {
+                let acknowledged = loop {
+                    match tokio::time::timeout(Duration::from_millis(100), &mut future).await {
+                        Ok(result) => break Some(result),
+                        Err(_) if shared.stop_deadline().is_some_and(|d| Instant::now() >= d) => break None,
+                        Err(_) => {}
                     }
-                    return true;
+                };
+                let Some(acknowledged) = acknowledged else { return false };
+                match acknowledged {
+                    Ok(Ok(_)) => {
+                        if let Some(class) = current.class {
+                            shared.metrics.dead_letters.with_label_values(&[class]).inc();
+                        }
+                        return true;
+                    }
+                    Ok(Err((e, _))) => Some(e),
+                    Err(_) => {
+                        warn!(topic = %current.topic, "delivery canceled; retrying");
+                        None
+                    }
                 }
-                Ok(Err((e, _))) => Some(e),
-                Err(_) => {
-                    warn!(topic = %current.topic, "delivery canceled; retrying");
-                    None
-                }
-            },
+            }
             Err(e) => Some(e),
         };
         if let Some(e) = error {
