@@ -138,7 +138,15 @@ fn produce_errors_and_a_broker_outage_lose_nothing() {
     kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
     // Transient produce errors: librdkafka and lexwire retry them.
     c.mock.request_errors(RDKafkaApiKey::Produce, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS; 20]);
-    let run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], WINDOW]);
+    // One produce request in flight per broker. The mock cluster checks the sequence numbers of an
+    // idempotent producer only when it is transactional (`rd_kafka_mock_validate_records`): with
+    // requests pipelined, the last injected error can fail one batch while the mock appends the
+    // next, and librdkafka then takes the failed batch as acknowledged by its successor (its
+    // "implicitly acked by subsequent batch success"). A Kafka broker refuses that successor with
+    // OUT_OF_ORDER_SEQUENCE_NUMBER and the batches are retried in order; here the records would be
+    // lost by the mock, not by lexwire.
+    let in_flight = ("LEXWIRE_KAFKA_PRODUCER_MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION", "1");
+    let run = kafka::lexwire_run(&c.bootstrap, &[RUN_ENV[0], WINDOW, in_flight]);
     // A broker down and up in the middle of the stream.
     std::thread::sleep(Duration::from_secs(5));
     c.mock.broker_down(2).unwrap();
