@@ -95,30 +95,32 @@ fn regression_huge_numeric_settings_overflowed_instead_of_failing_at_start() {
     assert_eq!(c.pipeline.shutdown_timeout_secs, 3600);
 }
 
+/// Runs `lexwire run` with `args` and `env`, asserts it is refused with exit 2 before starting,
+/// and returns its stderr.
+fn run_refused(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lexwire"))
+        .args(["run", "--metrics-listen", ""])
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    err
+}
+
 #[test]
 fn regression_huge_idle_exit_flag_exited_after_five_seconds() {
     // `lexwire run --idle-exit 18446744073709551615` overflowed to a tiny idle time; now it is
     // refused before anything starts, naming the flag, the value and the range.
-    let out = Command::new(env!("CARGO_BIN_EXE_lexwire"))
-        .args(["run", "--idle-exit", "18446744073709551615", "--metrics-listen", ""])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = run_refused(&["--idle-exit", "18446744073709551615"], &[]);
     assert!(
         err.contains("--idle-exit") && err.contains("18446744073709551615") && err.contains("0..=31536000"),
         "{err}"
     );
     // An out-of-range value from the environment stops `run` at start too, with exit 2.
-    let out = Command::new(env!("CARGO_BIN_EXE_lexwire"))
-        .args(["run", "--metrics-listen", ""])
-        .env("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "99999999")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = run_refused(&[], &[("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "99999999")]);
     assert!(
         err.contains("key `pipeline.shutdown_timeout_secs`: 99999999 is out of range (accepted: 0 to 3600)"),
         "{err}"

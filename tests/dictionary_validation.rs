@@ -50,8 +50,7 @@ fn regression_renamed_taxonomy_code_passes_dict_check() {
     // The case: `ied` renamed, its triggers following. Extraction refines generic attacks
     // with an explosive to `ied`: the dedup stage could not start on this dictionary.
     let dir = dictionary_copy();
-    edit(dir.path(), "lexicon/taxonomy.toml", "code = \"ied\"", "code = \"ied_device\"");
-    edit(dir.path(), "lexicon/event-triggers.toml", "event_type = \"ied\"", "event_type = \"ied_device\"");
+    common::rename_taxonomy_code(dir.path(), "ied", "ied_device");
     let message = assert_rejected(dir.path());
     let renamed = line_of(dir.path(), "lexicon/taxonomy.toml", "code = \"ied_device\"");
     let file = dir.path().join("lexicon/taxonomy.toml").display().to_string();
@@ -97,8 +96,7 @@ fn a_dictionary_that_loads_drives_every_stage() {
     // Renaming a code no stage names is the dictionary's business: it loads, and the engine the
     // service's dedup stage builds runs on it.
     let dir = dictionary_copy();
-    edit(dir.path(), "lexicon/taxonomy.toml", "code = \"looting\"", "code = \"plunder\"");
-    edit(dir.path(), "lexicon/event-triggers.toml", "event_type = \"looting\"", "event_type = \"plunder\"");
+    common::rename_taxonomy_code(dir.path(), "looting", "plunder");
     let out = check_dir(dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let dict = Dictionary::load_dir(dir.path(), &LoadOptions::default()).unwrap();

@@ -182,14 +182,21 @@ fn strike(id: &str, day: u32) -> (Option<String>, Vec<u8>) {
     (Some(id.to_string()), json.to_string().into_bytes())
 }
 
-#[test]
-fn a_dictionary_changed_under_the_pipeline_is_served_and_a_broken_one_is_not() {
+/// Starts `lexwire run` on a copy of the shipped dictionaries, watched every second; returns the
+/// copy, the process and its broker once the seeds are processed.
+fn start_on_a_watched_dictionary_copy() -> (tempfile::TempDir, Running, String) {
     let dir = tempfile::tempdir().unwrap();
     common::copy_dir(&common::repo_path("dictionaries"), dir.path());
     let dict_dir = dir.path().to_str().unwrap().to_string();
     let r = start(&[("LEXWIRE_DICTIONARY_DIR", &dict_dir), ("LEXWIRE_DICTIONARY_WATCH_SECS", "1")]);
     let bootstrap = bootstrap(&r);
     wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    (dir, r, bootstrap)
+}
+
+#[test]
+fn a_dictionary_changed_under_the_pipeline_is_served_and_a_broken_one_is_not() {
+    let (dir, r, bootstrap) = start_on_a_watched_dictionary_copy();
 
     // Before: the place is unknown.
     common::kafka::produce(&bootstrap, "articles", Some(0), &[strike("before", 1)]);
@@ -275,12 +282,7 @@ fn regression_sighup_during_start_up_kills_the_process() {
 /// the reload is a failure and neither stage switches.
 #[test]
 fn regression_a_reload_the_dedup_stage_cannot_apply_switches_one_stage() {
-    let dir = tempfile::tempdir().unwrap();
-    common::copy_dir(&common::repo_path("dictionaries"), dir.path());
-    let dict_dir = dir.path().to_str().unwrap().to_string();
-    let r = start(&[("LEXWIRE_DICTIONARY_DIR", &dict_dir), ("LEXWIRE_DICTIONARY_WATCH_SECS", "1")]);
-    let bootstrap = bootstrap(&r);
-    wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    let (dir, r, bootstrap) = start_on_a_watched_dictionary_copy();
     common::kafka::produce(&bootstrap, "articles", Some(0), &[strike("before", 1)]);
     let version = record_of(&r, "before")["dictionary_version"].as_str().unwrap().to_string();
 

@@ -252,6 +252,9 @@ pub enum WeaponCategory {
     Ammunition,
     SmallArms,
     Armour,
+    /// What a crowd fights with: sticks, blades, stones. A clash fought with these alone, between
+    /// people no actor or armed noun names, is mob violence.
+    Melee,
     Generic,
 }
 
@@ -268,6 +271,7 @@ impl WeaponCategory {
             WeaponCategory::Ammunition => "ammunition",
             WeaponCategory::SmallArms => "small_arms",
             WeaponCategory::Armour => "armour",
+            WeaponCategory::Melee => "melee",
             WeaponCategory::Generic => "generic",
         }
     }

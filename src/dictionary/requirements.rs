@@ -35,24 +35,6 @@ pub const UNIDENTIFIED_ACTOR: &str = "actor:unidentified";
 const ACTORS: [(&str, &str); 1] =
     [(UNIDENTIFIED_ACTOR, "extraction and dedup do not count it as a doer that tells two events apart")];
 
-/// The event types the stages name, as indices into [`super::Dictionary::event_types`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RequiredTypes {
-    pub air_strike: u16,
-    pub shelling: u16,
-    pub ied: u16,
-    pub grenade: u16,
-    pub attack: u16,
-    pub armed_clash: u16,
-    pub attack_on_civilians: u16,
-    pub peaceful_protest: u16,
-    pub protest_with_intervention: u16,
-    pub excessive_force_against_protesters: u16,
-    pub violent_demonstration: u16,
-    pub mob_violence: u16,
-    pub arrests: u16,
-}
-
 /// One event type a stage names: its code, the family the stage's rules assume, and what for.
 struct Need {
     code: &'static str,
@@ -60,34 +42,43 @@ struct Need {
     why: &'static str,
 }
 
-const fn need(code: &'static str, family: &'static str, why: &'static str) -> Need {
-    Need { code, family, why }
+/// Declares [`RequiredTypes`], one field per event type a stage names (the field is the type's
+/// code), and the table [`check`] resolves them from, in one list.
+macro_rules! required_types {
+    ($($code:ident in $family:literal: $why:literal,)*) => {
+        /// The event types the stages name, as indices into [`super::Dictionary::event_types`].
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub struct RequiredTypes {
+            $(pub $code: u16,)*
+        }
+
+        const EVENT_TYPES: &[Need] = &[$(Need { code: stringify!($code), family: $family, why: $why },)*];
+
+        impl RequiredTypes {
+            /// From the indices of [`EVENT_TYPES`], in its order.
+            fn from_indices(found: [u16; EVENT_TYPES.len()]) -> Self {
+                let mut found = found.into_iter();
+                RequiredTypes { $($code: found.next().expect("one index per type"),)* }
+            }
+        }
+    };
 }
 
-/// In the order of [`RequiredTypes`]' fields.
-const EVENT_TYPES: [Need; 13] = [
-    need("air_strike", "remote_violence", "extraction refines a generic attack with a drone or aircraft to it"),
-    need(
-        "shelling",
-        "remote_violence",
-        "extraction refines a generic attack with artillery, rockets or missiles to it",
-    ),
-    need("ied", "remote_violence", "extraction refines a generic attack with an explosive to it"),
-    need("grenade", "remote_violence", "extraction refines a generic attack with a grenade to it"),
-    need("attack", "battle", "extraction gives it to a toll whose doer is named without a trigger"),
-    need("armed_clash", "battle", "extraction gives it to a generic attack between armed sides"),
-    need("attack_on_civilians", "violence_against_civilians", "extraction gives it to a generic attack on civilians"),
-    need("peaceful_protest", "protest", "extraction settles a protest to it"),
-    need("protest_with_intervention", "protest", "extraction settles a protest the authorities dispersed to it"),
-    need("excessive_force_against_protesters", "protest", "extraction settles a protest met with lethal force to it"),
-    need("violent_demonstration", "riot", "extraction settles a protest that turned violent to it"),
-    need("mob_violence", "riot", "extraction tells a crowd's attack from a demonstration by it"),
-    need(
-        "arrests",
-        "strategic_development",
-        "extraction reads arrests told with a protest as the authorities' intervention",
-    ),
-];
+required_types! {
+    air_strike in "remote_violence": "extraction refines a generic attack with a drone or aircraft to it",
+    shelling in "remote_violence": "extraction refines a generic attack with artillery, rockets or missiles to it",
+    ied in "remote_violence": "extraction refines a generic attack with an explosive to it",
+    grenade in "remote_violence": "extraction refines a generic attack with a grenade to it",
+    attack in "battle": "extraction gives it to a toll whose doer is named without a trigger",
+    armed_clash in "battle": "extraction gives it to a generic attack between armed sides",
+    attack_on_civilians in "violence_against_civilians": "extraction gives it to a generic attack on civilians",
+    peaceful_protest in "protest": "extraction settles a protest to it",
+    protest_with_intervention in "protest": "extraction settles a protest the authorities dispersed to it",
+    excessive_force_against_protesters in "protest": "extraction settles a protest met with lethal force to it",
+    violent_demonstration in "riot": "extraction settles a protest that turned violent to it",
+    mob_violence in "riot": "extraction tells a crowd's attack from a demonstration by it",
+    arrests in "strategic_development": "extraction reads arrests told with a protest as the authorities' intervention",
+}
 
 /// Where each event type was defined: `(file, line)`, in the order of the builder's types.
 pub(crate) type TypeLines = [(String, usize)];
@@ -115,7 +106,7 @@ pub(crate) fn check(builder: &Builder, lines: &TypeLines, actor_file: &str) -> R
     let types = &builder.event_types;
     let taxonomy_file = lines.first().map_or("lexicon", |(file, _)| file.as_str());
     let mut found = [0u16; EVENT_TYPES.len()];
-    for (slot, need) in found.iter_mut().zip(&EVENT_TYPES) {
+    for (slot, need) in found.iter_mut().zip(EVENT_TYPES) {
         match types.iter().position(|t| t.code == need.code) {
             Some(i) => {
                 let t = &types[i];
@@ -146,36 +137,7 @@ pub(crate) fn check(builder: &Builder, lines: &TypeLines, actor_file: &str) -> R
             ));
         }
     }
-    let [
-        air_strike,
-        shelling,
-        ied,
-        grenade,
-        attack,
-        armed_clash,
-        attack_on_civilians,
-        peaceful_protest,
-        protest_with_intervention,
-        excessive_force_against_protesters,
-        violent_demonstration,
-        mob_violence,
-        arrests,
-    ] = found;
-    Ok(RequiredTypes {
-        air_strike,
-        shelling,
-        ied,
-        grenade,
-        attack,
-        armed_clash,
-        attack_on_civilians,
-        peaceful_protest,
-        protest_with_intervention,
-        excessive_force_against_protesters,
-        violent_demonstration,
-        mob_violence,
-        arrests,
-    })
+    Ok(RequiredTypes::from_indices(found))
 }
 
 /// The error for a missing event type, at the line of the type it was likely renamed to.
@@ -234,7 +196,7 @@ mod tests {
         let t = dict.required_types();
         assert_eq!(dict.event_type(t.ied).code, "ied");
         assert_eq!(dict.event_type(t.mob_violence).code, "mob_violence");
-        for need in &EVENT_TYPES {
+        for need in EVENT_TYPES {
             assert_eq!(
                 reference_sub_event_type(need.code),
                 dict.event_type_by_code(need.code).map(|i| dict.event_type(i).acled_sub_event_type.as_str()),

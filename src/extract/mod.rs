@@ -1284,10 +1284,9 @@ fn in_prepositional_phrase(text: &str, trigger: &Tag) -> bool {
         .is_some_and(|i| before.get(i + 1).is_some_and(|p| PREPOSITIONS.iter().any(|x| p.eq_ignore_ascii_case(x))))
 }
 
-/// Sticks, stones, knives: what a crowd fights with (weapons of the "generic" category with no
-/// firearm or explosive in them).
+/// Sticks, stones, knives: what a crowd fights with.
 fn is_melee(dict: &Dictionary, t: &Tag) -> bool {
-    t.entry.is_some_and(|e| dict.entry(e).id == "weapon:melee")
+    t.entry.is_some_and(|e| matches!(&dict.entry(e).detail, Detail::Weapon(w) if w.category == WeaponCategory::Melee))
 }
 
 fn generic_trigger(dict: &Dictionary, trigger: &Tag) -> bool {
