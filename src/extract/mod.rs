@@ -121,6 +121,16 @@ pub struct ExtractStats {
     pub negated: usize,
 }
 
+/// A toll read from a sentence with no event, waiting for the event its paragraph tells next.
+struct PendingToll {
+    toll: Casualties,
+    paragraph: u32,
+    /// Index of the sentence it was read from.
+    sentence: usize,
+    dates: Vec<(usize, ResolvedDate)>,
+    last_date: Option<(ResolvedDate, u32)>,
+}
+
 /// Extracts candidate events. Holds the dictionary and the taxonomy codes it refines to.
 #[derive(Debug, Clone)]
 pub struct Extractor {
@@ -264,11 +274,18 @@ impl Extractor {
 
         let mut cursor = 0;
         let first = out.len();
-        let mut pending_toll: Option<(Casualties, u32)> = None;
+        // A toll told before its event in the same paragraph ("Four people were killed. Gunmen
+        // attacked ..."): the sentence it was read from, its dates and the last date then.
+        let mut pending_toll: Option<PendingToll> = None;
         let mut previous_date: Option<NaiveDate> = None;
         // The last date and place seen, with their paragraph.
         let mut last_date: Option<(ResolvedDate, u32)> = None;
-        for sentence in &sentences {
+        for (index, sentence) in sentences.iter().enumerate() {
+            if pending_toll.as_ref().is_some_and(|p| p.paragraph != sentence.paragraph)
+                && let Some(p) = pending_toll.take()
+            {
+                self.unclaimed_toll(article, &sentences, p, &paragraph_places, dominant, out, &mut stats);
+            }
             while cursor < article.tags.len() && article.tags[cursor].start < sentence.start {
                 cursor += 1;
             }
@@ -306,10 +323,8 @@ impl Extractor {
                 match self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, None) {
                     Ok(mut candidate) => {
                         stats.candidates += 1;
-                        if let Some((toll, paragraph)) = pending_toll.take()
-                            && paragraph == sentence.paragraph
-                        {
-                            candidate.casualties = merge_casualties(toll, candidate.casualties);
+                        if let Some(pending) = pending_toll.take() {
+                            candidate.casualties = merge_casualties(pending.toll, candidate.casualties);
                         }
                         out.push(candidate);
                     }
@@ -355,7 +370,11 @@ impl Extractor {
                             Err(Skip::Negated) => stats.negated += 1,
                         }
                     }
-                    None if !toll.is_empty() => pending_toll = Some((toll, sentence.paragraph)),
+                    None if !toll.is_empty() => {
+                        let dates = sentence_dates.clone();
+                        pending_toll =
+                            Some(PendingToll { toll, paragraph: sentence.paragraph, sentence: index, dates, last_date });
+                    }
                     None => {}
                 }
             }
@@ -364,7 +383,55 @@ impl Extractor {
                 last_date = Some((d, sentence.paragraph));
             }
         }
+        if let Some(p) = pending_toll.take() {
+            self.unclaimed_toll(article, &sentences, p, &paragraph_places, dominant, out, &mut stats);
+        }
         stats
+    }
+
+    /// A toll no event of its paragraph claimed ("... encountered militants, in which four
+    /// militants were killed"; "Two persons were killed by a gang"): people were killed, so it is
+    /// an event of its own: a ground attack when armed men are named, else an attack on civilians,
+    /// which the victims refine like a toll with its doer named.
+    #[allow(clippy::too_many_arguments)]
+    fn unclaimed_toll(
+        &self,
+        article: &ArticleContext<'_>,
+        sentences: &[Sentence],
+        pending: PendingToll,
+        paragraph_places: &[Vec<PlaceMention>],
+        dominant: Option<PlaceMention>,
+        out: &mut Vec<Candidate>,
+        stats: &mut ExtractStats,
+    ) {
+        if !pending.toll.fatalities.is_some_and(|n| n.best > 0) {
+            return;
+        }
+        let sentence = &sentences[pending.sentence];
+        let from = article.tags.partition_point(|t| t.start < sentence.start);
+        let to = article.tags.partition_point(|t| t.start < sentence.end);
+        let tags: Vec<&Tag> = article.tags[from..to].iter().collect();
+        if self.no_ones_doing(&tags) {
+            return;
+        }
+        let around = &paragraph_places[sentence.paragraph as usize];
+        // No armed man in the sentence ("the body of a man was found", "two persons were
+        // killed"): by ACLED's codebook, violence against civilians.
+        let armed = tags.iter().any(|t| match t.entry.map(|e| &self.dict.entry(e).detail) {
+            Some(Detail::Actor(a)) => a.actor_type != "civilians",
+            Some(Detail::Cue(CueKind::Person)) => true,
+            _ => false,
+        });
+        let required = self.dict.required_types();
+        let implicit = Some(if armed { required.attack } else { required.attack_on_civilians });
+        match self.candidate(article, sentence, &tags, &pending.dates, pending.last_date, around, dominant, implicit) {
+            Ok(candidate) => {
+                stats.candidates += 1;
+                out.push(candidate);
+            }
+            Err(Skip::Undated) => stats.undated += 1,
+            Err(Skip::Negated) => stats.negated += 1,
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -969,8 +1036,17 @@ impl Extractor {
     /// Whether a sentence names who or what did the harm: a weapon, someone before an active
     /// casualty word ("a Turkish drone killed", "gunmen killed"), or someone after "by" ("were
     /// killed by several armed men").
+    /// Deaths told with an accident or a disaster ("a fire broke out, killing two workers",
+    /// "three people drowned"): no one's doing, so no conflict event.
+    fn no_ones_doing(&self, tags: &[&Tag]) -> bool {
+        tags.iter().any(|t| matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Cue(CueKind::NotEvent))))
+    }
+
     fn names_a_doer(&self, text: &str, tags: &[&Tag]) -> bool {
         let Some(word) = tags.iter().position(|t| t.kind == EntryKind::Casualty) else { return false };
+        if self.no_ones_doing(tags) {
+            return false;
+        }
         let someone = |t: &Tag| {
             t.kind == EntryKind::Actor
                 && !matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Actor(a)) if a.actor_type == "civilians")
@@ -1126,8 +1202,10 @@ fn perfect_tense(clause: &str) -> bool {
 /// killed", "a man was found dead", "ont été tués").
 pub(crate) fn is_passive(text: &str, t: &Tag) -> bool {
     let aux = |w: &str| ["was", "were", "been", "being", "été", "is", "are"].iter().any(|a| w.eq_ignore_ascii_case(a));
-    let own_first = text[t.start..t.end].split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
-    aux(own_first) || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
+    // The word's own auxiliaries: "were killed", "have been killed", "ont été tués".
+    let mut own: Vec<&str> = text[t.start..t.end].split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    own.pop();
+    own.iter().any(|w| aux(w)) || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
 }
 
 /// Places where civilians live or gather: what an attack on them hits is civilians.
