@@ -74,6 +74,11 @@ impl Casualties {
     pub fn is_empty(&self) -> bool {
         self.fatalities.is_none() && self.injured.is_none()
     }
+
+    /// Someone was killed or hurt.
+    pub fn harmed(&self) -> bool {
+        self.fatalities.is_some_and(|n| n.best > 0) || self.injured.is_some_and(|n| n.best > 0)
+    }
 }
 
 /// How many words (runs of letters or digits) `text` holds.

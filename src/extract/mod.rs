@@ -348,7 +348,7 @@ impl Extractor {
                     }
                     // With its own doer or weapon ("a Turkish drone killed three fighters",
                     // "a sniper killed a soldier") it is an event of its own.
-                    None if toll.fatalities.is_some_and(|n| n.best > 0) && self.names_a_doer(article.text, &tags) => {
+                    None if toll.harmed() && self.names_a_doer(article.text, &tags) => {
                         let around = &paragraph_places[sentence.paragraph as usize];
                         let implicit = Some(self.dict.required_types().attack);
                         let made = self.candidate(
@@ -372,8 +372,13 @@ impl Extractor {
                     }
                     None if !toll.is_empty() => {
                         let dates = sentence_dates.clone();
-                        pending_toll =
-                            Some(PendingToll { toll, paragraph: sentence.paragraph, sentence: index, dates, last_date });
+                        pending_toll = Some(PendingToll {
+                            toll,
+                            paragraph: sentence.paragraph,
+                            sentence: index,
+                            dates,
+                            last_date,
+                        });
                     }
                     None => {}
                 }
@@ -404,7 +409,7 @@ impl Extractor {
         out: &mut Vec<Candidate>,
         stats: &mut ExtractStats,
     ) {
-        if !pending.toll.fatalities.is_some_and(|n| n.best > 0) {
+        if !pending.toll.harmed() {
             return;
         }
         let sentence = &sentences[pending.sentence];
@@ -530,19 +535,31 @@ impl Extractor {
                 event_type = clash;
             }
         }
-        // A clash between unarmed crowds ("villagers clashed with residents", "a mob clashed
-        // with another group") is mob violence: ACLED's armed clash needs organised armed sides.
-        if Some(event_type) == self.armed_clash
+        // Violence by an unarmed crowd ("villagers clashed with residents", "a mob beat and
+        // injured a thief", "a mob clashed with police") is mob violence:
+        // ACLED's armed clash needs organised armed sides, its attack an armed doer.
+        if (Some(event_type) == self.armed_clash || Some(event_type) == self.attack_on_civilians)
             && !generic
             && let Some(mob) = self.protests.mob
         {
+            let firearm = tags.iter().any(|t| t.kind == EntryKind::Weapon && !is_melee(dict, t));
             let armed = tags.iter().any(|t| match detail(t) {
                 Some(Detail::Actor(a)) => a.actor_type != "civilians",
                 Some(Detail::Cue(CueKind::Person)) => true,
-                _ => t.kind == EntryKind::Weapon && !is_melee(dict, t),
+                _ => false,
             });
             let mob_named = tags.iter().any(|t| matches!(detail(t), Some(Detail::EventType(i)) if *i == mob));
-            if !armed && (mob_named || self.sides(text, tags, trigger).doer_civilian) {
+            // A crowd named as such may fight armed men ("a mob threw stones at police"); people
+            // ("two men", "individuals") who attack others are not a crowd.
+            // A fight fought with stones by people no armed organisation names ("two groups
+            // clashed and pelted stones at each other") is a crowd's too.
+            let clash = Some(event_type) == self.armed_clash;
+            let organised =
+                tags.iter().any(|t| matches!(detail(t), Some(Detail::Actor(a)) if a.actor_type != "civilians"));
+            let crowd = mob_named
+                || clash && !armed && self.sides(text, tags, trigger).doer_civilian
+                || clash && !organised && tags.iter().any(|t| cue(t, CueKind::Rioting));
+            if !firearm && crowd {
                 event_type = mob;
             }
         }
@@ -1203,7 +1220,8 @@ fn perfect_tense(clause: &str) -> bool {
 pub(crate) fn is_passive(text: &str, t: &Tag) -> bool {
     let aux = |w: &str| ["was", "were", "been", "being", "été", "is", "are"].iter().any(|a| w.eq_ignore_ascii_case(a));
     // The word's own auxiliaries: "were killed", "have been killed", "ont été tués".
-    let mut own: Vec<&str> = text[t.start..t.end].split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let mut own: Vec<&str> =
+        text[t.start..t.end].split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
     own.pop();
     own.iter().any(|w| aux(w)) || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
 }
