@@ -195,38 +195,22 @@ pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tag
             out.revised |= is_revised;
         }
     }
-    if let Some(dead) = out.fatalities.as_mut()
-        && let Some(doers) = doers
-    {
-        *dead = dead.plus(doers);
+    // The doers died even when no victim did: "in addition to the bomber, five people were
+    // injured" tells of one death.
+    if let Some(doers) = doers {
+        out.fatalities = Some(out.fatalities.map_or(doers, |dead| dead.plus(doers)));
     }
     out
 }
 
 /// 5. The doers who died besides the victims counted: "In addition to the bomber, one person
 ///    died" (2), "in addition to the five assailants, six civilians were killed" (11), "outre
-///    le kamikaze, trois personnes ont été tuées" (4). A plural without a count adds nothing.
+///    le kamikaze, trois personnes ont été tuées" (4), "in addition to the assailant, five
+///    people were injured" (1 dead). A plural without a count adds nothing.
 ///    Returns the count and the index of its quantity.
 fn besides_the_doers(g: &Grammar<'_>, sentence: std::ops::Range<usize>) -> Option<(Count, Option<usize>)> {
     const OPENERS: [&str; 6] = ["in addition to ", "besides ", "en plus du ", "en plus des ", "en plus de ", "outre "];
-    const DOERS: [&str; 16] = [
-        "assailant",
-        "assailants",
-        "attacker",
-        "attackers",
-        "bomber",
-        "bombers",
-        "gunman",
-        "gunmen",
-        "perpetrator",
-        "perpetrators",
-        "kamikaze",
-        "kamikazes",
-        "assaillant",
-        "assaillants",
-        "auteur",
-        "auteurs",
-    ];
+
     let text = g.text;
     let sentence_start = sentence.start;
     let bytes = &text.as_bytes()[sentence];
@@ -253,6 +237,37 @@ fn besides_the_doers(g: &Grammar<'_>, sentence: std::ops::Range<usize>) -> Optio
         None => None,
     }
 }
+
+/// Words between a count and its noun: at most three, besides at most five capitalised words of a
+/// name.
+fn modifiers(gap: &str) -> bool {
+    let (mut lower, mut all) = (0, 0);
+    for w in gap.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        all += 1;
+        lower += usize::from(!w.chars().next().is_some_and(char::is_uppercase));
+    }
+    lower <= 3 && all <= 8
+}
+
+/// Nouns of the people who carried an attack out.
+pub(crate) const DOERS: [&str; 16] = [
+    "assailant",
+    "assailants",
+    "attacker",
+    "attackers",
+    "bomber",
+    "bombers",
+    "gunman",
+    "gunmen",
+    "perpetrator",
+    "perpetrators",
+    "kamikaze",
+    "kamikazes",
+    "assaillant",
+    "assaillants",
+    "auteur",
+    "auteurs",
+];
 
 /// A sentence's tags and quantities.
 struct Grammar<'a> {
@@ -317,11 +332,12 @@ impl<'a> Grammar<'a> {
             }
             let subset =
                 i > 0 && self.cue(tags[i - 1], CueKind::Subset) && at_most_words(&text[tags[i - 1].end..t.start], 1);
-            // The noun of people it counts: within three words, in the same phrase.
+            // The noun of people it counts: within three words, in the same phrase, not counting
+            // the words of a name ("three former Electoral Commission employees").
             let mut noun = None;
             for (k, n) in tags[last + 1..].iter().enumerate().take(4) {
                 let gap = &text[tags[last].end..n.start];
-                let phrase_ends = gap.contains([',', ';', ':', '(', ')', '.']) || !at_most_words(gap, 3);
+                let phrase_ends = gap.contains([',', ';', ':', '(', ')', '.']) || !modifiers(gap);
                 // "une frappe aérienne russe": what follows counts strikes, not Russians.
                 let other_noun = matches!(n.kind, EntryKind::EventType | EntryKind::Weapon) && !self.is_people(n);
                 if phrase_ends || n.kind == EntryKind::Casualty || self.is_count(n) || other_noun {
@@ -357,6 +373,20 @@ impl<'a> Grammar<'a> {
             }
         }
         out.sort_by_key(|q| q.start);
+        // "including two soldiers and five civilians": the subset runs over the coordination.
+        for k in 1..out.len() {
+            if out[k - 1].subset && out[k - 1].end <= out[k].start {
+                // The rest of the first noun may lie between ("two Armed Forces soldiers and").
+                let gap = text[out[k - 1].end..out[k].start].trim();
+                let joined = ["and", "et"].iter().any(|c| gap == *c || gap.ends_with(&format!(" {c}")))
+                    || gap.ends_with(',') && !gap[..gap.len() - 1].contains([',', ';', '.', ':']);
+                let (from, to) = (out[k - 1].end, out[k].start);
+                let word_between = tags.iter().any(|t| t.kind == EntryKind::Casualty && t.start >= from && t.end <= to);
+                if joined && at_most_words(gap, 3) && !word_between {
+                    out[k].subset = true;
+                }
+            }
+        }
         out
     }
 

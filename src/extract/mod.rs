@@ -507,7 +507,7 @@ impl Extractor {
             })
             .copied()
             .expect("the sentence has a trigger");
-        let reference = is_reference(text, trigger);
+        let reference = is_reference(text, trigger) || names_the_doers_again(&text[sentence.start..sentence.end]);
         if tags.iter().any(|t| matches!(detail(t), Some(Detail::Negation(NegationKind::Denial)))) {
             return Err(Skip::Negated);
         }
@@ -1343,6 +1343,18 @@ fn is_reference(text: &str, trigger: &Tag) -> bool {
         ["the", "this", "these", "that", "those", "le", "la", "les", "l", "ce", "ces", "cette"]
             .iter()
             .any(|d| w.eq_ignore_ascii_case(d))
+    })
+}
+
+/// Whether a sentence names the doers of an event already told, with a definite determiner:
+/// "security forces killed the four assailants", "killing all four attackers", "les
+/// assaillants ont pris la fuite". It tells more of that event, not of a new one.
+fn names_the_doers_again(sentence: &str) -> bool {
+    const DEFINITE: [&str; 8] = ["the", "all", "both", "these", "those", "les", "ces", "tous"];
+    let words: Vec<&str> = sentence.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    words.iter().enumerate().any(|(i, w)| {
+        casualties::DOERS.iter().any(|d| w.eq_ignore_ascii_case(d))
+            && words[i.saturating_sub(3)..i].iter().any(|x| DEFINITE.iter().any(|d| x.eq_ignore_ascii_case(d)))
     })
 }
 
