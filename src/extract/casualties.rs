@@ -50,6 +50,12 @@ impl Count {
         Count { best: n, low: n, high: n }
     }
 
+    /// One of `n` equal shares, rounded up: no share of a death toll is zero.
+    fn share(self, n: u64) -> Count {
+        let part = |x: u64| x.div_ceil(n.max(1));
+        Count { best: part(self.best), low: part(self.low), high: part(self.high) }
+    }
+
     fn plus(self, other: Count) -> Count {
         Count {
             best: self.best.saturating_add(other.best),
@@ -155,7 +161,7 @@ fn only_words(gap: &str, allowed: &[&str], max: usize) -> bool {
 pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tags: &[&Tag]) -> Casualties {
     let mut grammar = Grammar::new(dict, text, tags);
     // The doers' count is theirs alone: no construction may take it or add it to a list.
-    let doers = besides_the_doers(&grammar, sentence).map(|(count, k)| {
+    let doers = besides_the_doers(&grammar, sentence.clone()).map(|(count, k)| {
         if let Some(k) = k {
             grammar.quantities.remove(k);
         }
@@ -199,6 +205,11 @@ pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tag
     // injured" tells of one death.
     if let Some(doers) = doers {
         out.fatalities = Some(out.fatalities.map_or(doers, |dead| dead.plus(doers)));
+    }
+    // One toll for several events: each gets its share.
+    if let Some(n) = shared_by(text, sentence.clone(), tags) {
+        out.fatalities = out.fatalities.map(|c| c.share(n));
+        out.injured = out.injured.map(|c| c.share(n));
     }
     out
 }
@@ -247,6 +258,60 @@ fn modifiers(gap: &str) -> bool {
         lower += usize::from(!w.chars().next().is_some_and(char::is_uppercase));
     }
     lower <= 3 && all <= 8
+}
+
+/// 6. A toll told for several events at once: "at least six people were killed across the three
+///    attacks", "in both blasts". ACLED's and GTD's codebooks split such a total evenly across
+///    the events; each event told gets its share ([`Count::share`]). Returns the number of
+///    events, when the sentence gives it.
+fn shared_by(text: &str, sentence: std::ops::Range<usize>, tags: &[&Tag]) -> Option<u64> {
+    const OPENERS: [&str; 10] = [
+        "across both ",
+        "in both ",
+        "across all ",
+        "across the ",
+        "in all ",
+        "in the ",
+        "across ",
+        "dans les ",
+        "lors des ",
+        "au cours des ",
+    ];
+    const EVENTS: [&str; 14] = [
+        "attacks",
+        "assaults",
+        "events",
+        "incidents",
+        "blasts",
+        "bombings",
+        "explosions",
+        "raids",
+        "strikes",
+        "attaques",
+        "attentats",
+        "explosions",
+        "incidents",
+        "frappes",
+    ];
+    let lower = text[sentence.clone()].to_ascii_lowercase();
+    for opener in OPENERS {
+        let Some(at) = lower.find(opener) else { continue };
+        let after = at + opener.len();
+        let rest = &lower[after..];
+        let words: Vec<&str> = rest.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(3).collect();
+        // The noun of events within three words: "the three coordinated attacks".
+        let Some(noun) = words.iter().position(|w| EVENTS.contains(w)) else { continue };
+        if opener.contains("both") {
+            return Some(2);
+        }
+        let phrase = (sentence.start + after)..(sentence.start + after + rest.find(words[noun])?);
+        let n =
+            tags.iter().find(|t| t.start >= phrase.start && t.end <= phrase.end).and_then(|t| t.number()?.as_count());
+        if let Some(n) = n.filter(|&n| n >= 2) {
+            return Some(n);
+        }
+    }
+    None
 }
 
 /// Nouns of the people who carried an attack out.

@@ -517,7 +517,9 @@ impl Extractor {
         let mut generic = dict.event_type(event_type).refine_by_weapon;
         let mut fallback = false;
         if generic {
-            let sides = self.sides(text, tags, trigger);
+            // A mention of an event told before ("killed across the three attacks") has no
+            // doer or target of its own around it.
+            let sides = if reference { Sides::default() } else { self.sides(text, tags, trigger) };
             if let Some((t, by_fallback)) = self.refine_generic_by(event_type, &weapons, &actors, sides) {
                 event_type = t;
                 generic = false;
@@ -556,8 +558,9 @@ impl Extractor {
             let clash = Some(event_type) == self.armed_clash;
             let organised =
                 tags.iter().any(|t| matches!(detail(t), Some(Detail::Actor(a)) if a.actor_type != "civilians"));
+            // Not a mention of an event told before ("killed across the three attacks").
             let crowd = mob_named
-                || clash && !armed && self.sides(text, tags, trigger).doer_civilian
+                || clash && !reference && !armed && self.sides(text, tags, trigger).doer_civilian
                 || clash && !organised && tags.iter().any(|t| cue(t, CueKind::Rioting));
             if !firearm && crowd {
                 event_type = mob;
@@ -1339,11 +1342,19 @@ fn trigger_type(dict: &Dictionary, t: &Tag) -> Option<u16> {
 /// adjective between: "the attack", "the US aerial attacks", "ces frappes".
 fn is_reference(text: &str, trigger: &Tag) -> bool {
     let before = last_words(&text[..trigger.start], 3);
-    before.iter().take(3).any(|w| {
+    let definite = before.iter().take(3).any(|w| {
         ["the", "this", "these", "that", "those", "le", "la", "les", "l", "ce", "ces", "cette"]
             .iter()
             .any(|d| w.eq_ignore_ascii_case(d))
-    })
+    });
+    // "This was one of three coordinated attacks": the event told is one of a set.
+    // (last_words runs backwards: "of" before "one".)
+    let wider = last_words(&text[..trigger.start], 5);
+    let one_of = wider.windows(2).any(|w| {
+        (w[0].eq_ignore_ascii_case("of") && w[1].eq_ignore_ascii_case("one"))
+            || w[0].eq_ignore_ascii_case("des") && (w[1].eq_ignore_ascii_case("une") || w[1].eq_ignore_ascii_case("un"))
+    });
+    definite || one_of
 }
 
 /// Whether a sentence names the doers of an event already told, with a definite determiner:
