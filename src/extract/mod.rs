@@ -552,9 +552,9 @@ impl Extractor {
             });
             let mob_named = tags.iter().any(|t| matches!(detail(t), Some(Detail::EventType(i)) if *i == mob));
             // A crowd named as such may fight armed men ("a mob threw stones at police"); people
-            // ("two men", "individuals") who attack others are not a crowd.
-            // A fight fought with stones by people no armed organisation names ("two groups
-            // clashed and pelted stones at each other") is a crowd's too.
+            // ("two men", "individuals") who attack others are not a crowd. A fight fought with
+            // stones by people no armed organisation names ("two groups clashed and pelted stones
+            // at each other") is a crowd's too.
             let clash = Some(event_type) == self.armed_clash;
             let organised =
                 tags.iter().any(|t| matches!(detail(t), Some(Detail::Actor(a)) if a.actor_type != "civilians"));
@@ -1053,15 +1053,15 @@ impl Extractor {
         }
     }
 
-    /// Whether a sentence names who or what did the harm: a weapon, someone before an active
-    /// casualty word ("a Turkish drone killed", "gunmen killed"), or someone after "by" ("were
-    /// killed by several armed men").
     /// Deaths told with an accident or a disaster ("a fire broke out, killing two workers",
     /// "three people drowned"): no one's doing, so no conflict event.
     fn no_ones_doing(&self, tags: &[&Tag]) -> bool {
         tags.iter().any(|t| matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Cue(CueKind::NotEvent))))
     }
 
+    /// Whether a sentence names who or what did the harm: a weapon, someone before an active
+    /// casualty word ("a Turkish drone killed", "gunmen killed"), or someone after "by" ("were
+    /// killed by several armed men"). Not when it tells of an accident.
     fn names_a_doer(&self, text: &str, tags: &[&Tag]) -> bool {
         let Some(word) = tags.iter().position(|t| t.kind == EntryKind::Casualty) else { return false };
         if self.no_ones_doing(tags) {
@@ -1338,12 +1338,13 @@ fn trigger_type(dict: &Dictionary, t: &Tag) -> Option<u16> {
     }
 }
 
-/// Whether a trigger follows a definite article or a demonstrative, possibly with an actor or
-/// adjective between: "the attack", "the US aerial attacks", "ces frappes".
+/// Whether a trigger follows a definite article, a demonstrative or "both"/"all", possibly with
+/// an actor or adjective between ("the attack", "the US aerial attacks", "ces frappes", "both
+/// attacks"), or "one of" ("one of three coordinated attacks"): it mentions an event told.
 fn is_reference(text: &str, trigger: &Tag) -> bool {
     let before = last_words(&text[..trigger.start], 3);
     let definite = before.iter().take(3).any(|w| {
-        ["the", "this", "these", "that", "those", "le", "la", "les", "l", "ce", "ces", "cette"]
+        ["the", "this", "these", "that", "those", "both", "all", "le", "la", "les", "l", "ce", "ces", "cette"]
             .iter()
             .any(|d| w.eq_ignore_ascii_case(d))
     });
