@@ -270,6 +270,10 @@ fn shared_by(text: &str, sentence: std::ops::Range<usize>, tags: &[&Tag]) -> Opt
     const OPENERS: [&str; 4] = ["across both ", "across all ", "across the ", "across "];
     const EVENTS: [&str; 9] =
         ["attacks", "assaults", "events", "incidents", "blasts", "bombings", "explosions", "raids", "strikes"];
+    let bytes = &text.as_bytes()[sentence.clone()];
+    if !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"across")) {
+        return None;
+    }
     let lower = text[sentence.clone()].to_ascii_lowercase();
     for opener in OPENERS {
         let Some(at) = lower.find(opener) else { continue };
