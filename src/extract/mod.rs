@@ -361,14 +361,7 @@ impl Extractor {
                             dominant,
                             implicit,
                         );
-                        match made {
-                            Ok(candidate) => {
-                                stats.candidates += 1;
-                                out.push(candidate);
-                            }
-                            Err(Skip::Undated) => stats.undated += 1,
-                            Err(Skip::Negated) => stats.negated += 1,
-                        }
+                        record(made, out, &mut stats);
                     }
                     None if !toll.is_empty() => {
                         let dates = sentence_dates.clone();
@@ -422,21 +415,21 @@ impl Extractor {
         let around = &paragraph_places[sentence.paragraph as usize];
         // No armed man in the sentence ("the body of a man was found", "two persons were
         // killed"): by ACLED's codebook, violence against civilians.
-        let armed = tags.iter().any(|t| match t.entry.map(|e| &self.dict.entry(e).detail) {
+        let required = self.dict.required_types();
+        let implicit = Some(if self.names_armed_men(&tags) { required.attack } else { required.attack_on_civilians });
+        let made =
+            self.candidate(article, sentence, &tags, &pending.dates, pending.last_date, around, dominant, implicit);
+        record(made, out, stats);
+    }
+
+    /// Whether a sentence names armed men: an actor that is not civilians, or a noun of fighters
+    /// ("militants", "soldiers", "police").
+    fn names_armed_men(&self, tags: &[&Tag]) -> bool {
+        tags.iter().any(|t| match t.entry.map(|e| &self.dict.entry(e).detail) {
             Some(Detail::Actor(a)) => a.actor_type != "civilians",
             Some(Detail::Cue(CueKind::Person)) => true,
             _ => false,
-        });
-        let required = self.dict.required_types();
-        let implicit = Some(if armed { required.attack } else { required.attack_on_civilians });
-        match self.candidate(article, sentence, &tags, &pending.dates, pending.last_date, around, dominant, implicit) {
-            Ok(candidate) => {
-                stats.candidates += 1;
-                out.push(candidate);
-            }
-            Err(Skip::Undated) => stats.undated += 1,
-            Err(Skip::Negated) => stats.negated += 1,
-        }
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -545,11 +538,7 @@ impl Extractor {
             && let Some(mob) = self.protests.mob
         {
             let firearm = tags.iter().any(|t| t.kind == EntryKind::Weapon && !is_melee(dict, t));
-            let armed = tags.iter().any(|t| match detail(t) {
-                Some(Detail::Actor(a)) => a.actor_type != "civilians",
-                Some(Detail::Cue(CueKind::Person)) => true,
-                _ => false,
-            });
+            let armed = self.names_armed_men(tags);
             let mob_named = tags.iter().any(|t| matches!(detail(t), Some(Detail::EventType(i)) if *i == mob));
             // A crowd named as such may fight armed men ("a mob threw stones at police"); people
             // ("two men", "individuals") who attack others are not a crowd. A fight fought with
@@ -1363,11 +1352,16 @@ fn is_reference(text: &str, trigger: &Tag) -> bool {
 /// assaillants ont pris la fuite". It tells more of that event, not of a new one.
 fn names_the_doers_again(sentence: &str) -> bool {
     const DEFINITE: [&str; 8] = ["the", "all", "both", "these", "those", "les", "ces", "tous"];
-    let words: Vec<&str> = sentence.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    words.iter().enumerate().any(|(i, w)| {
-        casualties::DOERS.iter().any(|d| w.eq_ignore_ascii_case(d))
-            && words[i.saturating_sub(3)..i].iter().any(|x| DEFINITE.iter().any(|d| x.eq_ignore_ascii_case(d)))
-    })
+    // How many words ago the last definite determiner was.
+    let mut since_definite = usize::MAX;
+    for w in sentence.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        if since_definite <= 3 && casualties::DOERS.iter().any(|d| w.eq_ignore_ascii_case(d)) {
+            return true;
+        }
+        since_definite =
+            if DEFINITE.iter().any(|d| w.eq_ignore_ascii_case(d)) { 1 } else { since_definite.saturating_add(1) };
+    }
+    false
 }
 
 /// Whether a trigger is the noun of a prepositional phrase, with at most two words between
@@ -1402,6 +1396,18 @@ fn in_prepositional_phrase(text: &str, trigger: &Tag) -> bool {
         .take(3)
         .position(|w| DETERMINERS.iter().any(|d| w.eq_ignore_ascii_case(d)))
         .is_some_and(|i| before.get(i + 1).is_some_and(|p| PREPOSITIONS.iter().any(|x| p.eq_ignore_ascii_case(x))))
+}
+
+/// Counts a candidate made, or why none was.
+fn record(made: Result<Candidate, Skip>, out: &mut Vec<Candidate>, stats: &mut ExtractStats) {
+    match made {
+        Ok(candidate) => {
+            stats.candidates += 1;
+            out.push(candidate);
+        }
+        Err(Skip::Undated) => stats.undated += 1,
+        Err(Skip::Negated) => stats.negated += 1,
+    }
 }
 
 /// Sticks, stones, knives: what a crowd fights with.
