@@ -61,12 +61,14 @@ fn messages(corpus: &[String], tag: &str, copies: usize) -> Vec<(String, Vec<u8>
     out
 }
 
-fn lexwire(bootstrap: &str, app: &str, input: &str) -> Child {
+fn lexwire(bootstrap: &str, app: &str, input: &str, delivery: &str) -> Child {
     let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/lexwire");
     assert!(bin.exists(), "build the release binary first: cargo build --release");
     Command::new(bin)
         .args(["run", "--brokers", bootstrap, "--metrics-listen", &format!("127.0.0.1:{}", metrics_port(app))])
         .env("LEXWIRE_KAFKA_GROUP_ID", app)
+        .env("LEXWIRE_PIPELINE_DELIVERY", delivery)
+        .env("LEXWIRE_KAFKA_TRANSACTIONAL_ID", app)
         .env("LEXWIRE_KAFKA_INPUT_TOPICS", input)
         .env("LEXWIRE_KAFKA_EVENTS_TOPIC", format!("{app}.events"))
         .env("LEXWIRE_KAFKA_DEAD_LETTER_TOPIC", format!("{app}.dlq"))
@@ -106,7 +108,8 @@ fn log_tail(app: &str) -> String {
 }
 
 fn metrics_port(app: &str) -> u16 {
-    if app.ends_with("throughput") { 19464 } else { 19465 }
+    let base = if app.contains("throughput") { 19464 } else { 19465 };
+    if app.ends_with("exactly-once") { base + 2 } else { base }
 }
 
 /// A counter's value from lexwire's /metrics (0 when not reachable yet).
@@ -187,42 +190,20 @@ fn flush(p: &ThreadedProducer<Failures>) {
     assert_eq!(failed, 0, "{failed} articles were not delivered to the broker");
 }
 
-fn main() {
-    if std::env::args().any(|a| a == "--list") {
-        return; // cargo test --benches lists benchmarks; this one needs a run of its own
-    }
-    let mock = std::env::var("LEXWIRE_BENCH_BROKERS").is_err().then(|| MockCluster::new(1).unwrap());
-    let bootstrap =
-        std::env::var("LEXWIRE_BENCH_BROKERS").unwrap_or_else(|_| mock.as_ref().unwrap().bootstrap_servers());
-    let corpus: Vec<String> =
-        support::all().into_iter().filter(|c| c.name != "wikipedia").flat_map(|c| c.articles).collect();
-    let run_id = now_ms();
-
-    // 1. Offline, same articles.
-    let tput_msgs = messages(&corpus, &format!("t{run_id}"), 3);
-    let bytes: usize = tput_msgs.iter().map(|(_, m)| m.len()).sum();
-    let dict = Arc::new(Dictionary::bundled().unwrap());
-    let tagger = Arc::new(Tagger::new(dict, AutomatonKind::Dfa).unwrap());
-    let mut engine = Engine::new(tagger, DedupConfig::default()).unwrap();
-    let started = Instant::now();
-    let mut out = Vec::new();
-    for (_, m) in &tput_msgs {
-        let mut buf = m.clone();
-        let a = decode_json(&mut buf).unwrap();
-        let p = engine.process(&a).unwrap();
-        for r in engine.records(&p.outcome) {
-            serde_json::to_writer(&mut out, &r).unwrap();
-        }
-    }
-    let offline = started.elapsed().as_secs_f64();
-    let offline_aps = tput_msgs.len() as f64 / offline;
-
-    // 2. Throughput: produce everything, then let lexwire run through it.
-    let app = format!("bench{run_id}-throughput");
+/// Phase 2: all articles produced first, then one lexwire run through them; articles/s.
+fn throughput(
+    mock: Option<&MockCluster<'static, DefaultProducerContext>>,
+    bootstrap: &str,
+    run_id: i64,
+    tput_msgs: &[(String, Vec<u8>)],
+    delivery: &str,
+) -> f64 {
+    let bootstrap = bootstrap.to_string();
+    let app = format!("bench{run_id}-throughput-{delivery}");
     let input = format!("{app}.articles");
-    create_topics(mock.as_ref(), &bootstrap, &app, &input);
+    create_topics(mock, &bootstrap, &app, &input);
     let p = producer(&bootstrap);
-    for (id, m) in &tput_msgs {
+    for (id, m) in tput_msgs {
         let mut rec = BaseRecord::to(&input).key(id.as_str()).payload(m.as_slice());
         while let Err((_, r)) = p.send(rec) {
             std::thread::sleep(Duration::from_millis(5));
@@ -230,7 +211,7 @@ fn main() {
         }
     }
     flush(&p);
-    let mut child = lexwire(&bootstrap, &app, &input);
+    let mut child = lexwire(&bootstrap, &app, &input, delivery);
     let n = tput_msgs.len() as f64;
     std::thread::sleep(Duration::from_millis(500));
     assert!(child.try_wait().unwrap().is_none(), "lexwire exited at start: {}", log_tail(&app));
@@ -258,13 +239,39 @@ fn main() {
     let _ = child.kill();
     let _ = child.wait();
 
-    // 3. Latency at a fixed rate, and resident memory.
+    service_aps
+}
+
+/// What phase 3 measured.
+struct Latency {
+    rate: f64,
+    secs: u64,
+    sent: usize,
+    records: usize,
+    p50: i64,
+    p99: i64,
+    max: i64,
+    work_ms: f64,
+    samples: Vec<(u64, Option<u64>, f64)>,
+    rss_start: Option<u64>,
+    rss_end: Option<u64>,
+}
+
+/// Phase 3: a lexwire fed at a fixed rate: latency from produce to event record, and memory.
+fn latency(
+    mock: Option<&MockCluster<'static, DefaultProducerContext>>,
+    bootstrap: &str,
+    run_id: i64,
+    corpus: &[String],
+    delivery: &str,
+) -> Latency {
+    let bootstrap = bootstrap.to_string();
     let rate: f64 = env_or("LEXWIRE_BENCH_RATE", 1000.0);
     let secs: u64 = env_or("LEXWIRE_BENCH_SECS", 30);
-    let app = format!("bench{run_id}-latency");
+    let app = format!("bench{run_id}-latency-{delivery}");
     let input = format!("{app}.articles");
-    create_topics(mock.as_ref(), &bootstrap, &app, &input);
-    let mut child = lexwire(&bootstrap, &app, &input);
+    create_topics(mock, &bootstrap, &app, &input);
+    let mut child = lexwire(&bootstrap, &app, &input, delivery);
     // Wait until it is ready.
     let ready_deadline = Instant::now() + Duration::from_secs(60);
     while scrape(&app, "lexwire_assigned_partitions") < 2.0 && Instant::now() < ready_deadline {
@@ -316,7 +323,7 @@ fn main() {
     let start = Instant::now();
     let mut i = 0usize;
     let copies = (rate * secs as f64 / corpus.len() as f64).ceil() as usize + 1;
-    let feed = messages(&corpus, &format!("l{run_id}"), copies);
+    let feed = messages(corpus, &format!("l{run_id}-{delivery}"), copies);
     // Resident memory and live dedup events, ten times over the feed.
     let mut samples: Vec<(u64, Option<u64>, f64)> = Vec::new();
     let every = Duration::from_secs((secs / 10).max(1));
@@ -352,37 +359,98 @@ fn main() {
     lat.sort_unstable();
     let q = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(-1);
 
+    Latency {
+        rate,
+        secs,
+        sent: i,
+        records: lat.len(),
+        p50: q(0.5),
+        p99: q(0.99),
+        max: lat.last().copied().unwrap_or(-1),
+        work_ms,
+        samples,
+        rss_start,
+        rss_end,
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        return; // cargo test --benches lists benchmarks; this one needs a run of its own
+    }
+    let mock = std::env::var("LEXWIRE_BENCH_BROKERS").is_err().then(|| MockCluster::new(1).unwrap());
+    let bootstrap =
+        std::env::var("LEXWIRE_BENCH_BROKERS").unwrap_or_else(|_| mock.as_ref().unwrap().bootstrap_servers());
+    let corpus: Vec<String> =
+        support::all().into_iter().filter(|c| c.name != "wikipedia").flat_map(|c| c.articles).collect();
+    let run_id = now_ms();
+
+    // 1. Offline, same articles.
+    let tput_msgs = messages(&corpus, &format!("t{run_id}"), 3);
+    let bytes: usize = tput_msgs.iter().map(|(_, m)| m.len()).sum();
+    let dict = Arc::new(Dictionary::bundled().unwrap());
+    let tagger = Arc::new(Tagger::new(dict, AutomatonKind::Dfa).unwrap());
+    let mut engine = Engine::new(tagger, DedupConfig::default()).unwrap();
+    let started = Instant::now();
+    let mut out = Vec::new();
+    for (_, m) in &tput_msgs {
+        let mut buf = m.clone();
+        let a = decode_json(&mut buf).unwrap();
+        let p = engine.process(&a).unwrap();
+        for r in engine.records(&p.outcome) {
+            serde_json::to_writer(&mut out, &r).unwrap();
+        }
+    }
+    let offline = started.elapsed().as_secs_f64();
+    let offline_aps = tput_msgs.len() as f64 / offline;
+
+    // 2 and 3, for each delivery guarantee, side by side.
+    let modes = ["at-least-once", "exactly-once"];
+    let results: Vec<(&str, f64, Latency)> = modes
+        .iter()
+        .map(|delivery| {
+            let aps = throughput(mock.as_ref(), &bootstrap, run_id, &tput_msgs, delivery);
+            (*delivery, aps, latency(mock.as_ref(), &bootstrap, run_id, &corpus, delivery))
+        })
+        .collect();
+
     println!(
         "\n=== lexwire service benchmark (broker: {}) ===",
         if mock.is_some() { "mock cluster, loopback" } else { bootstrap.as_str() }
     );
     println!("corpus: FA-KES + seeds x3 = {} articles, {:.1} MB", tput_msgs.len(), bytes as f64 / 1e6);
     println!("offline (in process): {:.0} articles/s, {:.1} MB/s", offline_aps, bytes as f64 / offline / 1e6);
-    println!(
-        "service (Kafka in, Kafka out): {:.0} articles/s, {:.1} MB/s = {:.2} of offline",
-        service_aps,
-        bytes as f64 / service_secs / 1e6,
-        service_aps / offline_aps
-    );
-    println!(
-        "latency at {rate:.0} articles/s for {secs} s: {} articles sent, {} event records, p50 {} ms, p99 {} ms, max {} ms",
-        i,
-        lat.len(),
-        q(0.5),
-        q(0.99),
-        lat.last().copied().unwrap_or(-1)
-    );
-    println!("lexwire's own work per article (decode, route, process, encode): {work_ms:.2} ms");
-    let series: Vec<String> = samples
-        .iter()
-        .map(|(t, kb, ev)| {
-            format!("{t} s: {} MB/{ev:.0}", kb.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0)))
-        })
-        .collect();
-    println!("resident memory / live dedup events over the feed: {}", series.join(", "));
-    println!(
-        "lexwire resident memory: {} MB at start of the feed, {} MB at the end",
-        rss_start.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
-        rss_end.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0))
-    );
+    for (delivery, service_aps, l) in &results {
+        println!("--- {delivery} ---");
+        println!(
+            "service (Kafka in, Kafka out): {:.0} articles/s, {:.1} MB/s = {:.2} of offline",
+            service_aps,
+            bytes as f64 / service_aps.recip() / tput_msgs.len() as f64 / 1e6,
+            service_aps / offline_aps
+        );
+        println!(
+            "latency at {:.0} articles/s for {} s: {} articles sent, {} event records, p50 {} ms, p99 {} ms, max {} ms",
+            l.rate, l.secs, l.sent, l.records, l.p50, l.p99, l.max
+        );
+        println!("lexwire's own work per article (decode, route, process, encode): {:.2} ms", l.work_ms);
+        let series: Vec<String> = l
+            .samples
+            .iter()
+            .map(|(t, kb, ev)| {
+                format!("{t} s: {} MB/{ev:.0}", kb.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0)))
+            })
+            .collect();
+        println!("resident memory / live dedup events over the feed: {}", series.join(", "));
+        println!(
+            "lexwire resident memory: {} MB at start of the feed, {} MB at the end",
+            l.rss_start.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0)),
+            l.rss_end.map_or("n/a".into(), |k| format!("{:.0}", k as f64 / 1024.0))
+        );
+    }
+    if mock.is_some() {
+        println!(
+            "(the mock cluster shows records before their transaction commits: exactly-once latency here \
+             leaves out the wait for the commit, up to pipeline.commit_interval_ms)"
+        );
+    }
 }

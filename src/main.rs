@@ -80,6 +80,10 @@ struct RunArgs {
     /// Exit once idle for this many seconds (pipeline.idle_exit_secs; at most 365 days).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(limits::IDLE_EXIT_SECS))]
     idle_exit: Option<u64>,
+    /// Delivery guarantee (pipeline.delivery): at-least-once (default) or exactly-once (Kafka
+    /// transactions; brokers 2.5 or later).
+    #[arg(long, value_parser = ["at-least-once", "exactly-once"])]
+    delivery: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -263,6 +267,9 @@ fn run_service(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(i) = args.idle_exit {
         set("pipeline.idle_exit_secs", toml::Value::Integer(i as i64));
     }
+    if let Some(d) = args.delivery {
+        set("pipeline.delivery", d.into());
+    }
     let config = match Config::load(args.config.as_deref(), std::env::vars(), &overrides) {
         Ok(c) => c,
         Err(e) => {
@@ -288,13 +295,17 @@ fn run_service(args: RunArgs) -> anyhow::Result<ExitCode> {
                 shared.config.kafka.input_topics[0],
             );
         }
-        let signals = shared.clone();
+        // A weak reference: the stop waits for the last strong one before the embedded broker goes.
+        let signals = Arc::downgrade(&shared);
+        drop(shared);
         tokio::spawn(async move {
             tokio::select! {
                 _ = term.recv() => tracing::info!("SIGTERM: draining"),
                 _ = int.recv() => tracing::info!("SIGINT: draining"),
             }
-            signals.shutdown();
+            if let Some(shared) = signals.upgrade() {
+                shared.shutdown();
+            }
         });
         service.wait().await?;
         // The reloader has its own SIGHUP stream; this one kept the handler installed until then.

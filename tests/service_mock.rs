@@ -9,28 +9,9 @@ mod common;
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
-use common::kafka::{self, Record};
+use common::kafka::{self, Record, cluster};
 use rdkafka::mocking::MockCluster;
-use rdkafka::producer::DefaultProducerContext;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
-
-struct Cluster {
-    mock: MockCluster<'static, DefaultProducerContext>,
-    bootstrap: String,
-}
-
-/// A mock cluster with lexwire's topics: articles (3 partitions), events, dead letters,
-/// repartition and changelog (6).
-fn cluster(brokers: i32) -> Cluster {
-    let mock = MockCluster::new(brokers).expect("mock cluster");
-    for (topic, partitions) in
-        [("articles", 3), ("events", 3), ("articles.dlq", 1), ("lexwire.candidates", 6), ("lexwire.dedup-changelog", 6)]
-    {
-        mock.create_topic(topic, partitions, brokers.min(3)).expect("topic");
-    }
-    let bootstrap = mock.bootstrap_servers();
-    Cluster { mock, bootstrap }
-}
 
 /// A window that holds a whole synthetic stream (4,000 strikes three days apart span 33 years,
 /// the seeds go back further): an article redelivered after its events left the window is news

@@ -1,7 +1,8 @@
 //! What ops teams rely on, against the embedded broker: `/metrics` after the seeds says 5
 //! articles, the events created and updated, no failure; `/readyz` turns ready only once
 //! partitions are assigned; a dictionary changed under the running pipeline serves the new tag
-//! with the new version, and a broken one leaves the previous one serving.
+//! with the new version, and a broken one leaves the previous one serving; the first scrape
+//! already holds every series the dashboard and the alert rules query.
 
 mod common;
 
@@ -150,6 +151,19 @@ fn metrics_after_the_seeds_and_readiness_after_assignment() {
     stop(r);
 }
 
+/// `lexwire_delivery_errors_total`, which the dashboard and the alert rules query, was missing
+/// from every scrape of a healthy instance: a labelled series exists only once counted. The
+/// first scrape now answers every query of `deploy/` (consumer lag aside: it is keyed by
+/// partition).
+#[test]
+fn regression_queried_series_are_missing_from_a_fresh_instance() {
+    let mut r = start(&[]);
+    let body = wait_ok(&mut r, "/metrics");
+    let missing = common::deploy::unanswered(&body);
+    assert!(missing.is_empty(), "the dashboard and alerts query series the first scrape lacks: {missing:?}");
+    stop(r);
+}
+
 /// The next event record printed whose source is `article`.
 fn record_of(r: &Running, article: &str) -> serde_json::Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -243,16 +257,21 @@ fn hangup(r: &Running) {
 
 /// `/readyz` answers 200 (within 60 s), the process alive all along.
 fn wait_ready(r: &mut Running) {
+    wait_ok(r, "/readyz");
+}
+
+/// The body of the first 200 `path` answers (within 60 s), the process alive all along.
+fn wait_ok(r: &mut Running, path: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Some(status) = r.child.try_wait().unwrap() {
             let log: Vec<String> = r.stderr.try_iter().collect();
             panic!("lexwire died ({status}): {log:#?}");
         }
-        if let Some((200, _)) = get(r.port, "/readyz") {
-            return;
+        if let Some((200, body)) = get(r.port, path) {
+            return body;
         }
-        assert!(Instant::now() < deadline, "never ready");
+        assert!(Instant::now() < deadline, "{path} never answered 200");
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -338,4 +357,35 @@ fn regression_the_in_flight_gauge_is_written_by_both_stages() {
         assert!(series.iter().any(|l| l.contains(&format!("stage=\"{stage}\""))), "{series:?}");
     }
     stop(r);
+}
+
+/// Ctrl-C on the embedded run printed librdkafka's `ERROR ... AllBrokersDown` after the embedded
+/// broker stopped (a client outlived it): an alarming end to a clean stop. Now the stop prints
+/// what the run did and no ERROR line.
+#[test]
+fn regression_ctrl_c_on_the_embedded_run_ends_in_error_lines() {
+    let mut r = start(&[]);
+    wait_metric(&r, "lexwire_articles_processed_total", &[], 5.0);
+    Command::new("kill").args(["-INT", &r.child.id().to_string()]).status().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = r.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "lexwire did not stop within 30 s of SIGINT");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "lexwire exited with {status} after SIGINT");
+    // The reader thread ends with the process's stderr.
+    let mut log = Vec::new();
+    while let Ok(line) = r.stderr.recv_timeout(Duration::from_secs(5)) {
+        log.push(line);
+    }
+    let errors: Vec<&String> = log.iter().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "a clean stop logged errors: {errors:#?}");
+    let summary = log.iter().find(|l| l.contains("stopped:")).unwrap_or_else(|| panic!("no drain summary: {log:#?}"));
+    assert!(
+        summary.contains("5 articles processed") && summary.contains("everything acknowledged was committed"),
+        "{summary}"
+    );
 }

@@ -47,6 +47,10 @@ pub mod limits {
     /// `pipeline.article_timeout_ms`: a millisecond to an hour (and below the consumers'
     /// `max.poll.interval.ms`, checked at start).
     pub const ARTICLE_TIMEOUT_MS: RangeInclusive<u64> = 1..=3_600_000;
+    /// `pipeline.commit_interval_ms`: how long a transaction collects messages under
+    /// exactly-once; a millisecond to a minute (below librdkafka's default
+    /// `transaction.timeout.ms`).
+    pub const COMMIT_INTERVAL_MS: RangeInclusive<u64> = 1..=60_000;
 }
 
 /// Why the configuration cannot be used.
@@ -106,6 +110,7 @@ fn range_of(key: &str) -> Option<String> {
         "kafka.replication_factor" => show(REPLICATION_FACTOR),
         "kafka.connect_timeout_secs" => show(CONNECT_TIMEOUT_SECS),
         "pipeline.article_timeout_ms" => show(ARTICLE_TIMEOUT_MS),
+        "pipeline.commit_interval_ms" => show(COMMIT_INTERVAL_MS),
         _ => None,
     }
 }
@@ -142,6 +147,10 @@ pub struct KafkaConfig {
     /// How long start-up tries to reach the brokers before it gives up (a warning naming them
     /// comes after the first failed attempt).
     pub connect_timeout_secs: u64,
+    /// Under exactly-once: the prefix of the stages' transactional ids (`<prefix>.articles`,
+    /// `<prefix>.dedup`). Unique per instance and stable across its restarts; empty:
+    /// `<group_id>.<host name>`.
+    pub transactional_id: String,
     /// librdkafka properties for the consumers, verbatim (SASL, TLS, fetch sizes...).
     pub consumer: BTreeMap<String, String>,
     /// librdkafka properties for the producer, verbatim.
@@ -166,6 +175,22 @@ pub struct PipelineConfig {
     /// Time budget of one article's tagging and extraction in the dedup stage; past it the
     /// article goes to the dead-letter topic with class `timeout`.
     pub article_timeout_ms: u64,
+    /// The delivery guarantee: at-least-once (the default) or exactly-once (transactions).
+    pub delivery: Delivery,
+    /// Under exactly-once: a transaction commits the messages it collected for this long.
+    pub commit_interval_ms: u64,
+}
+
+/// What a consumer of the output topics can count on after a crash.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Delivery {
+    /// Every record is published at least once: after a crash, a record can be published again.
+    #[default]
+    AtLeastOnce,
+    /// Kafka transactions: a batch's records and its consumed offsets are committed atomically;
+    /// a consumer reading `read_committed` sees every record once.
+    ExactlyOnce,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -210,6 +235,7 @@ impl Default for KafkaConfig {
             replication_factor: 1,
             create_topics: true,
             connect_timeout_secs: 60,
+            transactional_id: String::new(),
             consumer: BTreeMap::new(),
             producer: BTreeMap::new(),
         }
@@ -226,6 +252,8 @@ impl Default for PipelineConfig {
             load_samples: false,
             idle_exit_secs: 0,
             article_timeout_ms: 30_000,
+            delivery: Delivery::AtLeastOnce,
+            commit_interval_ms: 100,
         }
     }
 }
@@ -340,16 +368,26 @@ impl Config {
                 }
             }
         }
+        if self.pipeline.delivery == Delivery::ExactlyOnce
+            && k.consumer.get("partition.assignment.strategy").is_some_and(|s| s.contains("cooperative"))
+        {
+            invalid(
+                "kafka.consumer.partition.assignment.strategy",
+                "a cooperative strategy cannot be used with pipeline.delivery = \"exactly-once\": a rebalance \
+                 aborts the open transaction, and only an eager strategy revokes every partition it held",
+            );
+        }
         if !self.metrics.listen.is_empty() && self.metrics.listen.parse::<SocketAddr>().is_err() {
             invalid("metrics.listen", "not an address such as 0.0.0.0:9464");
         }
         let (p, d) = (&self.pipeline, &self.dedup);
-        let integers: [(&str, i128, RangeInclusive<u64>); 14] = [
+        let integers: [(&str, i128, RangeInclusive<u64>); 15] = [
             ("kafka.repartition_partitions", k.repartition_partitions.into(), limits::PARTITIONS),
             ("kafka.partitions", k.partitions.into(), limits::PARTITIONS),
             ("kafka.replication_factor", k.replication_factor.into(), limits::REPLICATION_FACTOR),
             ("kafka.connect_timeout_secs", k.connect_timeout_secs.into(), limits::CONNECT_TIMEOUT_SECS),
             ("pipeline.article_timeout_ms", p.article_timeout_ms.into(), limits::ARTICLE_TIMEOUT_MS),
+            ("pipeline.commit_interval_ms", p.commit_interval_ms.into(), limits::COMMIT_INTERVAL_MS),
             ("pipeline.max_article_bytes", p.max_article_bytes as i128, limits::MAX_ARTICLE_BYTES),
             ("pipeline.max_in_flight", p.max_in_flight as i128, limits::MAX_IN_FLIGHT),
             ("pipeline.shutdown_timeout_secs", p.shutdown_timeout_secs.into(), limits::SHUTDOWN_TIMEOUT_SECS),
@@ -398,9 +436,16 @@ impl Config {
     }
 }
 
-/// librdkafka properties lexwire sets itself: overriding them would break at-least-once.
-const MANAGED: [&str; 5] =
-    ["enable.auto.offset.store", "group.id", "bootstrap.servers", "enable.partition.eof", "enable.auto.commit"];
+/// librdkafka properties lexwire sets itself: overriding them would break its delivery guarantee.
+const MANAGED: [&str; 7] = [
+    "enable.auto.offset.store",
+    "group.id",
+    "bootstrap.servers",
+    "enable.partition.eof",
+    "enable.auto.commit",
+    "transactional.id",
+    "isolation.level",
+];
 
 /// `LEXWIRE_KAFKA_BROKERS` → `kafka.brokers`; `LEXWIRE_KAFKA_CONSUMER_SASL_MECHANISM` →
 /// `kafka.consumer."sasl.mechanism"`. Variables that name no section are not configuration
@@ -548,6 +593,7 @@ mod tests {
                     "replication_factor",
                     "create_topics",
                     "connect_timeout_secs",
+                    "transactional_id",
                 ]),
                 pipeline: keys(&[
                     "max_article_bytes",
@@ -557,6 +603,8 @@ mod tests {
                     "load_samples",
                     "idle_exit_secs",
                     "article_timeout_ms",
+                    "delivery",
+                    "commit_interval_ms",
                 ]),
                 dedup: keys(&["window_days", "max_events", "max_articles", "distance_km"]),
                 metrics: keys(&["listen", "statistics_interval_ms"]),

@@ -19,8 +19,9 @@ use rdkafka::producer::Producer;
 use rdkafka::statistics::Statistics;
 use tracing::{debug, error, info, warn};
 
-use super::config::Config;
+use super::config::{Config, Delivery};
 use super::offsets::OffsetTracker;
+use super::transactions::Transactional;
 use super::{ServiceError, Shared, client_config, deadline_in, kafka};
 use crate::dedup::Deduper;
 
@@ -32,6 +33,9 @@ pub(super) struct StageContext {
     pub(super) tracker: Arc<Mutex<OffsetTracker>>,
     /// The dedup stage's state, by repartition partition.
     pub(super) states: Arc<Mutex<HashMap<i32, Deduper>>>,
+    /// Under exactly-once: the stage's transactional producer, whose open transaction a
+    /// rebalance aborts.
+    pub(super) transactional: Option<Arc<Transactional>>,
 }
 
 impl ClientContext for StageContext {
@@ -53,6 +57,9 @@ impl ClientContext for StageContext {
 impl ConsumerContext for StageContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         let Rebalance::Revoke(tpl) = rebalance else { return };
+        if let Some(txn) = &self.transactional {
+            txn.abort_for_rebalance(&self.shared, self.stage);
+        }
         let revoked: Vec<(String, i32)> =
             tpl.elements().iter().map(|e| (e.topic().to_string(), e.partition())).collect();
         // Let the records of the revoked partitions be acknowledged, within the deadline: the
@@ -138,7 +145,14 @@ pub(super) fn consumer_config(config: &Config, bootstrap: &str, group: &str) -> 
         .set("enable.auto.offset.store", "false")
         .set("enable.partition.eof", "false")
         .set("auto.offset.reset", "earliest")
+        // Never a record of an aborted or open transaction (librdkafka's default, said here:
+        // exactly-once rests on it, and the changelog restore too).
+        .set("isolation.level", "read_committed")
         .set("statistics.interval.ms", config.metrics.statistics_interval_ms.to_string());
+    if config.pipeline.delivery == Delivery::ExactlyOnce {
+        // Offsets are committed by the transactions only.
+        c.set("enable.auto.commit", "false");
+    }
     for (k, v) in &config.kafka.consumer {
         c.set(k, v);
     }
@@ -152,7 +166,11 @@ pub(super) fn new_consumer(
     states: Arc<Mutex<HashMap<i32, Deduper>>>,
 ) -> Result<(StreamConsumer<StageContext>, Arc<Mutex<OffsetTracker>>), ServiceError> {
     let tracker = Arc::new(Mutex::new(OffsetTracker::default()));
-    let context = StageContext { stage, shared: shared.clone(), tracker: tracker.clone(), states };
+    let transactional = match shared.config.pipeline.delivery {
+        Delivery::ExactlyOnce => Some(Transactional::start(shared, stage)?),
+        Delivery::AtLeastOnce => None,
+    };
+    let context = StageContext { stage, shared: shared.clone(), tracker: tracker.clone(), states, transactional };
     let consumer: StreamConsumer<StageContext> = consumer_config(&shared.config, &shared.bootstrap, group)
         .create_with_context(context)
         .map_err(kafka(format!("{stage} consumer")))?;

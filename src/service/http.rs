@@ -11,6 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tracing::{error, info};
 
+use super::metrics::{RELOAD_FAILURE, RELOAD_SUCCESS};
 use super::{ServiceError, Shared, check_stages, load_tagger};
 
 /// Serves until shutdown.
@@ -101,15 +102,15 @@ pub async fn reloader(shared: Arc<Shared>) -> Result<(), ServiceError> {
             Ok(Ok(tagger)) => {
                 let version = tagger.dictionary().version().to_string();
                 shared.swap_tagger(Arc::new(tagger));
-                shared.metrics.dictionary_reloads.with_label_values(&["success"]).inc();
+                shared.metrics.dictionary_reloads.with_label_values(&[RELOAD_SUCCESS]).inc();
                 info!(reason, %version, "dictionary reloaded");
             }
             Ok(Err(e)) => {
-                shared.metrics.dictionary_reloads.with_label_values(&["failure"]).inc();
+                shared.metrics.dictionary_reloads.with_label_values(&[RELOAD_FAILURE]).inc();
                 error!(reason, error = %e, "dictionary reload failed; the previous dictionary keeps serving");
             }
             Err(e) => {
-                shared.metrics.dictionary_reloads.with_label_values(&["failure"]).inc();
+                shared.metrics.dictionary_reloads.with_label_values(&[RELOAD_FAILURE]).inc();
                 error!(reason, error = %e, "dictionary reload panicked; the previous dictionary keeps serving");
             }
         }

@@ -1,11 +1,57 @@
 //! The service's Prometheus metrics, in one registry. Label values come from fixed sets: error
 //! classes, tag kinds, event families, stage names, partitions — never a place, an article id or
 //! an error's text.
+//!
+//! A labelled series exists only once a value is given to it, so [`Metrics::new`] creates every
+//! series of a fixed label set at zero: a healthy instance exports
+//! `lexwire_delivery_errors_total` from the first scrape, and `rate()` and `absent()` over it see
+//! 0, not nothing. The sets are the constants below. Two series follow what is running instead:
+//! `lexwire_consumer_lag_messages` is keyed by topic and partition, so its series appear once
+//! librdkafka reports on an assigned partition (and go on revoke); `lexwire_dictionary_info` is
+//! keyed by the serving version ([`Metrics::set_dictionary`]).
 
 use prometheus::{
     Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
+
+use crate::article::ErrorClass;
+use crate::dictionary::EntryKind;
+use crate::dictionary::requirements::FAMILIES;
+
+/// `lexwire_articles_failed_total` and `lexwire_dead_letters_total` classes the service adds to
+/// the decoder's ([`ErrorClass`]): a message whose processing ran out of time, and a record the
+/// broker refused for good as invalid.
+pub const SERVICE_ERROR_CLASSES: [&str; 2] = ["timeout", "rejected"];
+
+/// The `lexwire_articles_failed_total` class of a deletion on a compacted topic: skipped and
+/// counted, never dead-lettered.
+pub const TOMBSTONE: &str = "tombstone";
+
+/// `lexwire_duplicates_total` layers.
+pub const DUPLICATE_LAYERS: [&str; 2] = ["article", "event"];
+
+/// `lexwire_events_total` statuses: the record announces a new event or an update.
+pub const EVENT_STATUSES: [&str; 2] = ["created", "updated"];
+
+/// `lexwire_stage_seconds` stages: the steps of the pipeline that are timed.
+pub const TIMED_STAGES: [&str; 4] = ["decode", "route", "process", "encode"];
+
+/// The consumer stages: `lexwire_in_flight_messages` and `lexwire_assigned_partitions`.
+pub const CONSUMER_STAGES: [&str; 2] = ["articles", "dedup"];
+
+/// `lexwire_delivery_errors_total` outputs: the kinds of record the stages produce.
+pub const OUTPUTS: [&str; 4] = ["repartition", "dead_letter", "event", "changelog"];
+
+/// `lexwire_transactions_total` results (exactly-once delivery).
+pub const TRANSACTION_RESULTS: [&str; 2] = ["committed", "aborted"];
+
+/// The `lexwire_dictionary_reloads_total` result of a dictionary that now serves.
+pub const RELOAD_SUCCESS: &str = "success";
+
+/// The `lexwire_dictionary_reloads_total` result of a dictionary that failed to load or to pass
+/// the stages' checks: the previous one keeps serving.
+pub const RELOAD_FAILURE: &str = "failure";
 
 #[derive(Clone)]
 pub struct Metrics {
@@ -33,6 +79,7 @@ pub struct Metrics {
     pub dictionary_reloads: IntCounterVec,
     pub assigned_partitions: IntGaugeVec,
     pub build_info: IntGaugeVec,
+    pub transactions: IntCounterVec,
 }
 
 fn counter(r: &Registry, name: &str, help: &str) -> IntCounter {
@@ -167,28 +214,64 @@ impl Metrics {
                 &["stage"],
             ),
             build_info: gauge_vec(&r, "lexwire_build_info", "lexwire's version (value 1)", &["version"]),
+            transactions: counter_vec(
+                &r,
+                "lexwire_transactions_total",
+                "Transactions ended under exactly-once delivery, by stage and result (committed, aborted)",
+                &["stage", "result"],
+            ),
             registry: r,
         };
         m.build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
-        for class in ["invalid_utf8", "invalid_json", "invalid_article", "no_text", "oversize", "timeout", "rejected"] {
-            m.articles_failed.with_label_values(&[class]);
-            m.dead_letters.with_label_values(&[class]);
-        }
-        // Skipped and counted, never dead-lettered: a deletion on a compacted topic.
-        m.articles_failed.with_label_values(&["tombstone"]);
-        for layer in ["article", "event"] {
-            m.duplicates.with_label_values(&[layer]);
-        }
-        for result in ["success", "failure"] {
-            m.dictionary_reloads.with_label_values(&[result]);
-        }
+        m.create_fixed_series();
         m
+    }
+
+    /// Every series of a fixed label set, at zero (see the module's doc).
+    fn create_fixed_series(&self) {
+        let decoder_classes = ErrorClass::ALL.map(ErrorClass::as_str);
+        for class in decoder_classes.into_iter().chain(SERVICE_ERROR_CLASSES) {
+            self.articles_failed.with_label_values(&[class]);
+            self.dead_letters.with_label_values(&[class]);
+        }
+        self.articles_failed.with_label_values(&[TOMBSTONE]);
+        for kind in EntryKind::ALL {
+            self.tags.with_label_values(&[kind.as_str()]);
+        }
+        // Every event type of a dictionary that loads is of one of these families
+        // (`requirements::check_family`), so no dictionary adds to them.
+        for status in EVENT_STATUSES {
+            for family in FAMILIES {
+                self.events.with_label_values(&[status, family]);
+            }
+        }
+        for layer in DUPLICATE_LAYERS {
+            self.duplicates.with_label_values(&[layer]);
+        }
+        for stage in TIMED_STAGES {
+            self.stage_seconds.with_label_values(&[stage]);
+        }
+        for stage in CONSUMER_STAGES {
+            self.in_flight.with_label_values(&[stage]);
+            self.assigned_partitions.with_label_values(&[stage]);
+        }
+        for output in OUTPUTS {
+            self.delivery_errors.with_label_values(&[output]);
+        }
+        for stage in CONSUMER_STAGES {
+            for result in TRANSACTION_RESULTS {
+                self.transactions.with_label_values(&[stage, result]);
+            }
+        }
+        for result in [RELOAD_SUCCESS, RELOAD_FAILURE] {
+            self.dictionary_reloads.with_label_values(&[result]);
+        }
     }
 
     /// The name of every metric lexwire exports (histograms without their suffixes).
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 25] = [
+        let collectors: [&dyn Collector; 26] = [
             &self.articles_consumed,
             &self.articles_processed,
             &self.consumed_bytes,
@@ -212,6 +295,7 @@ impl Metrics {
             &self.dictionary_reloads,
             &self.assigned_partitions,
             &self.build_info,
+            &self.transactions,
             &self.stage_seconds,
             &self.latency_seconds,
         ];
@@ -228,6 +312,8 @@ impl Metrics {
         String::from_utf8(buf).expect("UTF-8")
     }
 
+    /// Says which dictionary serves: its version (the one `lexwire_dictionary_info` series) and
+    /// its entry count. Called at start and on every reload.
     pub fn set_dictionary(&self, version: &str, entries: usize) {
         self.dictionary_info.reset();
         self.dictionary_info.with_label_values(&[version]).set(1);

@@ -34,12 +34,13 @@ pub mod offsets;
 mod producer;
 mod records;
 mod stage;
+mod transactions;
 
 pub use articles_stage::route_key;
 pub use embedded::MOCK_FETCH_WAIT_MS;
 pub use records::{headers, record_limit};
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -48,7 +49,7 @@ use rdkafka::error::KafkaError;
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, Producer};
 use tokio::sync::watch;
-use tracing::{error, info};
+use tracing::{debug, error, info};
 
 use crate::dictionary::{Dictionary, DictionaryFiles, LoadOptions};
 use crate::matcher::AutomatonKind;
@@ -90,6 +91,8 @@ pub struct Shared {
     pub dedup_assigned: AtomicBool,
     pub producer_connected: AtomicBool,
     last_activity_ms: AtomicU64,
+    /// Input messages still unacknowledged when a stage's stop deadline passed.
+    unacknowledged: AtomicUsize,
     shutdown: watch::Sender<bool>,
     /// When the stop must be over: set once, by the first [`Shared::shutdown`]. Every wait of
     /// the stop (the drain, the flush, the revoke callback of the consumers' close) ends by it.
@@ -139,6 +142,34 @@ impl Shared {
         error!(error = %e, "stopping");
         self.fatal.lock().expect("fatal").get_or_insert(e);
         self.shutdown();
+    }
+
+    /// One line on what the run did and what it left: for the log at the stop.
+    fn drain_summary(&self) -> String {
+        use prometheus::core::Collector;
+        let m = &self.metrics;
+        let events: u64 =
+            m.events.collect().iter().flat_map(|f| f.get_metric()).map(|c| c.get_counter().get_value() as u64).sum();
+        let dead_letters: u64 = m
+            .dead_letters
+            .collect()
+            .iter()
+            .flat_map(|f| f.get_metric())
+            .map(|c| c.get_counter().get_value() as u64)
+            .sum();
+        let left = self.unacknowledged.load(Ordering::SeqCst);
+        let tail = if left == 0 {
+            "everything acknowledged was committed".to_string()
+        } else {
+            format!(
+                "{left} messages unacknowledged at the deadline: not committed, they are redelivered after a restart"
+            )
+        };
+        format!(
+            "stopped: {} messages consumed, {} articles processed, {events} event records and {dead_letters} dead letters published; {tail}",
+            m.articles_consumed.get(),
+            m.articles_processed.get(),
+        )
     }
 
     fn touch(&self) {
@@ -259,6 +290,7 @@ impl Service {
             dedup_assigned: AtomicBool::new(false),
             producer_connected: AtomicBool::new(true),
             last_activity_ms: AtomicU64::new(now_ms()),
+            unacknowledged: AtomicUsize::new(0),
             shutdown,
             stop_deadline: OnceLock::new(),
             fatal: Mutex::new(None),
@@ -303,13 +335,33 @@ impl Service {
                 }
             }
         }
-        let left = self.shared.stop_deadline().map_or(Duration::ZERO, |d| d.saturating_duration_since(Instant::now()));
-        let _ = self.shared.producer.flush(left.min(Duration::from_secs(5)));
-        if let Some(e) = self.shared.fatal.lock().expect("fatal").take() {
+        let Service { shared, _mock: mock, .. } = self;
+        let left = shared.stop_deadline().map_or(Duration::ZERO, |d| d.saturating_duration_since(Instant::now()));
+        let _ = shared.producer.flush(left.min(Duration::from_secs(5)));
+        if let Some(e) = shared.fatal.lock().expect("fatal").take() {
             first_error.get_or_insert(e);
         }
+        info!("{}", shared.drain_summary());
+        // Every client goes before the embedded broker does: a client that outlives it reports
+        // the broker down, an ERROR at the end of a clean stop. The last deliveries' tasks let go
+        // of the shared state within moments of the drain.
+        let shared = wait_for_last_reference(shared, Duration::from_secs(2)).await;
+        drop(shared);
+        drop(mock);
         first_error.map_or(Ok(()), Err)
     }
+}
+
+/// `shared` once this is its last reference, or after `timeout` (logged: a task kept it).
+async fn wait_for_last_reference(shared: Arc<Shared>, timeout: Duration) -> Arc<Shared> {
+    let deadline = Instant::now() + timeout;
+    while Arc::strong_count(&shared) > 1 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if Arc::strong_count(&shared) > 1 {
+        debug!(references = Arc::strong_count(&shared), "the shared state outlived the stop");
+    }
+    shared
 }
 
 /// Stops the service once neither stage has seen a message for `idle_exit_secs`.

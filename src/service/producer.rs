@@ -7,14 +7,14 @@
 //! in the [`OffsetTracker`] only after its record is acknowledged; an article's event records
 //! are enqueued only after its state changes are acknowledged ([`Deferred`]).
 
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
-use rdkafka::producer::{DeliveryFuture, FutureRecord, Producer};
+use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 use tokio::sync::Semaphore;
 use tracing::{debug, error, warn};
 
@@ -53,6 +53,15 @@ pub(super) fn producer_config(config: &Config, bootstrap: &str) -> ClientConfig 
 /// Hands `output` to the producer's queue, waiting while the queue is full. `Err` for an error
 /// that is not about space (the caller retries through [`deliver`]).
 pub(super) async fn enqueue(shared: &Shared, output: &Output) -> Result<DeliveryFuture, KafkaError> {
+    enqueue_to(&shared.producer, &shared.abandon, output).await
+}
+
+/// [`enqueue`] on `producer`; gives up waiting for space once `abandon` is set.
+pub(super) async fn enqueue_to(
+    producer: &FutureProducer,
+    abandon: &AtomicBool,
+    output: &Output,
+) -> Result<DeliveryFuture, KafkaError> {
     loop {
         let mut headers = OwnedHeaders::new_with_capacity(output.headers.len());
         for (k, v) in &output.headers {
@@ -71,10 +80,10 @@ pub(super) async fn enqueue(shared: &Shared, output: &Output) -> Result<Delivery
         if let Some(t) = output.timestamp {
             record = record.timestamp(t);
         }
-        match shared.producer.send_result(record) {
+        match producer.send_result(record) {
             Ok(future) => return Ok(future),
             Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
-                if shared.abandon.load(Ordering::SeqCst) {
+                if abandon.load(Ordering::SeqCst) {
                     return Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull));
                 }
                 tokio::time::sleep(Duration::from_millis(5)).await;

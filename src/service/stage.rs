@@ -35,6 +35,9 @@ pub(super) async fn run_stage(
     tracker: Arc<Mutex<OffsetTracker>>,
     handler: &mut Handler<'_>,
 ) -> Result<(), ServiceError> {
+    if let Some(txn) = consumer.context().transactional.clone() {
+        return super::transactions::run(shared, consumer, txn, handler).await;
+    }
     let stage = consumer.context().stage;
     let permits = Arc::new(Semaphore::new(shared.config.pipeline.max_in_flight));
     let (deferred, queue) = tokio::sync::mpsc::channel::<Deferred>(1024);
@@ -97,6 +100,7 @@ pub(super) async fn run_stage(
     if left > 0 {
         warn!(stage, left, "shutdown deadline passed with messages unacknowledged: they will be redelivered");
         shared.abandon.store(true, Ordering::SeqCst);
+        shared.unacknowledged.fetch_add(left, Ordering::SeqCst);
     }
     store_ready(&consumer, &tracker);
     match consumer.commit_consumer_state(CommitMode::Sync) {

@@ -9,8 +9,29 @@ use std::time::{Duration, Instant};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
+use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
+
+/// A mock cluster (librdkafka's, in the test process; lexwire reaches it on loopback), kept alive
+/// as long as this is.
+pub struct Cluster {
+    pub mock: MockCluster<'static, DefaultProducerContext>,
+    pub bootstrap: String,
+}
+
+/// A mock cluster with lexwire's topics: articles (3 partitions), events, dead letters,
+/// repartition and changelog (6).
+pub fn cluster(brokers: i32) -> Cluster {
+    let mock = MockCluster::new(brokers).expect("mock cluster");
+    for (topic, partitions) in
+        [("articles", 3), ("events", 3), ("articles.dlq", 1), ("lexwire.candidates", 6), ("lexwire.dedup-changelog", 6)]
+    {
+        mock.create_topic(topic, partitions, brokers.min(3)).expect("topic");
+    }
+    let bootstrap = mock.bootstrap_servers();
+    Cluster { mock, bootstrap }
+}
 
 /// A message to produce: key and value.
 pub type Produced = (Option<String>, Vec<u8>);
