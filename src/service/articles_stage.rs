@@ -15,7 +15,7 @@ use rdkafka::message::BorrowedMessage;
 use tracing::warn;
 
 use super::consumer::new_consumer;
-use super::records::{Origin, Output, dead_letter, headers, record_limit, record_size};
+use super::records::{Origin, Output, OutputKind, dead_letter, headers, record_limit, record_size};
 use super::stage::{run_stage, skip_tombstone};
 use super::{ServiceError, Shared, kafka};
 use crate::article::{Envelope, decode};
@@ -85,7 +85,7 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
             payload: Some(canonical),
             headers: source,
             timestamp: m.timestamp().to_millis(),
-            kind: "repartition",
+            kind: OutputKind::Repartition,
             class: None,
             origin: Some(origin.clone()),
         };

@@ -16,7 +16,7 @@ use tracing::{debug, info, warn};
 
 use super::config::Config;
 use super::consumer::consumer_config;
-use super::records::{Origin, Output};
+use super::records::{Origin, Output, OutputKind};
 use super::{ServiceError, Shared, kafka};
 use crate::dedup::{Deduper, StateChange};
 
@@ -38,7 +38,7 @@ pub(super) fn records(
         payload: change.value,
         headers: Vec::new(),
         timestamp: None,
-        kind: "changelog",
+        kind: OutputKind::Changelog,
         class: None,
         origin: Some(origin.clone()),
     })

@@ -18,7 +18,7 @@ use tracing::{debug, warn};
 
 use super::changelog::{self, restore_consumer, restore_partition};
 use super::consumer::new_consumer;
-use super::records::{Origin, Output, dead_letter, forwarded_source, headers};
+use super::records::{Origin, Output, OutputKind, dead_letter, forwarded_source, headers};
 use super::stage::{run_stage, skip_tombstone};
 use super::{ServiceError, Shared, budget, kafka};
 use crate::article::decode_json;
@@ -160,7 +160,7 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
                                 payload: Some(json),
                                 headers: cause.clone(),
                                 timestamp: None,
-                                kind: "event",
+                                kind: OutputKind::Event,
                                 class: None,
                                 origin: Some(origin.clone()),
                             });

@@ -40,9 +40,6 @@ pub const TIMED_STAGES: [&str; 4] = ["decode", "route", "process", "encode"];
 /// The consumer stages: `lexwire_in_flight_messages` and `lexwire_assigned_partitions`.
 pub const CONSUMER_STAGES: [&str; 2] = ["articles", "dedup"];
 
-/// `lexwire_delivery_errors_total` outputs: the kinds of record the stages produce.
-pub const OUTPUTS: [&str; 4] = ["repartition", "dead_letter", "event", "changelog"];
-
 /// `lexwire_transactions_total` results (exactly-once delivery).
 pub const TRANSACTION_RESULTS: [&str; 2] = ["committed", "aborted"];
 
@@ -255,8 +252,8 @@ impl Metrics {
             self.in_flight.with_label_values(&[stage]);
             self.assigned_partitions.with_label_values(&[stage]);
         }
-        for output in OUTPUTS {
-            self.delivery_errors.with_label_values(&[output]);
+        for output in super::records::OutputKind::ALL {
+            self.delivery_errors.with_label_values(&[output.as_str()]);
         }
         for stage in CONSUMER_STAGES {
             for result in TRANSACTION_RESULTS {

@@ -20,7 +20,7 @@ use tracing::{debug, error, warn};
 
 use super::config::Config;
 use super::offsets::OffsetTracker;
-use super::records::{Output, dead_letter, message_max_bytes, record_size};
+use super::records::{Output, OutputKind, dead_letter, message_max_bytes, record_size};
 use super::{ServiceError, Shared, client_config, now_ms};
 
 /// A produce error no retry can fix: the record is too large or invalid for the broker.
@@ -136,9 +136,9 @@ pub(super) async fn deliver(shared: &Shared, output: &Output, first: Result<Deli
             Err(e) => Some(e),
         };
         if let Some(e) = error {
-            shared.metrics.delivery_errors.with_label_values(&[current.kind]).inc();
+            shared.metrics.delivery_errors.with_label_values(&[current.kind.as_str()]).inc();
             match permanent_error(&e) {
-                Some(code) if current.kind == "dead_letter" => {
+                Some(code) if current.kind == OutputKind::DeadLetter => {
                     shared.metrics.dead_letters_refused.inc();
                     error!(
                         topic = %current.topic,
@@ -161,7 +161,7 @@ pub(super) async fn deliver(shared: &Shared, output: &Output, first: Result<Deli
                     };
                     let message = format!(
                         "the broker refused the {} record for {} ({} bytes) for good: {e}",
-                        current.kind,
+                        current.kind.as_str(),
                         current.topic,
                         record_size(current)
                     );
@@ -217,12 +217,12 @@ pub(super) async fn publish(
         let _permit = permit;
         let ok = deliver(&shared, &output, first).await;
         if ok {
-            if output.kind == "event"
+            if output.kind == OutputKind::Event
                 && let Some(ts) = input_ts
             {
                 shared.metrics.latency_seconds.observe(now_ms().saturating_sub(ts as u64) as f64 / 1e3);
             }
-            debug!(kind = output.kind, to = %output.topic, key = %String::from_utf8_lossy(output.key.as_deref().unwrap_or_default()), %topic, partition, offset, "acknowledged");
+            debug!(kind = output.kind.as_str(), to = %output.topic, key = %String::from_utf8_lossy(output.key.as_deref().unwrap_or_default()), %topic, partition, offset, "acknowledged");
             tracker.lock().expect("tracker").ack(&topic, partition, offset);
         }
         ok

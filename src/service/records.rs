@@ -129,7 +129,7 @@ pub(super) fn dead_letter(shared: &Shared, origin: &Origin, class: &'static str,
         payload: None,
         headers,
         timestamp: origin.timestamp,
-        kind: "dead_letter",
+        kind: OutputKind::DeadLetter,
         class: Some(class),
         origin: None,
     };
@@ -158,6 +158,32 @@ pub(super) fn forwarded_source(m: &BorrowedMessage<'_>) -> Vec<(&'static str, Ve
         .collect()
 }
 
+/// What a record is: the `output` label of `lexwire_delivery_errors_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// An article, re-keyed for the dedup stage.
+    Repartition,
+    DeadLetter,
+    /// An event record.
+    Event,
+    /// A dedup state change.
+    Changelog,
+}
+
+impl OutputKind {
+    pub const ALL: [OutputKind; 4] =
+        [OutputKind::Repartition, OutputKind::DeadLetter, OutputKind::Event, OutputKind::Changelog];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputKind::Repartition => "repartition",
+            OutputKind::DeadLetter => "dead_letter",
+            OutputKind::Event => "event",
+            OutputKind::Changelog => "changelog",
+        }
+    }
+}
+
 /// A record to publish, owned so that a failed delivery can be retried.
 #[derive(Debug, Clone)]
 pub(super) struct Output {
@@ -168,7 +194,7 @@ pub(super) struct Output {
     pub(super) payload: Option<Vec<u8>>,
     pub(super) headers: Vec<(&'static str, Vec<u8>)>,
     pub(super) timestamp: Option<i64>,
-    pub(super) kind: &'static str,
+    pub(super) kind: OutputKind,
     /// A dead letter's error class, counted once the broker has it.
     pub(super) class: Option<&'static str>,
     /// The input message, for a dead letter if the broker refuses this record for good.

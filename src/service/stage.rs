@@ -20,7 +20,7 @@ use tracing::{debug, info, warn};
 use super::consumer::{StageContext, store_ready};
 use super::offsets::OffsetTracker;
 use super::producer::{Deferred, publish, publish_deferred};
-use super::records::Output;
+use super::records::{Output, OutputKind};
 use super::{ServiceError, Shared};
 
 /// Handles one message: the records it causes, or `None` to stop the stage without committing
@@ -72,7 +72,7 @@ pub(super) async fn run_stage(
                 };
                 drop(message);
                 tracker.lock().expect("tracker").begin(&topic, partition, offset, outputs.len());
-                let (events, now): (Vec<Output>, Vec<Output>) = outputs.into_iter().partition(|o| o.kind == "event");
+                let (events, now): (Vec<Output>, Vec<Output>) = outputs.into_iter().partition(|o| o.kind == OutputKind::Event);
                 let mut waits = Vec::with_capacity(now.len());
                 for output in now {
                     waits.push(publish(&shared, &tracker, &permits, output, (&topic, partition, offset, input_ts)).await);
@@ -119,7 +119,7 @@ pub(super) fn skip_tombstone(shared: &Shared, m: &BorrowedMessage<'_>) -> bool {
     if m.payload().is_some() {
         return false;
     }
-    shared.metrics.articles_failed.with_label_values(&["tombstone"]).inc();
+    shared.metrics.articles_failed.with_label_values(&[super::metrics::TOMBSTONE]).inc();
     debug!(topic = m.topic(), partition = m.partition(), offset = m.offset(), "tombstone skipped");
     true
 }

@@ -34,7 +34,7 @@ use tracing::{debug, info, warn};
 
 use super::consumer::StageContext;
 use super::producer::{enqueue_to, permanent_error, producer_config};
-use super::records::{Origin, dead_letter, forwarded_source, headers};
+use super::records::{Origin, OutputKind, dead_letter, forwarded_source, headers};
 use super::stage::Handler;
 use super::{ServiceError, Shared, kafka, now_ms};
 
@@ -109,7 +109,7 @@ fn transactional_prefix(config: &super::Config) -> String {
 struct Sent {
     delivery: DeliveryFuture,
     input: (String, i32, i64),
-    kind: &'static str,
+    kind: OutputKind,
     class: Option<&'static str>,
     input_ts: Option<i64>,
 }
@@ -239,7 +239,7 @@ async fn add(
                 b.sent.push(Sent { delivery, input: input.clone(), kind: output.kind, class: output.class, input_ts })
             }
             Err(e) => {
-                shared.metrics.delivery_errors.with_label_values(&[output.kind]).inc();
+                shared.metrics.delivery_errors.with_label_values(&[output.kind.as_str()]).inc();
                 b.failed.get_or_insert(e);
             }
         }
@@ -277,7 +277,7 @@ async fn end(
                 if let Some(class) = sent.class {
                     shared.metrics.dead_letters.with_label_values(&[class]).inc();
                 }
-                if sent.kind == "event"
+                if sent.kind == OutputKind::Event
                     && let Some(ts) = sent.input_ts
                 {
                     shared.metrics.latency_seconds.observe(now_ms().saturating_sub(ts as u64) as f64 / 1e3);
@@ -302,7 +302,8 @@ async fn end(
                 if let Ok(Ok(Err((error, _)))) = tokio::time::timeout(Duration::from_secs(1), s.delivery).await
                     && let Some(code) = permanent_error(&error)
                 {
-                    let message = format!("the broker refused the {} record for good ({code:?}): {error}", s.kind);
+                    let message =
+                        format!("the broker refused the {} record for good ({code:?}): {error}", s.kind.as_str());
                     refused.insert(s.input, message);
                 }
             }
