@@ -531,3 +531,54 @@ fn regression_a_slow_message_becomes_a_poison_loop() {
     let repartitioned = kafka::high_watermarks(&c.bootstrap, "lexwire.candidates");
     assert_eq!(committed.values().map(|o| o.max(&0)).sum::<i64>(), repartitioned, "{committed:?}");
 }
+
+/// Two reports of one Al-Bukamal strike, one in an article mostly about Aleppo and one in an
+/// article mostly about Deir ez-Zor. Routed by article, they reached two dedup partitions (the
+/// articles' governorates) and became two events; routed by event, both reports go to the
+/// partition of Al-Bukamal's governorate and give one event with two sources — with two
+/// instances in the group, each holding half the dedup partitions.
+#[test]
+fn regression_two_reports_of_one_event_in_articles_about_other_governorates_give_two_events() {
+    let c = cluster(1);
+    let article = |id: &str, at: &str, text: &str| {
+        let json = serde_json::json!({"id": id, "source": id, "published_at": at, "text": text});
+        (Some(id.to_string()), json.to_string().into_bytes())
+    };
+    let messages = vec![
+        article(
+            "aleppo-daily-1",
+            "2024-03-05T10:00:00Z",
+            "Aleppo's city council met on Monday to discuss water supplies in Aleppo. Residents of eastern \
+             Aleppo said bread prices in Aleppo had doubled since January. The university of Aleppo reopened \
+             its library. Elsewhere, an air strike killed seven people in Al-Bukamal on Monday, activists said.",
+        ),
+        article(
+            "euphrates-post-1",
+            "2024-03-05T12:00:00Z",
+            "An air strike killed seven people in Al-Bukamal on Monday, activists said. The town lies in Deir \
+             ez-Zor province near the Iraqi border. Deir ez-Zor has seen repeated strikes this year, and \
+             residents of Deir ez-Zor city reported drones overhead.",
+        ),
+    ];
+    // Both instances in the group before the articles arrive, so that each holds dedup partitions.
+    let env = [RUN_ENV[0], ("LEXWIRE_PIPELINE_IDLE_EXIT_SECS", "6"), WINDOW];
+    let (first, second) = (kafka::lexwire_run(&c.bootstrap, &env), kafka::lexwire_run(&c.bootstrap, &env));
+    std::thread::sleep(Duration::from_secs(8));
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    let logs = [kafka::wait_ok(first, Duration::from_secs(90)), kafka::wait_ok(second, Duration::from_secs(90))];
+    for log in &logs {
+        assert!(
+            log.lines().any(|l| l.contains("partitions assigned")
+                && l.contains("stage=\"dedup\"")
+                && l.contains("partitions=3")),
+            "each instance holds half the dedup partitions:\n{log}"
+        );
+    }
+    let records: Vec<serde_json::Value> = kafka::read_topic(&c.bootstrap, "events").iter().map(Record::json).collect();
+    let events: BTreeSet<&str> = records.iter().map(|r| r["event_id"].as_str().unwrap()).collect();
+    assert_eq!(events.len(), 1, "one strike, one event: {records:#?}");
+    let last = records.iter().max_by_key(|r| r["revision"].as_u64()).unwrap();
+    let sources: BTreeSet<&str> =
+        last["sources"].as_array().unwrap().iter().map(|s| s["article_id"].as_str().unwrap()).collect();
+    assert_eq!(sources, BTreeSet::from(["aleppo-daily-1", "euphrates-post-1"]), "{last:#}");
+}

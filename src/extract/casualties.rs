@@ -66,7 +66,7 @@ impl Count {
 }
 
 /// What a sentence says about casualties.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Casualties {
     pub fatalities: Option<Count>,
     pub injured: Option<Count>,

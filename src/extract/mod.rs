@@ -63,8 +63,10 @@ pub struct PlaceMention {
     pub end: usize,
 }
 
-/// An event as one article reports it.
-#[derive(Debug, Clone, PartialEq)]
+/// An event as one article reports it. Serializable: the service's articles stage sends the
+/// candidates it extracted to the dedup stage (entry ids and event types are indices into the
+/// dictionary, so both ends must serve the same dictionary version).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     /// Index into [`Dictionary::event_types`].
     pub event_type: u16,
@@ -167,7 +169,7 @@ struct Sides {
 }
 
 /// What a sentence tells of a demonstration besides its trigger.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signals {
     /// Demonstrators are named ("protesters", "demonstrators", "a protest").
     pub protest: bool,

@@ -1,5 +1,6 @@
-//! The dedup stage's time budget per article: tagging and extraction (pure, and the slow part of
-//! an article) run on a worker thread the stage waits for at most `pipeline.article_timeout_ms`.
+//! The time budget per article: tagging and extraction (pure, and the slow part of an article)
+//! run on a worker thread the stage — the articles stage, or the dedup stage for a message it
+//! must analyse itself — waits for at most `pipeline.article_timeout_ms`.
 //! Past it the stage gives the worker up — it finishes on its own and its result is dropped — and
 //! starts a new one for the next article; the article goes to the dead-letter topic (`timeout`).
 //! Deduplication, which changes the state, stays on the stage's side: an article given up on

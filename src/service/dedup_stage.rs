@@ -1,10 +1,14 @@
 //! Stage 2, dedup: consume the repartition topic; per partition, restore the dedup state from the
-//! changelog on first use, tag and extract each article within its time budget, deduplicate,
-//! and publish event records (keyed by `event_id`) and the state changes.
+//! changelog on first use, deduplicate the events the articles stage routed to the partition
+//! (header `lexwire.analysis`), and publish event records (keyed by `event_id`) and the state
+//! changes. A message without that header (written by a lexwire before routing by event), or
+//! analysed with another dictionary version than this stage serves (around a reload), is tagged
+//! and extracted here, within the article's time budget, keeping the events routed to its key.
 //!
 //! Guarantees: an article's state changes are written before its event records (see
-//! [`super::producer`]); an article over its time budget is dead-lettered (`timeout`) and the
-//! partition goes on; a dictionary the stage cannot apply stops the service without committing.
+//! [`super::producer`]); an article analysed here over its time budget is dead-lettered
+//! (`timeout`) and the partition goes on; a dictionary the stage cannot apply stops the service
+//! without committing.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -16,14 +20,18 @@ use rdkafka::consumer::Consumer;
 use rdkafka::message::BorrowedMessage;
 use tracing::{debug, warn};
 
+use super::articles_stage::{Routed, routes};
 use super::changelog::{self, restore_consumer, restore_partition};
 use super::consumer::new_consumer;
 use super::records::{Origin, Output, OutputKind, dead_letter, forwarded_source, headers};
 use super::stage::{run_stage, skip_tombstone};
 use super::{ServiceError, Shared, budget, kafka};
-use crate::article::decode_json;
+use crate::article::{Article, decode_json};
 use crate::dedup::{Deduper, Status};
+use crate::dictionary::Dictionary;
+use crate::engine::Analysis;
 use crate::engine::Engine;
+use crate::extract::dates::parse_published;
 
 /// Stage 2: per repartition partition, restore state, process, publish records and changes.
 pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
@@ -101,6 +109,9 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
             Ok(article) => {
                 debug!(partition, offset = m.offset(), id = %article.id, "dedup stage: article");
                 let started = Instant::now();
+                let routed = routed_analysis(m, &article, engine.dictionary());
+                // Counted once per article, by the first of its copies.
+                let first_copy = routed.as_ref().is_none_or(|(_, part)| *part == 0);
                 let job = budget::Job {
                     tagger: engine.tagger().clone(),
                     extractor: engine.extractor().clone(),
@@ -109,7 +120,10 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     language: article.language.as_deref().map(str::to_string),
                     published_at: article.published_at.as_deref().map(str::to_string),
                 };
-                let analysed = analyzer.run(job, article_budget);
+                let analysed = match routed {
+                    Some((analysis, _)) => Ok(analysis),
+                    None => analyzer.run(job, article_budget).map(|a| own_share(m, engine.dictionary(), a)),
+                };
                 let processed = analysed.map(|a| {
                     let outcome = engine.deduplicate(&article, &a);
                     (a, outcome)
@@ -118,7 +132,9 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     debug!(partition, offset = m.offset(), id = %article.id, records = ?outcome.records, replay = ?outcome.replay, seen = outcome.seen_before, "dedup outcome");
                 }
                 metrics.stage_seconds.with_label_values(&["process"]).observe(started.elapsed().as_secs_f64());
-                metrics.articles_processed.inc();
+                if first_copy {
+                    metrics.articles_processed.inc();
+                }
                 match processed {
                     Err(budget::Failed::TooLarge(e)) => {
                         metrics.articles_failed.with_label_values(&["oversize"]).inc();
@@ -186,4 +202,62 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
         Some(outputs)
     };
     run_stage(shared, consumer, tracker, &mut handler).await
+}
+
+/// The analysis the articles stage sent with this copy of the article (header
+/// [`headers::ANALYSIS`]), with the copy's place among the article's copies — `None` when there
+/// is none to use: a message from a lexwire before routing by event, or one analysed with
+/// another dictionary version than this stage serves (around a reload: its entry ids would mean
+/// other entries here). The caller then tags and extracts the article itself.
+fn routed_analysis(m: &BorrowedMessage<'_>, article: &Article<'_>, dict: &Dictionary) -> Option<(Analysis, usize)> {
+    use rdkafka::message::Headers;
+    let value = m.headers()?.iter().find(|h| h.key == headers::ANALYSIS)?.value?;
+    let routed: Routed = match serde_json::from_slice(value) {
+        Ok(r) => r,
+        Err(e) => {
+            warn!(partition = m.partition(), offset = m.offset(), error = %e, "unreadable lexwire.analysis header: analysing the article here");
+            return None;
+        }
+    };
+    if routed.dictionary_version != dict.version() {
+        debug!(
+            partition = m.partition(),
+            offset = m.offset(),
+            "analysed with another dictionary version: analysing it again"
+        );
+        return None;
+    }
+    let analysis = Analysis {
+        tags: Vec::new(),
+        candidates: routed.candidates,
+        language: routed.language,
+        published: article.published_at.as_deref().and_then(parse_published),
+        sketch: routed.sketch,
+        extract: Default::default(),
+    };
+    Some((analysis, routed.part))
+}
+
+/// The events of an article analysed here that belong to this copy: those routed to its key,
+/// when the articles stage routed it by event ([`routes`]); all of them for a message from a
+/// lexwire before routing by event (no analysis header).
+fn own_share(m: &BorrowedMessage<'_>, dict: &Dictionary, analysis: Analysis) -> Analysis {
+    use rdkafka::message::Headers;
+    let routed_by_event = m.headers().is_some_and(|h| h.iter().any(|h| h.key == headers::ANALYSIS));
+    if !routed_by_event {
+        return analysis;
+    }
+    let key = String::from_utf8_lossy(m.key().unwrap_or_default()).into_owned();
+    // The tags stay for the metrics; the events are those of this key.
+    let (tags, published, extract) = (analysis.tags.clone(), analysis.published, analysis.extract);
+    let mut shares = routes(dict, analysis);
+    let (sketch, language, candidates) = match shares.remove(&key) {
+        Some(share) => share,
+        // None of its events is this key's any more under this dictionary: the article only.
+        None => {
+            let (sketch, language, _) = shares.into_values().next().expect("routes gives at least one key");
+            (sketch, language, Vec::new())
+        }
+    };
+    Analysis { tags, candidates, language, published, sketch, extract }
 }

@@ -36,7 +36,7 @@ mod records;
 mod stage;
 mod transactions;
 
-pub use articles_stage::route_key;
+pub use articles_stage::article_key;
 pub use embedded::MOCK_FETCH_WAIT_MS;
 pub use records::{headers, record_limit};
 

@@ -25,6 +25,9 @@ pub mod headers {
     pub const ARTICLE_ID: &str = "lexwire.article.id";
     /// On a dead letter whose payload was cut to fit the record limit: the original length.
     pub const PAYLOAD_TRUNCATED: &str = "lexwire.payload.truncated";
+    /// On a repartitioned article: what the articles stage found in it, for the dedup stage
+    /// (JSON).
+    pub const ANALYSIS: &str = "lexwire.analysis";
     /// On a dead letter whose key was cut: the original length.
     pub const KEY_TRUNCATED: &str = "lexwire.key.truncated";
 }
