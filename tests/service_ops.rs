@@ -385,7 +385,7 @@ fn regression_ctrl_c_on_the_embedded_run_ends_in_error_lines() {
     assert!(errors.is_empty(), "a clean stop logged errors: {errors:#?}");
     let summary = log.iter().find(|l| l.contains("stopped:")).unwrap_or_else(|| panic!("no drain summary: {log:#?}"));
     assert!(
-        summary.contains("5 articles processed") && summary.contains("everything acknowledged was committed"),
+        summary.contains("5 articles processed") && summary.contains("everything processed was committed"),
         "{summary}"
     );
 }

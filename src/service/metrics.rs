@@ -318,6 +318,12 @@ impl Metrics {
     }
 }
 
+/// The sum of a counter over all its label values.
+pub fn total(counter: &IntCounterVec) -> u64 {
+    use prometheus::core::Collector;
+    counter.collect().iter().flat_map(|f| f.get_metric()).map(|c| c.get_counter().get_value() as u64).sum()
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Metrics::new()

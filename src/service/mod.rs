@@ -146,29 +146,19 @@ impl Shared {
 
     /// One line on what the run did and what it left: for the log at the stop.
     fn drain_summary(&self) -> String {
-        use prometheus::core::Collector;
         let m = &self.metrics;
-        let events: u64 =
-            m.events.collect().iter().flat_map(|f| f.get_metric()).map(|c| c.get_counter().get_value() as u64).sum();
-        let dead_letters: u64 = m
-            .dead_letters
-            .collect()
-            .iter()
-            .flat_map(|f| f.get_metric())
-            .map(|c| c.get_counter().get_value() as u64)
-            .sum();
         let left = self.unacknowledged.load(Ordering::SeqCst);
         let tail = if left == 0 {
-            "everything acknowledged was committed".to_string()
+            "everything processed was committed".to_string()
         } else {
-            format!(
-                "{left} messages unacknowledged at the deadline: not committed, they are redelivered after a restart"
-            )
+            format!("{left} messages not committed at the deadline: they are redelivered after a restart")
         };
         format!(
-            "stopped: {} messages consumed, {} articles processed, {events} event records and {dead_letters} dead letters published; {tail}",
+            "stopped: {} messages consumed, {} articles processed, {} event records made, {} dead letters written; {tail}",
             m.articles_consumed.get(),
             m.articles_processed.get(),
+            metrics::total(&m.events),
+            metrics::total(&m.dead_letters),
         )
     }
 

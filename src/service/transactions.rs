@@ -121,6 +121,8 @@ struct Batch {
     /// offset to commit.
     offsets: HashMap<(String, i32), (i64, i64)>,
     sent: Vec<Sent>,
+    /// Input messages in the transaction.
+    messages: usize,
     /// A record that could not be handed to the producer: the transaction cannot commit.
     failed: Option<KafkaError>,
 }
@@ -182,7 +184,13 @@ pub(super) async fn run(
                         return Ok(());
                     }
                     txn.open.store(true, Ordering::SeqCst);
-                    batch = Some(Batch { started: Instant::now(), offsets: HashMap::new(), sent: Vec::new(), failed: None });
+                    batch = Some(Batch {
+                        started: Instant::now(),
+                        offsets: HashMap::new(),
+                        sent: Vec::new(),
+                        messages: 0,
+                        failed: None,
+                    });
                 }
                 let b = batch.as_mut().expect("begun above");
                 if !add(&shared, &txn, b, &m, handler, &mut refused).await {
@@ -198,7 +206,10 @@ pub(super) async fn run(
     // messages come back after the restart.
     shared.shutdown();
     if let Some(b) = batch.take() {
-        end(&shared, &consumer, &txn, b, &mut refused).await;
+        let messages = b.messages;
+        if !matches!(end(&shared, &consumer, &txn, b, &mut refused).await, Ended::Committed) {
+            shared.unacknowledged.fetch_add(messages, Ordering::SeqCst);
+        }
     }
     info!(stage, "stopped");
     Ok(())
@@ -244,6 +255,7 @@ async fn add(
             }
         }
     }
+    b.messages += 1;
     let (topic, partition, offset) = input;
     b.offsets.entry((topic, partition)).and_modify(|o| o.1 = offset + 1).or_insert((offset, offset + 1));
     true
