@@ -339,8 +339,12 @@ pub enum CueKind {
     Locative,
     /// "to monitor": aircraft that watch rather than strike.
     Surveillance,
-    /// "militiamen", "soldiers": what a casualty count counts.
+    /// "militiamen", "gunmen", "members": what a casualty count counts; armed men outside the
+    /// state's forces, or people the noun says nothing about ("members", "others").
     Person,
+    /// "soldiers", "police officers": the state's forces. They count like [`CueKind::Person`] and
+    /// are armed men; a crowd that fights them is a mob, not one side of a clash.
+    StateForce,
     /// "villagers", "a woman", "journalists": people who take no part in fighting; they count
     /// like [`CueKind::Person`], and tell an attack on civilians from a clash.
     Civilian,

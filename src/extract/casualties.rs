@@ -344,6 +344,7 @@ impl<'a> Grammar<'a> {
     /// ("protesters", "rioters": protest triggers).
     fn is_people(&self, t: &Tag) -> bool {
         self.cue(t, CueKind::Person)
+            || self.cue(t, CueKind::StateForce)
             || self.cue(t, CueKind::Civilian)
             || t.kind == EntryKind::Actor
             || t.kind == EntryKind::EventType && is_agent_noun(&self.text[t.start..t.end])

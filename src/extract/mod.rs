@@ -429,9 +429,67 @@ impl Extractor {
     fn names_armed_men(&self, tags: &[&Tag]) -> bool {
         tags.iter().any(|t| match t.entry.map(|e| &self.dict.entry(e).detail) {
             Some(Detail::Actor(a)) => a.actor_type != "civilians",
-            Some(Detail::Cue(CueKind::Person)) => true,
+            Some(Detail::Cue(CueKind::Person | CueKind::StateForce)) => true,
             _ => false,
         })
+    }
+
+    /// Whether a sentence names armed men outside the state's forces: an organised actor that is
+    /// neither civilians nor state forces, or a noun of fighters ("militants", "gunmen"; not the
+    /// neutral "members", "others").
+    fn names_non_state_armed_men(&self, text: &str, tags: &[&Tag]) -> bool {
+        tags.iter().any(|t| match t.entry.map(|e| &self.dict.entry(e).detail) {
+            Some(Detail::Actor(a)) => a.actor_type != "civilians" && a.actor_type != "state_forces",
+            Some(Detail::Cue(CueKind::Person)) => !is_neutral_person(&text[t.start..t.end]),
+            // "armed individuals", "armed youth"
+            Some(Detail::Cue(CueKind::Civilian)) => said_armed(text, t),
+            _ => false,
+        })
+    }
+
+    /// Whether the people a clash trigger names as its sides include civilians: those after
+    /// "between", "with" or "against" right after it ("a clash between two farmer groups",
+    /// "clashed with residents"), and, for an active trigger, the subject before it ("Indian
+    /// nationals clashed with police"). Not the people a passive clause names ("a civilian was
+    /// killed in clashes": a victim, not a side).
+    fn clash_side_civilian(&self, text: &str, tags: &[&Tag], trigger: &Tag) -> bool {
+        const LINKS: [&str; 6] = ["between", "with", "against", "entre", "avec", "contre"];
+        // "shoot-out", "exchange of fire", "armed clash": fought with arms, by armed men.
+        const ARMED_TRIGGER: [&str; 9] = ["armed", "fire", "shoot", "shot", "gun", "exchange", "armé", "tirs", "feu"];
+        let surface = text[trigger.start..trigger.end].to_lowercase();
+        if ARMED_TRIGGER.iter().any(|w| surface.contains(w)) || said_armed(text, trigger) {
+            return false;
+        }
+        let civilian = |t: &Tag| {
+            let noun = match t.entry.map(|e| &self.dict.entry(e).detail) {
+                Some(Detail::Cue(CueKind::Civilian)) => !said_armed(text, t),
+                Some(Detail::Actor(a)) => a.actor_type == "civilians",
+                _ => false,
+            };
+            // A capitalised noun inside the sentence is part of a name ("National Resistance
+            // forces"), not a crowd.
+            let capitalised = text[t.start..].chars().next().is_some_and(char::is_uppercase);
+            noun && !(capitalised
+                && !last_words(&text[..t.start], 1).is_empty()
+                && !text[..t.start].trim_end().ends_with('.'))
+        };
+        let at = tags.iter().position(|t| t.start == trigger.start).unwrap_or(0);
+        let window = &text[trigger.end..window_after(text, trigger.end, 40)];
+        let linked = window
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(3)
+            .position(|w| LINKS.iter().any(|l| l.eq_ignore_ascii_case(w)));
+        let after = linked.is_some()
+            && tags[at + 1..].iter().take_while(|t| at_most_words(&text[trigger.end..t.start], 8)).any(|t| civilian(t));
+        let before = !is_passive(text, trigger)
+            && !in_prepositional_phrase(text, trigger)
+            && tags[..at]
+                .iter()
+                .rev()
+                .take_while(|t| at_most_words(&text[t.end..trigger.start], 6))
+                .any(|t| civilian(t));
+        after || before
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -549,9 +607,15 @@ impl Extractor {
             let clash = Some(event_type) == self.armed_clash;
             let organised =
                 tags.iter().any(|t| matches!(detail(t), Some(Detail::Actor(a)) if a.actor_type != "civilians"));
-            // Not a mention of an event told before ("killed across the three attacks").
+            // Not a mention of an event told before ("killed across the three attacks"). A crowd
+            // may clash with the state's forces ("residents clashed with police"): a mob, where
+            // a clash with other armed men stays a clash.
             let crowd = mob_named
                 || clash && !reference && !armed && self.sides(text, tags, trigger).doer_civilian
+                || clash
+                    && !reference
+                    && !self.names_non_state_armed_men(text, tags)
+                    && self.clash_side_civilian(text, tags, trigger)
                 || clash && !organised && tags.iter().any(|t| cue(t, CueKind::Rioting));
             if !firearm && crowd {
                 event_type = mob;
@@ -981,13 +1045,10 @@ impl Extractor {
     /// woman", the civilians actor) or armed. The doer stands before an active trigger or after
     /// "by"; the target after an active trigger or before a passive one.
     fn sides(&self, text: &str, tags: &[&Tag], trigger: &Tag) -> Sides {
-        // "members", "others", "victims" say nothing of who they are.
-        const NEUTRAL: [&str; 8] =
-            ["member", "members", "others", "victims", "membre", "membres", "autres", "victimes"];
         let kind = |t: &Tag| match t.entry.map(|e| &self.dict.entry(e).detail) {
             Some(Detail::Cue(CueKind::Civilian)) => Some(true),
             Some(Detail::Actor(a)) => Some(a.actor_type == "civilians"),
-            Some(Detail::Cue(CueKind::Person)) => {
+            Some(Detail::Cue(CueKind::Person | CueKind::StateForce)) => {
                 let head = text[t.start..t.end].rsplit(' ').next().unwrap_or("");
                 // "a former rebel commander", "an off-duty policeman": no longer fighting.
                 let former = last_words(&text[..t.start], 2).iter().any(|w| {
@@ -995,11 +1056,7 @@ impl Extractor {
                         .iter()
                         .any(|f| f.eq_ignore_ascii_case(w))
                 });
-                if former {
-                    Some(true)
-                } else {
-                    (!NEUTRAL.iter().any(|n| n.eq_ignore_ascii_case(head))).then_some(false)
-                }
+                if former { Some(true) } else { (!is_neutral_person(head)).then_some(false) }
             }
             _ => None,
         };
@@ -1063,7 +1120,7 @@ impl Extractor {
                 && !matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Actor(a)) if a.actor_type == "civilians")
                 || matches!(
                     t.entry.map(|e| &self.dict.entry(e).detail),
-                    Some(Detail::Cue(CueKind::Person | CueKind::Civilian))
+                    Some(Detail::Cue(CueKind::Person | CueKind::StateForce | CueKind::Civilian))
                 )
         };
         let w = tags[word];
@@ -1410,6 +1467,20 @@ fn record(made: Result<Candidate, Skip>, out: &mut Vec<Candidate>, stats: &mut E
         Err(Skip::Undated) => stats.undated += 1,
         Err(Skip::Negated) => stats.negated += 1,
     }
+}
+
+/// Whether the word before a tag says the people are armed ("armed individuals", "armed youth",
+/// "civils armés" reads the other way and is not caught).
+fn said_armed(text: &str, t: &Tag) -> bool {
+    last_words(&text[..t.start], 1).iter().any(|w| w.eq_ignore_ascii_case("armed"))
+}
+
+/// "members", "others", "victims": person nouns that say nothing of who the people are (the
+/// last word of a person cue's surface).
+fn is_neutral_person(surface: &str) -> bool {
+    const NEUTRAL: [&str; 8] = ["member", "members", "others", "victims", "membre", "membres", "autres", "victimes"];
+    let head = surface.rsplit(' ').next().unwrap_or("");
+    NEUTRAL.iter().any(|n| n.eq_ignore_ascii_case(head))
 }
 
 /// Sticks, stones, knives: what a crowd fights with.
