@@ -328,7 +328,15 @@ impl Extractor {
                         if let Some(pending) = pending_toll.take() {
                             candidate.casualties = merge_casualties(pending.toll, candidate.casualties);
                         }
-                        out.push(candidate);
+                        if let Some(protest) = out[first..].last_mut().filter(|p| {
+                            self.arrests_at_the_protest(p, &candidate) && self.arrests_of_a_crowd(article.text, &tags)
+                        }) {
+                            // "Around 40 people protested in Gomel. Around 20 were arrested by
+                            // the police.": the arrests are how the protest was stopped.
+                            protest.signals.intervention = true;
+                        } else {
+                            out.push(candidate);
+                        }
                     }
                     Err(Skip::Undated) => stats.undated += 1,
                     Err(Skip::Negated) => stats.negated += 1,
@@ -387,6 +395,48 @@ impl Extractor {
             self.unclaimed_toll(article, &sentences, p, &paragraph_places, dominant, out, &mut stats);
         }
         stats
+    }
+
+    /// Whether `arrests` tells how the demonstration `protest`, told just before in the same
+    /// paragraph, was stopped: an arrests event of the same day (or of no date of its own) and
+    /// place (or of no place of its own). ACLED codes the demonstration a protest with intervention, with no arrests event.
+    fn arrests_at_the_protest(&self, protest: &Candidate, arrests: &Candidate) -> bool {
+        let p = self.protests;
+        let family = self.dict.event_type(protest.event_type).family.as_str();
+        let demonstration = (family == "protest" || family == "riot") && Some(protest.event_type) != p.mob;
+        demonstration
+            && arrests.event_type == self.dict.required_types().arrests
+            && arrests.paragraph == protest.paragraph
+            && (!arrests.date_explicit || arrests.date.date == protest.date.date)
+            && arrests.location.is_none_or(|a| protest.places.iter().any(|p| p.entry == a.entry))
+    }
+
+    /// Whether an arrests sentence tells of many arrested, as of a crowd: demonstrators named
+    /// ("arrested demonstrators") or a number of people ("around 20 people were arrested") —
+    /// not one person, who may be the arrest the protest was about ("He was arrested in March").
+    fn arrests_of_a_crowd(&self, text: &str, tags: &[&Tag]) -> bool {
+        let people = |t: &Tag| {
+            matches!(
+                t.entry.map(|e| &self.dict.entry(e).detail),
+                Some(Detail::Cue(CueKind::Person | CueKind::StateForce | CueKind::Civilian))
+            )
+        };
+        // The people of a demonstration ("protesters", "demonstrators", "manifestants"), not the
+        // demonstration itself ("arrested right after the protest").
+        let demonstrators = |t: &Tag| {
+            let head = text[t.start..t.end].rsplit(' ').next().unwrap_or("").to_lowercase();
+            ["ers", "ors", "ants"].iter().any(|s| head.ends_with(s))
+        };
+        tags.iter().any(|t| {
+            demonstrators(t)
+                && trigger_type(&self.dict, t).is_some_and(|i| {
+                    let family = self.dict.event_type(i).family.as_str();
+                    (family == "protest" || family == "riot") && Some(i) != self.protests.mob
+                })
+        }) || tags.iter().enumerate().any(|(i, t)| {
+            t.number().is_some_and(|n| n.value > 1.0)
+                && tags[i + 1..].iter().take_while(|p| at_most_words(&text[t.end..p.start], 3)).any(|p| people(p))
+        })
     }
 
     /// A toll no event of its paragraph claimed ("... encountered militants, in which four
