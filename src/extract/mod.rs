@@ -589,6 +589,18 @@ impl Extractor {
         if triggers.is_empty() {
             return Err(Skip::Negated);
         }
+        // "families protested against the killing of", "a demonstration in remembrance of
+        // activists who had been executed": violence a demonstration is about is no event of
+        // the sentence when the demonstration is one.
+        let demonstration = |i: u16| {
+            let family = dict.event_type(i).family.as_str();
+            (family == "protest" || family == "riot") && Some(i) != self.protests.mob
+        };
+        let has_demonstration = triggers.iter().any(|(_, i)| demonstration(*i));
+        let triggers: Vec<(&Tag, u16)> = triggers
+            .into_iter()
+            .filter(|(t, i)| !(has_demonstration && !demonstration(*i) && told_as_cause(text, sentence.start, t)))
+            .collect();
         let all_timing = triggers.iter().all(|(t, _)| timing(t));
         // A generic word nothing in the sentence refines ("raid" with no weapon) gives way to a
         // specific one of any family ("arrested").
@@ -721,7 +733,15 @@ impl Extractor {
             },
         };
 
-        let casualties = casualties::read(dict, text, sentence.start..sentence.end, tags);
+        let mut casualties = casualties::read(dict, text, sentence.start..sentence.end, tags);
+        // A demonstration about deaths ("after the death of a fellow prisoner") harmed no one
+        // there, unless the sentence tells of force or violence at it.
+        if demonstration(event_type)
+            && !tags.iter().any(|t| cue(t, CueKind::Intervention) || cue(t, CueKind::Rioting))
+            && tags.iter().filter(|t| t.kind == EntryKind::Casualty).all(|t| told_as_cause(text, sentence.start, t))
+        {
+            casualties = Casualties::default();
+        }
         let hedged = tags.iter().any(|t| t.kind == EntryKind::Hedge);
         let mut confidence: f32 = 0.5;
         if !generic {
@@ -1517,6 +1537,48 @@ fn record(made: Result<Candidate, Skip>, out: &mut Vec<Candidate>, stats: &mut E
         Err(Skip::Undated) => stats.undated += 1,
         Err(Skip::Negated) => stats.negated += 1,
     }
+}
+
+/// Whether a trigger or casualty word tells what a demonstration is about, not what happened
+/// at it: a cause word earlier in its clause ("protested against the killing of", "in
+/// remembrance of ... executed", "after the death of", "demanding justice for"), or a passive
+/// relative clause ("children who have been kidnapped", "a dog which was beaten to death").
+fn told_as_cause(text: &str, sentence_start: usize, t: &Tag) -> bool {
+    const CAUSE: [&str; 24] = [
+        "against",
+        "over",
+        "about",
+        "remembrance",
+        "memory",
+        "commemorate",
+        "commemorating",
+        "mourn",
+        "mourning",
+        "justice",
+        "demanding",
+        "demand",
+        "demanded",
+        "after",
+        "following",
+        "death",
+        "deaths",
+        "contre",
+        "après",
+        "suite",
+        "mémoire",
+        "hommage",
+        "réclamer",
+        "exiger",
+    ];
+    const RELATIVE: [&str; 6] = ["who", "which", "that", "whose", "qui", "dont"];
+    const PASSIVE: [&str; 7] = ["been", "was", "were", "is", "are", "été", "est"];
+    let window = &text[sentence_start.max(window_before(text, t.start, 120))..t.start];
+    let clause = window.rfind([';', ':']).map_or(window, |p| &window[p + 1..]);
+    let words = last_words(clause, 10);
+    let near = last_words(clause, 4);
+    words.iter().any(|w| CAUSE.iter().any(|c| c.eq_ignore_ascii_case(w)))
+        || near.iter().any(|w| PASSIVE.iter().any(|p| p.eq_ignore_ascii_case(w)))
+            && near.iter().any(|w| RELATIVE.iter().any(|r| r.eq_ignore_ascii_case(w)))
 }
 
 /// Whether the word before a tag says the people are armed ("armed individuals", "armed youth",
