@@ -623,7 +623,10 @@ impl Extractor {
             .copied()
             .expect("the sentence has a trigger");
         let reference = is_reference(text, trigger) || names_the_doers_again(&text[sentence.start..sentence.end]);
-        if tags.iter().any(|t| matches!(detail(t), Some(Detail::Negation(NegationKind::Denial)))) {
+        if tags
+            .iter()
+            .any(|t| matches!(detail(t), Some(Detail::Negation(NegationKind::Denial))) && denies_an_event(text, t))
+        {
             return Err(Skip::Negated);
         }
 
@@ -1579,6 +1582,19 @@ fn told_as_cause(text: &str, sentence_start: usize, t: &Tag) -> bool {
     words.iter().any(|w| CAUSE.iter().any(|c| c.eq_ignore_ascii_case(w)))
         || near.iter().any(|w| PASSIVE.iter().any(|p| p.eq_ignore_ascii_case(w)))
             && near.iter().any(|w| RELATIVE.iter().any(|r| r.eq_ignore_ascii_case(w)))
+}
+
+/// Whether a denial word denies the event ("the group denied carrying out the attack"), not
+/// something refused to people ("after being denied access to buses", "the denial of permits").
+fn denies_an_event(text: &str, t: &Tag) -> bool {
+    const PASSIVE: [&str; 7] = ["being", "been", "was", "were", "is", "are", "été"];
+    let passive = last_words(&text[..t.start], 1).iter().any(|w| PASSIVE.iter().any(|p| p.eq_ignore_ascii_case(w)));
+    let next: Vec<&str> =
+        text[t.end..].split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(2).collect();
+    let denial_of_something = text[t.start..t.end].eq_ignore_ascii_case("denial")
+        && next.first().is_some_and(|w| w.eq_ignore_ascii_case("of"))
+        && !next.get(1).is_some_and(|w| ["responsibility", "involvement"].iter().any(|r| r.eq_ignore_ascii_case(w)));
+    !passive && !denial_of_something
 }
 
 /// Whether the word before a tag says the people are armed ("armed individuals", "armed youth",
