@@ -397,14 +397,19 @@ impl Extractor {
         stats
     }
 
+    /// Whether an event type is a demonstration: of the protest or riot family, but not mob
+    /// violence (a crowd outside any demonstration).
+    fn is_demonstration(&self, event_type: u16) -> bool {
+        let family = self.dict.event_type(event_type).family.as_str();
+        (family == "protest" || family == "riot") && Some(event_type) != self.protests.mob
+    }
+
     /// Whether `arrests` tells how the demonstration `protest`, told just before in the same
     /// paragraph, was stopped: an arrests event of the same day (or of no date of its own) and
-    /// place (or of no place of its own). ACLED codes the demonstration a protest with intervention, with no arrests event.
+    /// place (or of no place of its own). ACLED codes the demonstration a protest with
+    /// intervention, with no arrests event.
     fn arrests_at_the_protest(&self, protest: &Candidate, arrests: &Candidate) -> bool {
-        let p = self.protests;
-        let family = self.dict.event_type(protest.event_type).family.as_str();
-        let demonstration = (family == "protest" || family == "riot") && Some(protest.event_type) != p.mob;
-        demonstration
+        self.is_demonstration(protest.event_type)
             && arrests.event_type == self.dict.required_types().arrests
             && arrests.paragraph == protest.paragraph
             && (!arrests.date_explicit || arrests.date.date == protest.date.date)
@@ -427,16 +432,11 @@ impl Extractor {
             let head = text[t.start..t.end].rsplit(' ').next().unwrap_or("").to_lowercase();
             ["ers", "ors", "ants"].iter().any(|s| head.ends_with(s))
         };
-        tags.iter().any(|t| {
-            demonstrators(t)
-                && trigger_type(&self.dict, t).is_some_and(|i| {
-                    let family = self.dict.event_type(i).family.as_str();
-                    (family == "protest" || family == "riot") && Some(i) != self.protests.mob
-                })
-        }) || tags.iter().enumerate().any(|(i, t)| {
-            t.number().is_some_and(|n| n.value > 1.0)
-                && tags[i + 1..].iter().take_while(|p| at_most_words(&text[t.end..p.start], 3)).any(|p| people(p))
-        })
+        tags.iter().any(|t| demonstrators(t) && trigger_type(&self.dict, t).is_some_and(|i| self.is_demonstration(i)))
+            || tags.iter().enumerate().any(|(i, t)| {
+                t.number().is_some_and(|n| n.value > 1.0)
+                    && tags[i + 1..].iter().take_while(|p| at_most_words(&text[t.end..p.start], 3)).any(|p| people(p))
+            })
     }
 
     /// A toll no event of its paragraph claimed ("... encountered militants, in which four
@@ -592,10 +592,7 @@ impl Extractor {
         // "families protested against the killing of", "a demonstration in remembrance of
         // activists who had been executed": violence a demonstration is about is no event of
         // the sentence when the demonstration is one.
-        let demonstration = |i: u16| {
-            let family = dict.event_type(i).family.as_str();
-            (family == "protest" || family == "riot") && Some(i) != self.protests.mob
-        };
+        let demonstration = |i: u16| self.is_demonstration(i);
         let has_demonstration = triggers.iter().any(|(_, i)| demonstration(*i));
         let triggers: Vec<(&Tag, u16)> = triggers
             .into_iter()
@@ -1240,8 +1237,7 @@ impl Extractor {
                 s.intervention = true;
             }
             if let Some(i) = trigger_type(&self.dict, t) {
-                let family = self.dict.event_type(i).family.as_str();
-                s.protest |= family == "protest" || family == "riot" && Some(i) != self.protests.mob;
+                s.protest |= self.is_demonstration(i);
             }
         }
         s
@@ -1252,7 +1248,7 @@ impl Extractor {
     fn settle_protest(&self, c: &mut Candidate) {
         let p = self.protests;
         let family = self.dict.event_type(c.event_type).family.as_str();
-        let demonstration = (family == "protest" || family == "riot") && Some(c.event_type) != p.mob;
+        let demonstration = self.is_demonstration(c.event_type);
         let harmed = |c: &Candidate| {
             c.casualties.fatalities.is_some_and(|n| n.best > 0) || c.casualties.injured.is_some_and(|n| n.best > 0)
         };
