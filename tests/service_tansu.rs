@@ -36,6 +36,7 @@ fn app_env(app: &str, input: &str) -> Vec<(String, String)> {
 
 fn run(env: &[(String, String)], extra: &[(&str, &str)]) -> std::process::Child {
     let mut all: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.push(kafka::TANSU_WORKAROUND);
     all.extend_from_slice(extra);
     kafka::lexwire_run(&brokers(), &all)
 }
