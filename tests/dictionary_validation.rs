@@ -96,7 +96,7 @@ fn a_dictionary_that_loads_drives_every_stage() {
     // Renaming a code no stage names is the dictionary's business: it loads, and the engine the
     // service's dedup stage builds runs on it.
     let dir = dictionary_copy();
-    common::rename_taxonomy_code(dir.path(), "looting", "plunder");
+    common::rename_taxonomy_code(dir.path(), "agreement", "accord");
     let out = check_dir(dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let dict = Dictionary::load_dir(dir.path(), &LoadOptions::default()).unwrap();

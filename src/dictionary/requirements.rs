@@ -71,6 +71,9 @@ required_types! {
     grenade in "remote_violence": "extraction refines a generic attack with a grenade to it",
     attack in "battle": "extraction gives it to a toll whose doer is named without a trigger",
     armed_clash in "battle": "extraction gives it to a generic attack between armed sides",
+    territory_taken in "battle": "extraction reads \"seized\", \"captured\" with a place as it",
+    abduction in "violence_against_civilians": "extraction reads \"captured\" with people as it",
+    looting in "strategic_development": "extraction reads \"seized\" with a thing (a vehicle, goods) as it",
     attack_on_civilians in "violence_against_civilians": "extraction gives it to a generic attack on civilians",
     peaceful_protest in "protest": "extraction settles a protest to it",
     protest_with_intervention in "protest": "extraction settles a protest the authorities dispersed to it",
@@ -176,6 +179,9 @@ fn reference_sub_event_type(code: &str) -> Option<&'static str> {
         "excessive_force_against_protesters" => "Excessive force against protesters",
         "violent_demonstration" => "Violent demonstration",
         "mob_violence" => "Mob violence",
+        "territory_taken" => "Non-state actor overtakes territory",
+        "abduction" => "Abduction/forced disappearance",
+        "looting" => "Looting/property destruction",
         _ => return None,
     })
 }

@@ -29,6 +29,7 @@
 
 pub mod casualties;
 pub mod dates;
+pub mod fire;
 pub mod sentences;
 
 use std::sync::Arc;
@@ -144,6 +145,18 @@ pub struct Extractor {
     armed_clash: Option<u16>,
     attack_on_civilians: Option<u16>,
     protests: ProtestTypes,
+    seizures: Seizures,
+}
+
+/// What a seizing verb ("seized", "captured", "s'est emparé de") is coded as, by what was
+/// seized: a place is territory taken, people an abduction, weapons a disrupted weapons use,
+/// anything else (a vehicle, goods, land) looting or property seizure (ACLED's codebook).
+#[derive(Debug, Clone, Copy)]
+struct Seizures {
+    territory: u16,
+    people: u16,
+    weapons: Option<u16>,
+    things: u16,
 }
 
 /// The protest and riot sub-types a demonstration is coded with, by what the text tells of it
@@ -223,6 +236,12 @@ impl Extractor {
                 excessive_force: t.excessive_force_against_protesters,
                 violent: t.violent_demonstration,
                 mob: Some(t.mob_violence),
+            },
+            seizures: Seizures {
+                territory: t.territory_taken,
+                people: t.abduction,
+                weapons: dict.event_type_by_code("disrupted_weapons_use"),
+                things: t.looting,
             },
             dict,
         })
@@ -341,6 +360,18 @@ impl Extractor {
                     Err(Skip::Undated) => stats.undated += 1,
                     Err(Skip::Negated) => stats.negated += 1,
                 }
+            } else if !tags.iter().any(|t| t.kind == EntryKind::Casualty)
+                && fire::counted(article.text, sentence.start..sentence.end, &tags)
+                    .is_some_and(|f| f.remote || tags.iter().any(|t| t.kind == EntryKind::Weapon))
+            {
+                // Fire counted by the round with no word for the act ("observed a total of 6
+                // shots involving small arms near X"); shots need a weapon named beside them
+                // ("1.5 million shots" of a vaccine are not fire).
+                let around = &paragraph_places[sentence.paragraph as usize];
+                let implicit = self.armed_clash;
+                let made =
+                    self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, implicit);
+                record(made, out, &mut stats);
             } else if tags.iter().any(|t| t.kind == EntryKind::Casualty || t.kind == EntryKind::Cue) {
                 // A toll in a sentence of its own ("Eight people were killed and 10 injured in
                 // this attack."), or what became of a demonstration ("Police dispersed them with
@@ -566,9 +597,16 @@ impl Extractor {
             tags.iter().filter_map(|t| trigger_type(dict, t).map(|i| (*t, i))).collect();
         // A killing told with no word for the act ("a sniper killed a soldier"): the casualty
         // word stands for a ground attack, which the weapon or the victims refine.
+        // Fire counted by the round with no word for the act ("observed 12 shots involving
+        // small arms near X"): the count stands for the trigger.
+        let fire = fire::counted(text, sentence.start..sentence.end, tags);
+        let implicit_trigger = triggers.is_empty() && implicit.is_some();
         if triggers.is_empty()
             && let Some(i) = implicit
-            && let Some(word) = tags.iter().find(|t| t.kind == EntryKind::Casualty)
+            && let Some(word) = tags
+                .iter()
+                .find(|t| t.kind == EntryKind::Casualty)
+                .or_else(|| fire.and_then(|f| tags.iter().find(|t| t.kind == EntryKind::Number && t.start == f.span.0)))
         {
             triggers.push((*word, i));
         }
@@ -609,12 +647,19 @@ impl Extractor {
                     .refine_generic_by(i, &sentence_weapons, &[], Sides::default())
                     .is_none_or(|(_, by_fallback)| by_fallback)
         };
+        // Remote violence told within a battle ("a clash involving heavy artillery fire", "clashed
+        // with heavy artillery fire") is the battle (ACLED codebook): a specific battle word goes
+        // before the remote violence family.
         let (trigger, mut event_type) = triggers
             .iter()
             .filter(|(t, _)| all_timing || !timing(t))
             .min_by_key(|(t, i)| {
                 let ty = dict.event_type(*i);
-                let family = FAMILY_ORDER.iter().position(|f| *f == ty.family).unwrap_or(FAMILY_ORDER.len());
+                let family = if ty.family == "battle" && !ty.refine_by_weapon {
+                    0
+                } else {
+                    FAMILY_ORDER.iter().position(|f| *f == ty.family).unwrap_or(FAMILY_ORDER.len())
+                };
                 (vague(*i), family, is_reference(text, t), ty.refine_by_weapon, t.start)
             })
             .copied()
@@ -640,6 +685,11 @@ impl Extractor {
                 generic = false;
                 fallback = by_fallback;
             }
+        }
+        // "seized a vehicle", "captured two soldiers": a seizing verb takes territory only when
+        // what it seizes is a place.
+        if event_type == self.seizures.territory {
+            event_type = self.what_was_seized(text, sentence, tags, trigger).unwrap_or(event_type);
         }
         // Violence whose victims are armed ("a soldier was shot", "gunmen shot at a police
         // station") is a clash: ACLED's violence against civilians needs civilian victims.
@@ -742,6 +792,13 @@ impl Extractor {
         {
             casualties = Casualties::default();
         }
+        if let Some(fire) = fire
+            && (implicit_trigger || trigger.start >= fire.span.0 && trigger.end <= fire.span.1)
+            && let Some(t) = self.type_of_counted_fire(fire, &weapons, casualties.harmed())
+        {
+            event_type = t;
+            generic = false;
+        }
         let hedged = tags.iter().any(|t| t.kind == EntryKind::Hedge);
         let mut confidence: f32 = 0.5;
         if !generic {
@@ -782,6 +839,157 @@ impl Extractor {
             // Article-wide fallbacks say nothing of where this sentence's event was.
             located: location.filter(|_| local_found).into_iter().collect(),
         })
+    }
+
+    /// What a bare seizing verb ("seized", "captured", "s'est emparé de") seized, as the type it
+    /// makes ([`Seizures`]); `None` when the verb says more ("seized control of") or what it
+    /// seized is a place. The object is the words after the verb (before it in the passive: "a
+    /// vehicle was seized") up to a preposition that begins a circumstance ("in", "near",
+    /// "belonging to").
+    fn what_was_seized(&self, text: &str, sentence: &Sentence, tags: &[&Tag], trigger: &Tag) -> Option<u16> {
+        const VERBS: &[&str] = &[
+            "seized",
+            "captured",
+            "s'est emparé",
+            "s'est emparée",
+            "se sont emparés",
+            "se sont emparées",
+            "s'emparent",
+            "s'empare",
+            "استولى على",
+            "استولت على",
+        ];
+        const PASSIVE: &[&str] = &["was", "were", "been", "being", "été"];
+        const STOPS: &[&str] = &[
+            "in",
+            "near",
+            "at",
+            "on",
+            "from",
+            "during",
+            "while",
+            "after",
+            "before",
+            "belonging",
+            "hidden",
+            "by",
+            "for",
+            "with",
+            "dans",
+            "près",
+            "lors",
+            "pendant",
+            "après",
+            "avant",
+            "appartenant",
+            "par",
+            "pour",
+            "avec",
+            "à",
+        ];
+        const PLACES: &[&str] = &[
+            "town",
+            "towns",
+            "village",
+            "villages",
+            "city",
+            "cities",
+            "area",
+            "areas",
+            "base",
+            "bases",
+            "airbase",
+            "camp",
+            "camps",
+            "position",
+            "positions",
+            "hill",
+            "hills",
+            "district",
+            "districts",
+            "territory",
+            "territories",
+            "neighbourhood",
+            "neighborhood",
+            "region",
+            "airport",
+            "checkpoint",
+            "checkpoints",
+            "outpost",
+            "outposts",
+            "post",
+            "posts",
+            "headquarters",
+            "barracks",
+            "ville",
+            "localité",
+            "quartier",
+            "région",
+            "aéroport",
+            "colline",
+            "poste",
+            "postes",
+        ];
+        let surface = text[trigger.start..trigger.end].to_lowercase();
+        if !VERBS.contains(&surface.as_str()) {
+            return None;
+        }
+        let before = &text[sentence.start.max(window_before(text, trigger.start, 160))..trigger.start];
+        let passive = last_words(before, 1).first().is_some_and(|w| PASSIVE.iter().any(|p| w.eq_ignore_ascii_case(p)));
+        let span = if passive {
+            let clause = before.rfind([',', ';', ':']).map_or(0, |p| p + 1);
+            let start = before.as_ptr() as usize - text.as_ptr() as usize + clause;
+            start..trigger.start
+        } else {
+            let rest = &text[trigger.end..window_after(text, trigger.end, 120).min(sentence.end)];
+            trigger.end..trigger.end + rest.find([',', ';', ':', '.']).unwrap_or(rest.len())
+        };
+        // The object: up to the first preposition of a circumstance.
+        let mut end = span.end;
+        for (at, w) in fire::words_with_offsets(&text[span.clone()]) {
+            if !passive && STOPS.iter().any(|s| w.eq_ignore_ascii_case(s)) {
+                end = span.start + at;
+                break;
+            }
+        }
+        let object = &text[span.start..end.max(span.start)];
+        let words: Vec<String> = object.split(|c: char| !c.is_alphanumeric()).map(str::to_lowercase).collect();
+        let inside: Vec<&&Tag> = tags.iter().filter(|t| t.start >= span.start && t.end <= end).collect();
+        let detail = |t: &Tag| t.entry.map(|e| &self.dict.entry(e).detail);
+        if inside.iter().any(|t| t.kind == EntryKind::Place) || words.iter().any(|w| PLACES.contains(&w.as_str())) {
+            return None;
+        }
+        if inside.iter().any(|t| {
+            t.kind == EntryKind::Actor
+                || matches!(detail(t), Some(Detail::Cue(CueKind::Person | CueKind::StateForce | CueKind::Civilian)))
+        }) {
+            return Some(self.seizures.people);
+        }
+        if inside.iter().any(|t| t.kind == EntryKind::Weapon) {
+            return self.seizures.weapons.or(Some(self.seizures.things));
+        }
+        Some(self.seizures.things)
+    }
+
+    /// The type of fire counted by the round ([`fire`]), when the count decides it: an
+    /// exchange, shots or small arms are a clash, explosions, projectiles or shells shelling (unless aircraft
+    /// are named). Counted explosions stay a device's when people were harmed or an explosive
+    /// is named ("four explosions killed seven people").
+    fn type_of_counted_fire(&self, fire: fire::CountedFire, weapons: &[EntryId], harmed: bool) -> Option<u16> {
+        let category = |cs: &[WeaponCategory]| {
+            weapons.iter().any(|&w| matches!(&self.dict.entry(w).detail, Detail::Weapon(x) if cs.contains(&x.category)))
+        };
+        if fire.explosions_only && (harmed || category(&[WeaponCategory::Explosive, WeaponCategory::Grenade])) {
+            return None;
+        }
+        // Shots beside explosions without small arms named: the heavier fire decides.
+        if fire.exchange || fire.direct && !fire.remote || category(&[WeaponCategory::SmallArms]) {
+            return self.armed_clash;
+        }
+        if fire.remote && !category(&[WeaponCategory::Aerial, WeaponCategory::Drone]) {
+            return Some(self.shelling);
+        }
+        None
     }
 
     /// A town named for its countryside is its governorate: "Idlib's southern countryside",

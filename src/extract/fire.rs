@@ -1,0 +1,138 @@
+//! Fire counted by the round, the way ceasefire monitors and front-line reports tell it: "a
+//! total of 25 projectiles/explosions involving unknown weapons near X", "12 shots involving
+//! small arms", "dozens of explosions", "trois explosions et des tirs". A number, then one or
+//! more nouns of rounds joined by "/", ",", "and", "or".
+//!
+//! What was fired decides the ACLED sub-event type (codebook: shelling is fire from afar with
+//! no engagement on the ground; two sides exchanging fire is an armed clash):
+//! - rounds that explode or fly (explosions, projectiles, shells) are **remote** fire;
+//! - shots and gunshots are **direct** fire, small arms;
+//! - bursts of fire say neither: the weapon named decides, or the trigger stands;
+//! - fire "in both directions" is an **exchange**.
+//!
+//! A counted explosion is a round only when nothing says it was a device: "four explosions
+//! killed seven people" in a city is a bombing, and the extractor keeps the device reading
+//! when the sentence tells of people harmed or names an explosive.
+
+use crate::dictionary::EntryKind;
+use crate::tag::Tag;
+
+use super::window_after;
+
+/// What a sentence's counted rounds say of the fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountedFire {
+    /// Explosions, projectiles, shells.
+    pub remote: bool,
+    /// Shots, gunshots.
+    pub direct: bool,
+    /// The noun "explosion(s)" is the only remote round named.
+    pub explosions_only: bool,
+    /// "in both directions": two sides fired.
+    pub exchange: bool,
+    /// Byte span of the count and its nouns ("25 projectiles/explosions").
+    pub span: (usize, usize),
+}
+
+/// Nouns of rounds, lowercase, as word sequences; the second field says remote (true), direct
+/// (false) or neither (None).
+const ROUNDS: &[(&[&str], Option<bool>)] = &[
+    (&["explosions"], Some(true)),
+    (&["explosion"], Some(true)),
+    (&["projectiles"], Some(true)),
+    (&["projectile"], Some(true)),
+    (&["shells"], Some(true)),
+    (&["obus"], Some(true)),
+    (&["shots"], Some(false)),
+    (&["gunshots"], Some(false)),
+    (&["tirs"], Some(false)),
+    (&["coups", "de", "feu"], Some(false)),
+    (&["bursts", "of", "fire"], None),
+    (&["bursts"], None),
+    (&["rafales", "de", "tirs"], None),
+    (&["rafales"], None),
+];
+
+/// Words that join two nouns of rounds ("/" and "," are not words and vanish in the split).
+const JOINS: &[&str] = &["and", "or", "et", "ou"];
+
+/// Phrases saying two sides fired at each other.
+const BOTH_WAYS: &[&str] = &["both directions", "les deux sens", "les deux directions"];
+
+/// The first count of rounds in `text[range]`: a number tag followed by nouns of rounds, with
+/// at most one word between ("12 loud explosions").
+pub fn counted(text: &str, range: std::ops::Range<usize>, tags: &[&Tag]) -> Option<CountedFire> {
+    let sentence = &text[range.clone()];
+    for t in tags.iter().filter(|t| t.kind == EntryKind::Number && t.end <= range.end) {
+        let after = &text[t.end..window_after(text, t.end, 120)];
+        let words: Vec<(usize, &str)> = words_with_offsets(after).take(16).collect();
+        let mut i = 0;
+        let mut fire = CountedFire {
+            remote: false,
+            direct: false,
+            explosions_only: true,
+            exchange: false,
+            span: (t.start, t.end),
+        };
+        let mut nouns = 0;
+        let mut skipped = false;
+        while i < words.len() {
+            match noun_at(&words[i..]) {
+                Some((len, kind)) => {
+                    let first = words[i].1;
+                    match kind {
+                        Some(true) => {
+                            fire.remote = true;
+                            if !first.eq_ignore_ascii_case("explosions") && !first.eq_ignore_ascii_case("explosion") {
+                                fire.explosions_only = false;
+                            }
+                        }
+                        Some(false) => fire.direct = true,
+                        None => {}
+                    }
+                    let (at, last) = words[i + len - 1];
+                    fire.span.1 = t.end + at + last.len();
+                    nouns += 1;
+                    i += len;
+                    if i < words.len() && JOINS.iter().any(|j| words[i].1.eq_ignore_ascii_case(j)) {
+                        i += 1;
+                    }
+                }
+                // One word between the count and its noun ("12 loud explosions"), no more.
+                None if nouns == 0 && !skipped => {
+                    skipped = true;
+                    i += 1;
+                }
+                None => break,
+            }
+        }
+        if nouns > 0 {
+            let lower = sentence.to_lowercase();
+            fire.exchange = BOTH_WAYS.iter().any(|p| lower.contains(p));
+            if !fire.remote {
+                fire.explosions_only = false;
+            }
+            return Some(fire);
+        }
+    }
+    None
+}
+
+/// The noun of rounds starting at `words[0]`: its length in words and its kind.
+fn noun_at(words: &[(usize, &str)]) -> Option<(usize, Option<bool>)> {
+    ROUNDS.iter().find_map(|(noun, kind)| {
+        (words.len() >= noun.len() && noun.iter().zip(words).all(|(n, (_, w))| w.eq_ignore_ascii_case(n)))
+            .then_some((noun.len(), *kind))
+    })
+}
+
+/// The words of `text` (runs of letters and digits) with their byte offsets.
+pub(crate) fn words_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut rest = 0;
+    std::iter::from_fn(move || {
+        let start = rest + text[rest..].find(char::is_alphanumeric)?;
+        let len = text[start..].find(|c: char| !c.is_alphanumeric()).unwrap_or(text.len() - start);
+        rest = start + len;
+        Some((start, &text[start..start + len]))
+    })
+}
