@@ -364,6 +364,11 @@ pub enum CueKind {
     /// "since 2011", "over the past year", "so far this year": a figure that sums a period,
     /// not one event.
     Period,
+    /// "gathered", "assembled", "blocked": people came together or stopped a way; with a
+    /// [`CueKind::Demand`] after it in the sentence, a demonstration.
+    Gathering,
+    /// "to demand", "demanding", "in support of", "pour dénoncer": what people gathered for.
+    Demand,
 }
 
 /// An event type of the taxonomy.

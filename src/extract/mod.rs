@@ -372,6 +372,14 @@ impl Extractor {
                 let made =
                     self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, implicit);
                 record(made, out, &mut stats);
+            } else if self.gathered_to_demand(article.text, &tags) {
+                // A demonstration with no word for it ("merchants gathered in front of the city
+                // hall to demand the reopening of shops").
+                let around = &paragraph_places[sentence.paragraph as usize];
+                let implicit = Some(self.protests.peaceful);
+                let made =
+                    self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, implicit);
+                record(made, out, &mut stats);
             } else if tags.iter().any(|t| t.kind == EntryKind::Casualty || t.kind == EntryKind::Cue) {
                 // A toll in a sentence of its own ("Eight people were killed and 10 injured in
                 // this attack."), or what became of a demonstration ("Police dispersed them with
@@ -607,6 +615,7 @@ impl Extractor {
                 .iter()
                 .find(|t| t.kind == EntryKind::Casualty)
                 .or_else(|| fire.and_then(|f| tags.iter().find(|t| t.kind == EntryKind::Number && t.start == f.span.0)))
+                .or_else(|| tags.iter().find(|t| cue(t, CueKind::Gathering)))
         {
             triggers.push((*word, i));
         }
@@ -631,10 +640,14 @@ impl Extractor {
         // activists who had been executed": violence a demonstration is about is no event of
         // the sentence when the demonstration is one.
         let demonstration = |i: u16| self.is_demonstration(i);
+        // So is a demonstration told as the cause of another ("a demonstration against the
+        // detention of activists during recent riots").
         let has_demonstration = triggers.iter().any(|(_, i)| demonstration(*i));
+        let cause = |t: &Tag| told_as_cause(text, sentence.start, t);
+        let any_not_cause = triggers.iter().any(|(t, _)| !cause(t));
         let triggers: Vec<(&Tag, u16)> = triggers
             .into_iter()
-            .filter(|(t, i)| !(has_demonstration && !demonstration(*i) && told_as_cause(text, sentence.start, t)))
+            .filter(|(t, i)| !(has_demonstration && (!demonstration(*i) || any_not_cause) && cause(t)))
             .collect();
         let all_timing = triggers.iter().all(|(t, _)| timing(t));
         // A generic word nothing in the sentence refines ("raid" with no weapon) gives way to a
@@ -700,6 +713,21 @@ impl Extractor {
             let sides = self.sides(text, tags, trigger);
             if sides.target_armed && !sides.target_civilian {
                 event_type = clash;
+            }
+        }
+        // A one-sided battle word whose victims are civilians ("killed 3 civilians during an
+        // incursion", "ambushed and killed 4 youths") is an attack: ACLED's armed clash needs
+        // two armed sides. Two-sided words ("clashes", "fighting") stay clashes, civilians
+        // caught in them included.
+        if Some(event_type) == self.armed_clash
+            && !generic
+            && !reference
+            && ONE_SIDED_BATTLE_WORDS.iter().any(|w| text[trigger.start..trigger.end].eq_ignore_ascii_case(w))
+            && let Some(attack) = self.attack_on_civilians
+        {
+            let sides = self.sides(text, tags, trigger);
+            if sides.target_civilian && !sides.target_armed {
+                event_type = attack;
             }
         }
         // Violence by an unarmed crowd ("villagers clashed with residents", "a mob beat and
@@ -1359,24 +1387,78 @@ impl Extractor {
             .take_while(|t| at_most_words(&text[trigger.end..t.start], 8))
             .filter(|t| agent(t))
             .find_map(|t| kind(t));
-        // Where people live, as what an active trigger hits ("attacked Nacoba village", "raided
-        // a cattle camp"): its people are the target, civilians.
-        let after = after.or_else(|| {
-            let window = &text[trigger.end..window_after(text, trigger.end, 80)];
+        // What the trigger hits, named as a place: where people live ("attacked Nacoba village",
+        // "raided a cattle camp", its people are civilians) or a post of armed men ("an attack
+        // on a military base", "attacked the gendarmerie station": armed).
+        let site = {
+            let window = &text[trigger.end..window_after(text, trigger.end, 100)];
             let words: Vec<&str> =
-                window.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(6).collect();
-            words.iter().any(|w| DWELLINGS.iter().any(|d| d.eq_ignore_ascii_case(w))).then_some(true)
-        });
+                window.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).collect();
+            let any = |list: &[&str]| words.iter().any(|w| list.iter().any(|d| d.eq_ignore_ascii_case(w)));
+            if any(&ARMED_SITES) {
+                Some(false)
+            } else if any(&DWELLINGS) {
+                Some(true)
+            } else {
+                None
+            }
+        };
         // A passive trigger, or one inside a prepositional phrase ("a man was killed in a
         // drive-by shooting by armed men", "people were killed in the attack"): the clause's
         // subject before it is the target, the doer only comes after "by".
-        let (doer, target) =
-            if passive || in_prepositional_phrase(text, trigger) { (by_agent, before) } else { (before, after) };
+        let (doer, target) = if passive || in_prepositional_phrase(text, trigger) {
+            (by_agent, before.or(site))
+        } else {
+            (before, after.or(site))
+        };
+        // Else the people the sentence's toll counts ("1 policeman was killed and 1 wounded
+        // when they were shot by gunmen"): civilians if any of them is, else armed.
+        let target = target.or_else(|| self.victims(text, tags, &kind));
         Sides {
             doer_civilian: doer == Some(true),
             target_civilian: target == Some(true),
             target_armed: target == Some(false),
         }
+    }
+
+    /// Whether people came together or blocked a way and the sentence says, after it, what
+    /// for: "gathered in front of a union to demand salary increases", "blocked the national
+    /// road demanding justice", "se sont rassemblés devant la mairie pour réclamer". A demand
+    /// for someone's release counts, though it is no release ("demanding the release of").
+    fn gathered_to_demand(&self, text: &str, tags: &[&Tag]) -> bool {
+        let cue = |t: &Tag, kind: CueKind| matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Cue(k)) if *k == kind);
+        let Some(gathering) = tags.iter().find(|t| cue(t, CueKind::Gathering)) else {
+            return false;
+        };
+        tags.iter().filter(|t| t.start >= gathering.end).any(|t| {
+            cue(t, CueKind::Demand)
+                || cue(t, CueKind::NotEvent) && {
+                    let surface = text[t.start..t.end].to_lowercase();
+                    ["demand", "call", "réclam", "demandant", "exige"].iter().any(|w| surface.starts_with(w))
+                }
+        })
+    }
+
+    /// Who the sentence's casualty words count: the subject of a passive ("3 soldiers were
+    /// killed"), the object of an active verb ("killing two civilians"); `Some(true)` if any is a
+    /// civilian, `Some(false)` if all are armed, `None` if none is named.
+    fn victims(&self, text: &str, tags: &[&Tag], kind: &dyn Fn(&Tag) -> Option<bool>) -> Option<bool> {
+        let mut found = None;
+        for (i, c) in tags.iter().enumerate().filter(|(_, t)| t.kind == EntryKind::Casualty) {
+            // The subject of a passive ("3 soldiers were killed"); the object of an active verb
+            // ("killing two civilians"), never its subject, who is the doer.
+            let victim = if is_passive(text, c) {
+                tags[..i].iter().rev().take_while(|p| at_most_words(&text[p.end..c.start], 4)).find_map(|p| kind(p))
+            } else {
+                tags[i + 1..].iter().take_while(|p| at_most_words(&text[c.end..p.start], 3)).find_map(|p| kind(p))
+            };
+            match victim {
+                Some(true) => return Some(true),
+                Some(false) => found = Some(false),
+                None => {}
+            }
+        }
+        found
     }
 
     /// Deaths told with an accident or a disaster ("a fire broke out, killing two workers",
@@ -1461,7 +1543,8 @@ impl Extractor {
             c.casualties.fatalities.is_some_and(|n| n.best > 0) || c.casualties.injured.is_some_and(|n| n.best > 0)
         };
         c.event_type = if demonstration {
-            if c.signals.rioting {
+            // A word for the riot itself ("rioters blocked the highway") needs no other sign.
+            if c.signals.rioting || c.event_type == p.violent {
                 p.violent
             } else if harmed(c) {
                 p.excessive_force
@@ -1553,6 +1636,38 @@ pub(crate) fn is_passive(text: &str, t: &Tag) -> bool {
     own.pop();
     own.iter().any(|w| aux(w)) || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
 }
+
+/// Battle words that tell of one side acting, not of two fighting: with civilian victims they
+/// are an attack.
+const ONE_SIDED_BATTLE_WORDS: [&str; 7] =
+    ["ambush", "ambushed", "ambushes", "incursion", "incursions", "embuscade", "embuscades"];
+
+/// Posts of armed men: what an attack on them hits is armed ("an attack on a military base",
+/// "attacked the gendarmerie station", "ambushed a patrol").
+const ARMED_SITES: [&str; 22] = [
+    "base",
+    "bases",
+    "barracks",
+    "checkpoint",
+    "checkpoints",
+    "outpost",
+    "outposts",
+    "post",
+    "posts",
+    "patrol",
+    "patrols",
+    "convoy",
+    "convoys",
+    "positions",
+    "position",
+    "garrison",
+    "headquarters",
+    "caserne",
+    "poste",
+    "patrouille",
+    "convoi",
+    "barrage",
+];
 
 /// Places where civilians live or gather: what an attack on them hits is civilians.
 const DWELLINGS: [&str; 22] = [
