@@ -186,7 +186,8 @@ pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tag
             .or_else(|| object_after(&grammar, c, tag).map(|q| (q, false)))
             .or_else(|| revised(&grammar, c).map(|q| (q, true)))
             .or_else(|| subject_far(&grammar, tag).map(|q| (q, false)))
-            .or_else(|| one_subject_victim(&grammar, tag).map(|q| (q, false)));
+            .or_else(|| one_subject_victim(&grammar, tag).map(|q| (q, false)))
+            .or_else(|| deaths_without_a_number(text, tag).map(|q| (q, false)));
         let Some((count, is_revised)) = found else { continue };
         let slot = match role {
             CasualtyRole::Fatality => &mut out.fatalities,
@@ -637,6 +638,41 @@ fn one_subject_victim(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
         return None;
     }
     Some(Count::exact(1))
+}
+
+/// 7. Deaths told as such with no number: "incurring fatalities", "causing deaths",
+///    "fatalities among Houthi forces", "with fatalities": ACLED codes 10 for an unknown
+///    number of fatalities (its codebook, "Reported fatalities"). Only the plural noun, after a
+///    verb of causing or before "among": "fatalities were not reported" is a negation the
+///    tagger reads, "the fatalities of the attack" a reference.
+fn deaths_without_a_number(text: &str, word: &Tag) -> Option<Count> {
+    const NOUNS: &[&str] = &["fatalities", "deaths", "morts", "victimes"];
+    const CAUSING: &[&str] = &[
+        "incurring",
+        "incurred",
+        "causing",
+        "caused",
+        "inflicting",
+        "inflicted",
+        "suffering",
+        "suffered",
+        "with",
+        "in",
+        "faisant",
+        "causant",
+        "provoquant",
+        "occasionnant",
+    ];
+    let surface = text[word.start..word.end].to_lowercase();
+    if !NOUNS.contains(&surface.as_str()) {
+        return None;
+    }
+    let before = super::last_words(&text[..word.start], 1);
+    // "resulting in fatalities", "with fatalities": a count between would have been read.
+    let caused = before.first().is_some_and(|w| CAUSING.iter().any(|c| c.eq_ignore_ascii_case(w)));
+    let rest = text[word.end..].trim_start().to_lowercase();
+    let among = rest.starts_with("among ") || rest.starts_with("parmi ");
+    (caused || among).then_some(Count::exact(10))
 }
 
 /// A trigger that names the people who did it: "suicide bombers", "kamikazes", "snipers".

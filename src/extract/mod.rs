@@ -380,9 +380,10 @@ impl Extractor {
                 let made =
                     self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, implicit);
                 record(made, out, &mut stats);
-            } else if tags.iter().any(|t| t.kind == EntryKind::Casualty || t.kind == EntryKind::Cue) {
+            } else if tags.iter().any(|t| matches!(t.kind, EntryKind::Casualty | EntryKind::Cue | EntryKind::Negation))
+            {
                 // A toll in a sentence of its own ("Eight people were killed and 10 injured in
-                // this attack."), or what became of a demonstration ("Police dispersed them with
+                // this attack.", "No fatalities were reported."), or what became of a demonstration ("Police dispersed them with
                 // tear gas."): it belongs to the event just told in this paragraph or the one
                 // before, else (a toll) to the next one told in this paragraph.
                 let toll = casualties::read(&self.dict, article.text, sentence.start..sentence.end, &tags);
@@ -698,6 +699,15 @@ impl Extractor {
                 generic = false;
                 fallback = by_fallback;
             }
+        }
+        // A generic word that nothing in its sentence makes an event of ("the church feels
+        // unfairly targeted by this law"): no weapon, no place, no one harmed, no actor.
+        if generic
+            && !tags.iter().any(|t| {
+                matches!(t.kind, EntryKind::Place | EntryKind::Casualty | EntryKind::Actor | EntryKind::Weapon)
+            })
+        {
+            return Err(Skip::Negated);
         }
         // "seized a vehicle", "captured two soldiers": a seizing verb takes territory only when
         // what it seizes is a place.
