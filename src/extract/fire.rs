@@ -65,6 +65,11 @@ pub fn counted(text: &str, range: std::ops::Range<usize>, tags: &[&Tag]) -> Opti
     let sentence = &text[range.clone()];
     for t in tags.iter().filter(|t| t.kind == EntryKind::Number && t.end <= range.end) {
         let after = &text[t.end..window_after(text, t.end, 120)];
+        // Most numbers count something else: look at the two words after it before reading on.
+        let starts_a_noun = |w: &str| ROUNDS.iter().any(|(noun, _)| noun[0].eq_ignore_ascii_case(w));
+        if !words_with_offsets(after).take(2).any(|(_, w)| starts_a_noun(w)) {
+            continue;
+        }
         let words: Vec<(usize, &str)> = words_with_offsets(after).take(16).collect();
         let mut i = 0;
         let mut fire = CountedFire {

@@ -645,7 +645,7 @@ impl Extractor {
         // detention of activists during recent riots").
         let has_demonstration = triggers.iter().any(|(_, i)| demonstration(*i));
         let cause = |t: &Tag| told_as_cause(text, sentence.start, t);
-        let any_not_cause = triggers.iter().any(|(t, _)| !cause(t));
+        let any_not_cause = has_demonstration && triggers.iter().any(|(t, _)| !cause(t));
         let triggers: Vec<(&Tag, u16)> = triggers
             .into_iter()
             .filter(|(t, i)| !(has_demonstration && (!demonstration(*i) || any_not_cause) && cause(t)))
@@ -799,7 +799,7 @@ impl Extractor {
         // else the article's; else a country the sentence names.
         let places: Vec<PlaceMention> =
             tags.iter().filter_map(|t| self.place_mention(t)).map(|p| self.widen_to_countryside(text, p)).collect();
-        let local: Vec<PlaceMention> = self.consistent(&places);
+        let local: Vec<PlaceMention> = self.without_homonym_parts(text, self.consistent(&places));
         // "in the village of X", "in X village" with X unknown to the gazetteer: the event is
         // in the area the sentence names, never at another town of the article.
         let unknown_place = unknown_named_place(text, sentence, tags);
@@ -1112,6 +1112,34 @@ impl Extractor {
                             && (g.admin1 == pl.admin1 || km(g.lat, g.lon, pl.lat, pl.lon) <= GOVERNORATE_REACH_KM)
                     });
                 in_country && in_governorate
+            })
+            .copied()
+            .collect()
+    }
+
+    /// Places named as a part of another: "Imam Qasim neighborhood, Kirkuk city", "Al Qayyarah
+    /// Market in Sadr City neighborhood, Baghdad". The name before "neighborhood", "market",
+    /// "street" names a part of the place named after it; when the gazetteer's place of that
+    /// name lies far from it, it is a town of the same name elsewhere, not the event's place.
+    fn without_homonym_parts(&self, text: &str, places: Vec<PlaceMention>) -> Vec<PlaceMention> {
+        const PARTS: [&str; 9] =
+            ["neighborhood", "neighbourhood", "quarter", "market", "street", "square", "souk", "quartier", "marché"];
+        let point = |p: &PlaceMention| self.dict.entry(p.entry).place().map(|pl| (pl.lat, pl.lon));
+        let part = |p: &PlaceMention| {
+            let next = text[p.end..window_after(text, p.end, 24)]
+                .split(|c: char| !c.is_alphanumeric())
+                .find(|w| !w.is_empty())
+                .unwrap_or("");
+            PARTS.iter().any(|w| w.eq_ignore_ascii_case(next))
+        };
+        places
+            .iter()
+            .filter(|p| {
+                !(part(p)
+                    && places.iter().any(|q| {
+                        q.start > p.end
+                            && matches!((point(p), point(q)), (Some(a), Some(b)) if km(a.0, a.1, b.0, b.1) > 25.0)
+                    }))
             })
             .copied()
             .collect()
