@@ -543,7 +543,7 @@ fn object_after(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
         }
         // The next casualty word ends this one's phrase.
         let stop = g.tags[c + 1..].iter().find(|t| t.kind == EntryKind::Casualty).map_or(usize::MAX, |t| t.start);
-        if q.start >= stop || !q.people && !ends_phrase(&g.text[q.end..]) {
+        if q.start >= stop || !q.people && !ends_phrase(&g.text[q.end..]) && !one_plural_noun(&g.text[q.end..]) {
             return None;
         }
         Some(g.with_coordinated_after(k, stop))
@@ -693,6 +693,20 @@ fn ends_phrase(rest: &str) -> bool {
             next_word.as_str(),
             "and" | "et" | "in" | "on" | "dans" | "en" | "others" | "autres" | "when" | "as"
         )
+}
+
+/// Whether the text after a count is one plural noun the dictionary does not know and then the
+/// end of the phrase: "executed 9 imams in Mosul", "killing 4 shepherds." — the object of a
+/// verb of killing is people, whatever the noun. Two unknown words ("killed 3 stray dogs") or a
+/// phrase that goes on ("killing 2 birds with one stone") are not read.
+fn one_plural_noun(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
+    let lower = word.to_lowercase();
+    word.chars().next().is_some_and(char::is_lowercase)
+        && lower.chars().count() > 3
+        && (lower.ends_with('s') && !lower.ends_with("ss") || lower.ends_with('x'))
+        && ends_phrase(&rest[word.len()..])
 }
 
 /// Whether the word before `at` is one of `words`.

@@ -553,6 +553,7 @@ impl Extractor {
         let civilian = |t: &Tag| {
             let noun = match t.entry.map(|e| &self.dict.entry(e).detail) {
                 Some(Detail::Cue(CueKind::Civilian)) => !said_armed(text, t),
+                Some(Detail::Cue(CueKind::Person)) => member_of_a_civil_body(text, t),
                 Some(Detail::Actor(a)) => a.actor_type == "civilians",
                 _ => false,
             };
@@ -770,6 +771,21 @@ impl Extractor {
             if !firearm && crowd {
                 event_type = mob;
             }
+        }
+        // A clash one of whose sides is demonstrators ("a clash ensued between demonstrators
+        // and police", "police clashed with the protesters"), with no firearm, is the
+        // demonstration turned violent (ACLED: a riot, not a battle).
+        if Some(event_type) == self.armed_clash
+            && !reference
+            && !tags.iter().any(|t| t.kind == EntryKind::Weapon && !is_melee(dict, t))
+            && tags.iter().any(|t| {
+                matches!(detail(t), Some(Detail::EventType(i)) if self.is_demonstration(*i))
+                    && names_demonstrators(&text[t.start..t.end])
+                    && (t.start >= trigger.end && at_most_words(&text[trigger.end..t.start], 6)
+                        || t.end <= trigger.start && at_most_words(&text[t.end..trigger.start], 6))
+            })
+        {
+            event_type = self.protests.violent;
         }
         // Aircraft that watch are not striking.
         if event_type == self.air_strike
@@ -1821,11 +1837,18 @@ fn trigger_type(dict: &Dictionary, t: &Tag) -> Option<u16> {
 /// attacks"), or "one of" ("one of three coordinated attacks"): it mentions an event told.
 fn is_reference(text: &str, trigger: &Tag) -> bool {
     let before = last_words(&text[..trigger.start], 3);
-    let definite = before.iter().take(3).any(|w| {
-        ["the", "this", "these", "that", "those", "both", "all", "le", "la", "les", "l", "ce", "ces", "cette"]
-            .iter()
-            .any(|d| w.eq_ignore_ascii_case(d))
-    });
+    // A verb in the past ("members of the ruling party clashed") takes no determiner: "the"
+    // before it belongs to its subject.
+    let verb = text[trigger.start..trigger.end]
+        .rsplit(|c: char| !c.is_alphanumeric())
+        .next()
+        .is_some_and(|w| w.len() > 3 && w.to_ascii_lowercase().ends_with("ed"));
+    let definite = !verb
+        && before.iter().take(3).any(|w| {
+            ["the", "this", "these", "that", "those", "both", "all", "le", "la", "les", "l", "ce", "ces", "cette"]
+                .iter()
+                .any(|d| w.eq_ignore_ascii_case(d))
+        });
     // "This was one of three coordinated attacks": the event told is one of a set.
     // (last_words runs backwards: "of" before "one".)
     let wider = last_words(&text[..trigger.start], 5);
@@ -1966,6 +1989,40 @@ fn is_neutral_person(surface: &str) -> bool {
     const NEUTRAL: [&str; 8] = ["member", "members", "others", "victims", "membre", "membres", "autres", "victimes"];
     let head = surface.rsplit(' ').next().unwrap_or("");
     NEUTRAL.iter().any(|n| n.eq_ignore_ascii_case(head))
+}
+
+/// Whether a demonstration word names the people ("protesters", "demonstrators",
+/// "manifestants"), not the act.
+fn names_demonstrators(surface: &str) -> bool {
+    let last = surface.rsplit(' ').next().unwrap_or(surface).to_lowercase();
+    ["protesters", "protestors", "demonstrators", "protester", "demonstrator", "manifestants", "manifestantes"]
+        .contains(&last.as_str())
+}
+
+/// "members of the opposition party", "supporters of the union", "membres du parti": people
+/// named by a body that takes no part in fighting (a party, a union, a community, a caste), so a
+/// crowd when they clash, not one side of an armed clash.
+fn member_of_a_civil_body(text: &str, t: &Tag) -> bool {
+    const BODIES: [&str; 12] = [
+        "party",
+        "parties",
+        "union",
+        "unions",
+        "community",
+        "communities",
+        "caste",
+        "castes",
+        "parti",
+        "partis",
+        "syndicat",
+        "communauté",
+    ];
+    text[t.end..window_after(text, t.end, 60)]
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(6)
+        .take_while(|w| !["and", "with", "against", "et", "avec", "contre"].iter().any(|s| s.eq_ignore_ascii_case(w)))
+        .any(|w| BODIES.iter().any(|b| b.eq_ignore_ascii_case(w)))
 }
 
 /// Sticks, stones, knives: what a crowd fights with.
