@@ -31,6 +31,7 @@ pub mod casualties;
 pub mod dates;
 pub mod fire;
 pub mod sentences;
+pub mod split_phrases;
 
 use std::sync::Arc;
 
@@ -372,6 +373,23 @@ impl Extractor {
                 let made =
                     self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, implicit);
                 record(made, out, &mut stats);
+            } else if let Some(((_, _), code)) = split_phrases::find(&article.text[sentence.start..sentence.end])
+                && let Some(implicit) = self.dict.event_type_by_code(code)
+            {
+                // A strategic development told in a split phrase ("declared a coronavirus
+                // lockdown", "reinforcements, including six armoured vehicles, reached").
+                let around = &paragraph_places[sentence.paragraph as usize];
+                let made = self.candidate(
+                    article,
+                    sentence,
+                    &tags,
+                    &sentence_dates,
+                    last_date,
+                    around,
+                    dominant,
+                    Some(implicit),
+                );
+                record(made, out, &mut stats);
             } else if self.gathered_to_demand(article.text, &tags) {
                 // A demonstration with no word for it ("merchants gathered in front of the city
                 // hall to demand the reopening of shops").
@@ -611,6 +629,19 @@ impl Extractor {
         // small arms near X"): the count stands for the trigger.
         let fire = fire::counted(text, sentence.start..sentence.end, tags);
         let implicit_trigger = triggers.is_empty() && implicit.is_some();
+        // A split phrase ("declared a coronavirus lockdown") has no tag of its own: its span
+        // stands for one.
+        let split: Option<Tag> = implicit_trigger
+            .then(|| split_phrases::find(&text[sentence.start..sentence.end]))
+            .flatten()
+            .map(|((start, end), _)| Tag {
+                kind: EntryKind::EventType,
+                start: sentence.start + start,
+                end: sentence.start + end,
+                entry: None,
+                alias: None,
+                value: crate::tag::TagValue::None,
+            });
         if triggers.is_empty()
             && let Some(i) = implicit
             && let Some(word) = tags
@@ -618,8 +649,10 @@ impl Extractor {
                 .find(|t| t.kind == EntryKind::Casualty)
                 .or_else(|| fire.and_then(|f| tags.iter().find(|t| t.kind == EntryKind::Number && t.start == f.span.0)))
                 .or_else(|| tags.iter().find(|t| cue(t, CueKind::Gathering)))
+                .copied()
+                .or(split.as_ref())
         {
-            triggers.push((*word, i));
+            triggers.push((word, i));
         }
         // "after the attack": a timing word in the trigger's own clause ("since 2019, a car
         // bomb" is not one).
