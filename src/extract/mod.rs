@@ -1460,10 +1460,24 @@ impl Extractor {
         };
         let passive = is_passive(text, trigger);
         let at = tags.iter().position(|t| t.start == trigger.start).unwrap_or(0);
+        // A noun of people right before a noun trigger qualifies it: the doer ("during a police
+        // raid", "in an army attack"), not the one it hit.
+        let adjunct = (!passive && in_prepositional_phrase(text, trigger))
+            .then(|| at.checked_sub(1))
+            .flatten()
+            .map(|i| tags[i])
+            .filter(|t| t.end <= trigger.start && at_most_words(&text[t.end..trigger.start], 0))
+            .and_then(|t| kind(t).map(|k| (t.start, k)));
         // The nearest person before (within the clause) and after (within a few words), the
         // agent after "by" left out of the latter.
         let before =
             tags[..at].iter().rev().take_while(|t| at_most_words(&text[t.end..trigger.start], 8)).find_map(|t| kind(t));
+        let before_the_adjunct = tags[..at]
+            .iter()
+            .rev()
+            .filter(|t| adjunct.is_none_or(|(start, _)| t.start < start))
+            .take_while(|t| at_most_words(&text[t.end..trigger.start], 8))
+            .find_map(|t| kind(t));
         let after = tags[at + 1..]
             .iter()
             .take_while(|t| at_most_words(&text[trigger.end..t.start], 6))
@@ -1482,9 +1496,18 @@ impl Extractor {
             let words: Vec<&str> =
                 window.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).collect();
             let any = |list: &[&str]| words.iter().any(|w| list.iter().any(|d| d.eq_ignore_ascii_case(w)));
+            // A town or village named right after an active trigger ("militants attacked
+            // Namava"): its people.
+            let town_after =
+                tags[at + 1..].iter().take_while(|t| at_most_words(&text[trigger.end..t.start], 0)).any(|t| {
+                    t.kind == EntryKind::Place
+                        && t.entry
+                            .and_then(|e| self.dict.entry(e).place())
+                            .is_some_and(|p| p.level == PlaceLevel::Point)
+                });
             if any(&ARMED_SITES) {
                 Some(false)
-            } else if any(&DWELLINGS) {
+            } else if any(&DWELLINGS) || !passive && town_after {
                 Some(true)
             } else {
                 None
@@ -1494,7 +1517,7 @@ impl Extractor {
         // drive-by shooting by armed men", "people were killed in the attack"): the clause's
         // subject before it is the target, the doer only comes after "by".
         let (doer, target) = if passive || in_prepositional_phrase(text, trigger) {
-            (by_agent, before.or(site))
+            (by_agent.or(adjunct.map(|(_, k)| k)), before_the_adjunct.or(site))
         } else {
             (before, after.or(site))
         };
