@@ -525,7 +525,8 @@ impl<'a> Grammar<'a> {
 ///    "leaving two militants dead".
 fn subject_before(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
     let (k, q) = g.before(word.start).next()?;
-    if q.subset || !only_words(&g.text[q.end..word.start], AUXILIARIES, 4) {
+    let gap = &g.text[q.end..word.start];
+    if q.subset || !only_words(gap, AUXILIARIES, 4) && !one_noun_then_passive(gap, &g.text[word.start..word.end]) {
         return None;
     }
     Some(g.with_coordinated_before(k))
@@ -695,18 +696,41 @@ fn ends_phrase(rest: &str) -> bool {
         )
 }
 
-/// Whether the text after a count is one plural noun the dictionary does not know and then the
-/// end of the phrase: "executed 9 imams in Mosul", "killing 4 shepherds." — the object of a
-/// verb of killing is people, whatever the noun. Two unknown words ("killed 3 stray dogs") or a
-/// phrase that goes on ("killing 2 birds with one stone") are not read.
+/// Whether the text after a count is one noun the dictionary does not know and then the end of
+/// the phrase: a plural ("executed 9 imams in Mosul", "killing 4 shepherds.") or a name of a
+/// people or a force ("claimed to have killed 4 SSPDF.") — the object of a verb of killing is
+/// people, whatever the noun. Two unknown words ("killed 3 stray dogs") or a phrase that goes on
+/// ("killing 2 birds with one stone") are not read.
 fn one_plural_noun(rest: &str) -> bool {
     let rest = rest.trim_start();
     let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
+    one_unknown_noun(&word) && ends_phrase(&rest[word.len()..])
+}
+
+/// A word that can name people the dictionary does not know: a plural ("imams") or a name
+/// ("Fulani", "SSPDF"), of more than three letters unless in capitals.
+fn one_unknown_noun(word: &str) -> bool {
     let lower = word.to_lowercase();
-    word.chars().next().is_some_and(char::is_lowercase)
-        && lower.chars().count() > 3
-        && (lower.ends_with('s') && !lower.ends_with("ss") || lower.ends_with('x'))
-        && ends_phrase(&rest[word.len()..])
+    let letters = lower.chars().count();
+    let plural = word.chars().next().is_some_and(char::is_lowercase)
+        && letters > 3
+        && (lower.ends_with('s') && !lower.ends_with("ss") || lower.ends_with('x'));
+    let name = word.chars().next().is_some_and(char::is_uppercase) && letters >= 3;
+    plural || name
+}
+
+/// Whether the text between a count and a casualty word is one noun the dictionary does not
+/// know and a passive auxiliary: "3 Fulani were killed", "two Palestinians were injured".
+fn one_noun_then_passive(gap: &str, casualty_word: &str) -> bool {
+    let gap = gap.trim_start();
+    let word: String = gap.chars().take_while(|c| c.is_alphabetic()).collect();
+    let rest = &gap[word.len()..];
+    // The auxiliary may be the casualty word's own first word ("were killed").
+    let passive = |text: &str| {
+        text.split(|c: char| !c.is_alphanumeric())
+            .any(|w| ["was", "were", "been", "été"].iter().any(|a| a.eq_ignore_ascii_case(w)))
+    };
+    one_unknown_noun(&word) && only_words(rest, AUXILIARIES, 3) && (passive(rest) || passive(casualty_word))
 }
 
 /// Whether the word before `at` is one of `words`.
