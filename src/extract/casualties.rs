@@ -392,7 +392,15 @@ impl<'a> Grammar<'a> {
                     break;
                 }
                 if self.is_people(n) {
-                    noun = Some(last + 1 + k);
+                    // A noun of people may run over several ("four volunteer fighters").
+                    let mut end = last + 1 + k;
+                    while let Some(next) = tags.get(end + 1)
+                        && self.is_people(next)
+                        && text[tags[end].end..next.start].trim().is_empty()
+                    {
+                        end += 1;
+                    }
+                    noun = Some(end);
                     break;
                 }
             }
