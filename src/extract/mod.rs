@@ -846,8 +846,18 @@ impl Extractor {
         // Location: the sentence's own place; else the paragraph's, the next one first (the
         // place often follows: "... near an illegal crossing. The crossing is near Albu Kamal");
         // else the article's; else a country the sentence names.
-        let places: Vec<PlaceMention> =
-            tags.iter().filter_map(|t| self.place_mention(t)).map(|p| self.widen_to_countryside(text, p)).collect();
+        let places: Vec<PlaceMention> = tags
+            .iter()
+            .filter(|t| {
+                // A short form of its own name ("Tuz" for "Ţūz Khūrmātū") may go on with the rest.
+                let short_form = t.entry.is_some_and(|e| {
+                    dict.entry(e).name.split_whitespace().count() > text[t.start..t.end].split_whitespace().count()
+                });
+                short_form || !prefix_of_an_unknown_name(text, tags, t)
+            })
+            .filter_map(|t| self.place_mention(t))
+            .map(|p| self.widen_to_countryside(text, p))
+            .collect();
         let local: Vec<PlaceMention> = self.without_homonym_parts(text, self.consistent(&places));
         // "in the village of X", "in X village" with X unknown to the gazetteer: the event is
         // in the area the sentence names, never at another town of the article.
@@ -2045,6 +2055,65 @@ fn is_neutral_person(surface: &str) -> bool {
     const NEUTRAL: [&str; 8] = ["member", "members", "others", "victims", "membre", "membres", "autres", "victimes"];
     let head = surface.rsplit(' ').next().unwrap_or("");
     NEUTRAL.iter().any(|n| n.eq_ignore_ascii_case(head))
+}
+
+/// Whether a place tag is the first word of a longer name the gazetteer lacks: "Balad Ruz" is
+/// not Balad, "Mosul Dam" not Mosul. The next word is capitalised, untagged and not a noun that
+/// names a part or kind of the place ("Kirkuk City", "Mosul Airport", "Hit District"). (The
+/// caller keeps a surface that is a short form of its place's name: "Tuz Khormato" is Ţūz
+/// Khūrmātū spelt otherwise.)
+fn prefix_of_an_unknown_name(text: &str, tags: &[&Tag], t: &Tag) -> bool {
+    const KINDS: [&str; 40] = [
+        "City",
+        "Town",
+        "Village",
+        "District",
+        "Governorate",
+        "Province",
+        "Region",
+        "Area",
+        "Airport",
+        "University",
+        "Market",
+        "Street",
+        "Road",
+        "Square",
+        "Countryside",
+        "Camp",
+        "Refinery",
+        "Hospital",
+        "Prison",
+        "Bridge",
+        "Mosque",
+        "Station",
+        "Junction",
+        "Port",
+        "Stadium",
+        "LGA",
+        "County",
+        "Subdivision",
+        "Municipality",
+        "Department",
+        "State",
+        "Commune",
+        "Township",
+        "Division",
+        "Sector",
+        "Prefecture",
+        "North",
+        "South",
+        "East",
+        "West",
+    ];
+    if t.kind != EntryKind::Place || !text[t.end..].starts_with(' ') {
+        return false;
+    }
+    let at = t.end + 1;
+    let word: &str = text[at..].split(|c: char| !c.is_alphabetic()).next().unwrap_or("");
+    word.chars().next().is_some_and(char::is_uppercase)
+        && word.chars().count() >= 2
+        && !KINDS.iter().any(|k| k.eq_ignore_ascii_case(word))
+        && !tags.iter().any(|o| o.start == at)
 }
 
 /// Whether a demonstration word names the people ("protesters", "demonstrators",
