@@ -2113,7 +2113,7 @@ fn prefix_of_an_unknown_name(text: &str, tags: &[&Tag], t: &Tag) -> bool {
     word.chars().next().is_some_and(char::is_uppercase)
         && word.chars().count() >= 2
         && !KINDS.iter().any(|k| k.eq_ignore_ascii_case(word))
-        && !tags.iter().any(|o| o.start == at)
+        && tags.get(tags.partition_point(|o| o.start < at)).is_none_or(|o| o.start != at)
 }
 
 /// Whether a demonstration word names the people ("protesters", "demonstrators",
