@@ -361,23 +361,7 @@ impl Extractor {
                     Err(Skip::Undated) => stats.undated += 1,
                     Err(Skip::Negated) => stats.negated += 1,
                 }
-            } else if !tags.iter().any(|t| t.kind == EntryKind::Casualty)
-                && fire::counted(article.text, sentence.start..sentence.end, &tags)
-                    .is_some_and(|f| f.remote || tags.iter().any(|t| t.kind == EntryKind::Weapon))
-            {
-                // Fire counted by the round with no word for the act ("observed a total of 6
-                // shots involving small arms near X"); shots need a weapon named beside them
-                // ("1.5 million shots" of a vaccine are not fire).
-                let around = &paragraph_places[sentence.paragraph as usize];
-                let implicit = self.armed_clash;
-                let made =
-                    self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, implicit);
-                record(made, out, &mut stats);
-            } else if let Some(((_, _), code)) = split_phrases::find(&article.text[sentence.start..sentence.end])
-                && let Some(implicit) = self.dict.event_type_by_code(code)
-            {
-                // A strategic development told in a split phrase ("declared a coronavirus
-                // lockdown", "reinforcements, including six armoured vehicles, reached").
+            } else if let Some(implicit) = self.event_without_a_trigger(article.text, sentence, &tags) {
                 let around = &paragraph_places[sentence.paragraph as usize];
                 let made = self.candidate(
                     article,
@@ -390,20 +374,13 @@ impl Extractor {
                     Some(implicit),
                 );
                 record(made, out, &mut stats);
-            } else if self.gathered_to_demand(article.text, &tags) {
-                // A demonstration with no word for it ("merchants gathered in front of the city
-                // hall to demand the reopening of shops").
-                let around = &paragraph_places[sentence.paragraph as usize];
-                let implicit = Some(self.protests.peaceful);
-                let made =
-                    self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, implicit);
-                record(made, out, &mut stats);
             } else if tags.iter().any(|t| matches!(t.kind, EntryKind::Casualty | EntryKind::Cue | EntryKind::Negation))
             {
                 // A toll in a sentence of its own ("Eight people were killed and 10 injured in
-                // this attack.", "No fatalities were reported."), or what became of a demonstration ("Police dispersed them with
-                // tear gas."): it belongs to the event just told in this paragraph or the one
-                // before, else (a toll) to the next one told in this paragraph.
+                // this attack.", "No fatalities were reported."), or what became of a
+                // demonstration ("Police dispersed them with tear gas."): it belongs to the event
+                // just told in this paragraph or the one before, else (a toll) to the next one
+                // told in this paragraph.
                 let toll = casualties::read(&self.dict, article.text, sentence.start..sentence.end, &tags);
                 let signals = self.signals(article.text, &tags);
                 let previous = out[first..].last_mut().filter(|c| c.paragraph + 1 >= sentence.paragraph);
@@ -1539,6 +1516,31 @@ impl Extractor {
             target_civilian: target == Some(true),
             target_armed: target == Some(false),
         }
+    }
+
+    /// The type of an event a sentence with no trigger word tells, by a construction:
+    /// - fire counted by the round ("observed a total of 6 shots involving small arms near X"),
+    ///   a clash to be refined by what was fired; shots need a weapon named beside them ("1.5
+    ///   million shots" of a vaccine are not fire), and a toll makes it no such report;
+    /// - a strategic development in a split phrase ("declared a coronavirus lockdown",
+    ///   "reinforcements, including six armoured vehicles, reached");
+    /// - a demonstration with no word for it ("merchants gathered in front of the city hall to
+    ///   demand the reopening of shops").
+    fn event_without_a_trigger(&self, text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<u16> {
+        let fire = || {
+            !tags.iter().any(|t| t.kind == EntryKind::Casualty)
+                && fire::counted(text, sentence.start..sentence.end, tags)
+                    .is_some_and(|f| f.remote || tags.iter().any(|t| t.kind == EntryKind::Weapon))
+        };
+        if fire() {
+            return self.armed_clash;
+        }
+        if let Some(i) = split_phrases::find(&text[sentence.start..sentence.end])
+            .and_then(|(_, code)| self.dict.event_type_by_code(code))
+        {
+            return Some(i);
+        }
+        self.gathered_to_demand(text, tags).then_some(self.protests.peaceful)
     }
 
     /// Whether people came together or blocked a way and the sentence says, after it, what
