@@ -666,7 +666,6 @@ fn deaths_without_a_number(text: &str, word: &Tag) -> Option<Count> {
         "suffering",
         "suffered",
         "with",
-        "in",
         "faisant",
         "causant",
         "provoquant",
@@ -676,9 +675,11 @@ fn deaths_without_a_number(text: &str, word: &Tag) -> Option<Count> {
     if !NOUNS.contains(&surface.as_str()) {
         return None;
     }
-    let before = super::last_words(&text[..word.start], 1);
-    // "resulting in fatalities", "with fatalities": a count between would have been read.
-    let caused = before.first().is_some_and(|w| CAUSING.iter().any(|c| c.eq_ignore_ascii_case(w)));
+    let before = super::last_words(&text[..word.start], 2);
+    // "incurring fatalities", "with fatalities", "resulting in fatalities" (not "a rise in
+    // deaths"): a count between would have been read.
+    let is = |i: usize, list: &[&str]| before.get(i).is_some_and(|w| list.iter().any(|c| c.eq_ignore_ascii_case(w)));
+    let caused = is(0, CAUSING) || is(0, &["in"]) && is(1, &["resulting", "resulted", "result"]);
     let rest = text[word.end..].trim_start().to_lowercase();
     let among = rest.starts_with("among ") || rest.starts_with("parmi ");
     (caused || among).then_some(Count::exact(10))
@@ -715,8 +716,8 @@ fn one_plural_noun(rest: &str) -> bool {
     one_unknown_noun(&word) && ends_phrase(&rest[word.len()..])
 }
 
-/// A word that can name people the dictionary does not know: a plural ("imams") or a name
-/// ("Fulani", "SSPDF"), of more than three letters unless in capitals.
+/// A word that can name people the dictionary does not know: a plural of more than three
+/// letters ("imams") or a capitalised name of three or more ("Fulani", "SSPDF").
 fn one_unknown_noun(word: &str) -> bool {
     let lower = word.to_lowercase();
     let letters = lower.chars().count();

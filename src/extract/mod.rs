@@ -21,6 +21,11 @@
 //! - **casualties** ([`casualties`]), **weapons**, a **confidence**, and the sentence as
 //!   evidence.
 //!
+//! A sentence with no trigger word makes a candidate through a construction of its own
+//! ([`Extractor::event_without_a_trigger`]): fire counted by the round ([`fire`]), a split phrase
+//! of a strategic development ([`split_phrases`]), people gathered to demand something; or
+//! through its toll when it names a doer ("a sniper killed a soldier").
+//!
 //! Candidates of one article that describe one event (same family, compatible dates, places
 //! in one governorate, compatible actors) are merged into one, whose location is the most
 //! specific place when its places share a district, else their governorate.
