@@ -630,7 +630,7 @@ impl Extractor {
                 .iter()
                 .find(|t| t.kind == EntryKind::Casualty)
                 .or_else(|| fire.and_then(|f| tags.iter().find(|t| t.kind == EntryKind::Number && t.start == f.span.0)))
-                .or_else(|| tags.iter().find(|t| cue(t, CueKind::Gathering)))
+                .or_else(|| tags.iter().find(|t| cue(t, CueKind::Gathering) || cue(t, CueKind::Rioting)))
                 .copied()
                 .or(split.as_ref())
         {
@@ -1530,7 +1530,8 @@ impl Extractor {
     /// - a strategic development in a split phrase ("declared a coronavirus lockdown",
     ///   "reinforcements, including six armoured vehicles, reached");
     /// - a demonstration with no word for it ("merchants gathered in front of the city hall to
-    ///   demand the reopening of shops").
+    ///   demand the reopening of shops"), violent when a crowd's rioting act is told ("residents
+    ///   closed the road by burning tyres").
     fn event_without_a_trigger(&self, text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<u16> {
         let fire = || {
             !tags.iter().any(|t| t.kind == EntryKind::Casualty)
@@ -1545,7 +1546,18 @@ impl Extractor {
         {
             return Some(i);
         }
-        self.gathered_to_demand(text, tags).then_some(self.protests.peaceful)
+        if self.gathered_to_demand(text, tags) {
+            return Some(self.protests.peaceful);
+        }
+        // A crowd's violence told with no word for the demonstration ("residents closed the
+        // road by burning tyres, denouncing ...", "migrant workers pelted stones at police"):
+        // a rioting act by civilians, or with what they want, is a violent demonstration.
+        let cue = |t: &Tag, kind: CueKind| matches!(t.entry.map(|e| &self.dict.entry(e).detail), Some(Detail::Cue(k)) if *k == kind);
+        let rioting = tags.iter().any(|t| cue(t, CueKind::Rioting));
+        let crowd = tags.iter().any(|t| {
+            cue(t, CueKind::Civilian) && !said_armed(text, t) || cue(t, CueKind::Demand) || cue(t, CueKind::Gathering)
+        }) && !self.names_non_state_armed_men(text, tags);
+        (rioting && crowd).then_some(self.protests.violent)
     }
 
     /// Whether people came together or blocked a way and the sentence says, after it, what
