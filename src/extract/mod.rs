@@ -339,6 +339,11 @@ impl Extractor {
                 }
             }
 
+            // A candidate with no trigger word, of the type a construction gives it.
+            let implicit_event = |implicit: u16| {
+                let around = &paragraph_places[sentence.paragraph as usize];
+                self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, Some(implicit))
+            };
             let summary = self.tells_of_a_period(article.text, &tags);
             if summary {
                 // "Since 2011, more than 500,000 people have been killed": a sum, not an event.
@@ -367,18 +372,7 @@ impl Extractor {
                     Err(Skip::Negated) => stats.negated += 1,
                 }
             } else if let Some(implicit) = self.event_without_a_trigger(article.text, sentence, &tags) {
-                let around = &paragraph_places[sentence.paragraph as usize];
-                let made = self.candidate(
-                    article,
-                    sentence,
-                    &tags,
-                    &sentence_dates,
-                    last_date,
-                    around,
-                    dominant,
-                    Some(implicit),
-                );
-                record(made, out, &mut stats);
+                record(implicit_event(implicit), out, &mut stats);
             } else if tags.iter().any(|t| matches!(t.kind, EntryKind::Casualty | EntryKind::Cue | EntryKind::Negation))
             {
                 // A toll in a sentence of its own ("Eight people were killed and 10 injured in
@@ -399,19 +393,7 @@ impl Extractor {
                     // With its own doer or weapon ("a Turkish drone killed three fighters",
                     // "a sniper killed a soldier") it is an event of its own.
                     None if toll.harmed() && self.names_a_doer(article.text, &tags) => {
-                        let around = &paragraph_places[sentence.paragraph as usize];
-                        let implicit = Some(self.dict.required_types().attack);
-                        let made = self.candidate(
-                            article,
-                            sentence,
-                            &tags,
-                            &sentence_dates,
-                            last_date,
-                            around,
-                            dominant,
-                            implicit,
-                        );
-                        record(made, out, &mut stats);
+                        record(implicit_event(self.dict.required_types().attack), out, &mut stats);
                     }
                     None if !toll.is_empty() => {
                         let dates = sentence_dates.clone();
@@ -1013,12 +995,12 @@ impl Extractor {
         if !VERBS.contains(&surface.as_str()) {
             return None;
         }
-        let before = &text[sentence.start.max(window_before(text, trigger.start, 160))..trigger.start];
+        let from = sentence.start.max(window_before(text, trigger.start, 160));
+        let before = &text[from..trigger.start];
         let passive = last_words(before, 1).first().is_some_and(|w| PASSIVE.iter().any(|p| w.eq_ignore_ascii_case(p)));
         let span = if passive {
             let clause = before.rfind([',', ';', ':']).map_or(0, |p| p + 1);
-            let start = before.as_ptr() as usize - text.as_ptr() as usize + clause;
-            start..trigger.start
+            from + clause..trigger.start
         } else {
             let rest = &text[trigger.end..window_after(text, trigger.end, 120).min(sentence.end)];
             trigger.end..trigger.end + rest.find([',', ';', ':', '.']).unwrap_or(rest.len())
@@ -1927,7 +1909,7 @@ fn is_reference(text: &str, trigger: &Tag) -> bool {
     let verb = text[trigger.start..trigger.end]
         .rsplit(|c: char| !c.is_alphanumeric())
         .next()
-        .is_some_and(|w| w.len() > 3 && w.to_ascii_lowercase().ends_with("ed"));
+        .is_some_and(|w| w.len() > 3 && w.as_bytes()[w.len() - 2..].eq_ignore_ascii_case(b"ed"));
     let definite = !verb
         && before.iter().take(3).any(|w| {
             ["the", "this", "these", "that", "those", "both", "all", "le", "la", "les", "l", "ce", "ces", "cette"]
