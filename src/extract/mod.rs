@@ -183,6 +183,9 @@ struct ProtestTypes {
 #[derive(Debug, Clone, Copy, Default)]
 struct Sides {
     doer_civilian: bool,
+    /// The doer is a crowd of civilians: a plural noun of people ("locals", "villagers", "300
+    /// people"), not one person ("a man").
+    doer_crowd: bool,
     target_civilian: bool,
     target_armed: bool,
 }
@@ -526,10 +529,7 @@ impl Extractor {
     /// killed in clashes": a victim, not a side).
     fn clash_side_civilian(&self, text: &str, tags: &[&Tag], trigger: &Tag) -> bool {
         const LINKS: [&str; 6] = ["between", "with", "against", "entre", "avec", "contre"];
-        // "shoot-out", "exchange of fire", "armed clash": fought with arms, by armed men.
-        const ARMED_TRIGGER: [&str; 9] = ["armed", "fire", "shoot", "shot", "gun", "exchange", "armé", "tirs", "feu"];
-        let surface = text[trigger.start..trigger.end].to_lowercase();
-        if ARMED_TRIGGER.iter().any(|w| surface.contains(w)) || said_armed(text, trigger) {
+        if fought_with_arms(text, trigger) {
             return false;
         }
         let civilian = |t: &Tag| {
@@ -656,7 +656,7 @@ impl Extractor {
         let vague = |i: u16| {
             dict.event_type(i).refine_by_weapon
                 && self
-                    .refine_generic_by(i, &sentence_weapons, &[], Sides::default())
+                    .refine_generic_by(i, &sentence_weapons, &[], Sides::default(), false)
                     .is_none_or(|(_, by_fallback)| by_fallback)
         };
         // Remote violence told within a battle ("a clash involving heavy artillery fire", "clashed
@@ -692,7 +692,9 @@ impl Extractor {
             // A mention of an event told before ("killed across the three attacks") has no
             // doer or target of its own around it.
             let sides = if reference { Sides::default() } else { self.sides(text, tags, trigger) };
-            if let Some((t, by_fallback)) = self.refine_generic_by(event_type, &weapons, &actors, sides) {
+            if let Some((t, by_fallback)) =
+                self.refine_generic_by(event_type, &weapons, &actors, sides, is_fire_verb(text, trigger))
+            {
                 event_type = t;
                 generic = false;
                 fallback = by_fallback;
@@ -758,8 +760,18 @@ impl Extractor {
             // Not a mention of an event told before ("killed across the three attacks"). A crowd
             // may clash with the state's forces ("residents clashed with police"): a mob, where
             // a clash with other armed men stays a clash.
+            let sides = self.sides(text, tags, trigger);
             let crowd = mob_named
-                || clash && !reference && !armed && self.sides(text, tags, trigger).doer_civilian
+                || clash && !reference && !armed && sides.doer_civilian
+                // A crowd of civilians that attacks ("a thief was beaten up by locals",
+                // "villagers beat up four persons"): a mob.
+                || !clash && !reference && !fought_with_arms(text, trigger) && sides.doer_crowd
+                // A fight with blades, sticks or stones and no firearm ("two groups clashed with
+                // machetes"): fought as a crowd fights, whoever the sides are.
+                || clash
+                    && !reference
+                    && !fought_with_arms(text, trigger)
+                    && tags.iter().any(|t| t.kind == EntryKind::Weapon)
                 || clash
                     && !reference
                     && !self.names_non_state_armed_men(text, tags)
@@ -779,7 +791,11 @@ impl Extractor {
                 matches!(detail(t), Some(Detail::EventType(i)) if self.is_demonstration(*i))
                     && names_demonstrators(&text[t.start..t.end])
                     && (t.start >= trigger.end && at_most_words(&text[trigger.end..t.start], 6)
-                        || t.end <= trigger.start && at_most_words(&text[t.end..trigger.start], 6))
+                        // the subject, however long its phrase ("rioters demonstrating against
+                        // the exchange rate and living conditions clashed with soldiers")
+                        || t.end <= trigger.start
+                            && at_most_words(&text[t.end..trigger.start], 16)
+                            && !text[t.end..trigger.start].contains([';', '.']))
             })
         {
             event_type = self.protests.violent;
@@ -1358,6 +1374,7 @@ impl Extractor {
         weapons: &[EntryId],
         actors: &[(EntryId, Role)],
         sides: Sides,
+        fired: bool,
     ) -> Option<(u16, bool)> {
         let dict = &*self.dict;
         let categories: Vec<WeaponCategory> = weapons
@@ -1372,9 +1389,12 @@ impl Extractor {
             return Some((self.air_strike, false));
         }
         if has(&[WeaponCategory::Missile, WeaponCategory::Rocket, WeaponCategory::Artillery]) {
-            // Heavy weapons fired with small arms are an exchange of direct fire, a clash
-            // (ACLED: shelling is fire from afar with no ground engagement).
+            // Heavy weapons with small arms in an attack are an exchange of direct fire, a clash
+            // (ACLED: shelling is fire from afar with no ground engagement); fired at where
+            // civilians live ("fired 14.5mm and 7.62mm machine guns at residential areas"), no
+            // one fires back: fire from afar.
             if has(&[WeaponCategory::SmallArms])
+                && !(fired && sides.target_civilian)
                 && dict.event_type(generic).acled_sub_event_type == "Armed clash"
                 && let Some(clash) = self.armed_clash
             {
@@ -1444,8 +1464,11 @@ impl Extractor {
             .and_then(|t| kind(t).map(|k| (t.start, k)));
         // The nearest person before (within the clause) and after (within a few words), the
         // agent after "by" left out of the latter.
-        let before =
-            tags[..at].iter().rev().take_while(|t| at_most_words(&text[t.end..trigger.start], 8)).find_map(|t| kind(t));
+        let before = tags[..at]
+            .iter()
+            .rev()
+            .take_while(|t| at_most_words(&text[t.end..trigger.start], 8))
+            .find_map(|t| kind(t).map(|k| (k, *t)));
         let before_the_adjunct = tags[..at]
             .iter()
             .rev()
@@ -1461,14 +1484,17 @@ impl Extractor {
             .iter()
             .take_while(|t| at_most_words(&text[trigger.end..t.start], 8))
             .filter(|t| agent(t))
-            .find_map(|t| kind(t));
+            .find_map(|t| kind(t).map(|k| (k, *t)));
         // What the trigger hits, named as a place: where people live ("attacked Nacoba village",
         // "raided a cattle camp", its people are civilians) or a post of armed men ("an attack
         // on a military base", "attacked the gendarmerie station": armed).
         let site = {
             let window = &text[trigger.end..window_after(text, trigger.end, 100)];
-            let words: Vec<&str> =
-                window.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(8).collect();
+            let words: Vec<&str> = window
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
+                .take(8)
+                .collect();
             let any = |list: &[&str]| words.iter().any(|w| list.iter().any(|d| d.eq_ignore_ascii_case(w)));
             // A town or village named right after an active trigger ("militants attacked
             // Namava"): its people.
@@ -1491,15 +1517,29 @@ impl Extractor {
         // drive-by shooting by armed men", "people were killed in the attack"): the clause's
         // subject before it is the target, the doer only comes after "by".
         let (doer, target) = if passive || in_prepositional_phrase(text, trigger) {
-            (by_agent.or(adjunct.map(|(_, k)| k)), before_the_adjunct.or(site))
+            (by_agent.map(|(k, _)| k).or(adjunct.map(|(_, k)| k)), before_the_adjunct.or(site))
         } else {
-            (before, after.or(site))
+            (before.map(|(k, _)| k), after.or(site))
         };
+        let doer_tag = if passive || in_prepositional_phrase(text, trigger) { by_agent } else { before };
+        let doer_crowd = doer_tag.is_some_and(|(civilian, t)| {
+            civilian
+                && matches!(
+                    t.entry.map(|e| &self.dict.entry(e).detail),
+                    Some(Detail::Cue(CueKind::Civilian)) | Some(Detail::Actor(_))
+                )
+                && is_a_crowd(text, t)
+                // not the people a casualty word counts ("killed three civilians in an ambush")
+                && !tags.iter().any(|c| {
+                    c.kind == EntryKind::Casualty && c.end <= t.start && at_most_words(&text[c.end..t.start], 2)
+                })
+        });
         // Else the people the sentence's toll counts ("1 policeman was killed and 1 wounded
         // when they were shot by gunmen"): civilians if any of them is, else armed.
         let target = target.or_else(|| self.victims(text, tags, &kind));
         Sides {
             doer_civilian: doer == Some(true),
+            doer_crowd,
             target_civilian: target == Some(true),
             target_armed: target == Some(false),
         }
@@ -1791,7 +1831,13 @@ const ARMED_SITES: [&str; 22] = [
 ];
 
 /// Places where civilians live or gather: what an attack on them hits is civilians.
-const DWELLINGS: [&str; 22] = [
+const DWELLINGS: [&str; 28] = [
+    "residential",
+    "neighbourhood",
+    "neighbourhoods",
+    "neighborhood",
+    "neighborhoods",
+    "résidentiel",
     "village",
     "villages",
     "hamlet",
@@ -2046,6 +2092,22 @@ fn denies_an_event(text: &str, t: &Tag) -> bool {
 
 /// Whether the word before a tag says the people are armed ("armed individuals", "armed youth",
 /// "civils armés" reads the other way and is not caught).
+/// Whether a trigger is a verb of firing ("fired", "firing", "tiré"), which tells of fire
+/// at a place or a target, not of an assault.
+fn is_fire_verb(text: &str, trigger: &Tag) -> bool {
+    let surface = text[trigger.start..trigger.end].to_lowercase();
+    ["fired", "firing", "fires", "tiré", "tirant", "ont tiré"].contains(&surface.as_str())
+}
+
+/// Whether a trigger's own word says arms were used: "shoot-out", "exchange of fire", "armed
+/// clash", "shot dead", "opened fire", "bullet wounds".
+fn fought_with_arms(text: &str, trigger: &Tag) -> bool {
+    const ARMED_TRIGGER: [&str; 11] =
+        ["armed", "fire", "shoot", "shot", "gun", "bullet", "exchange", "armé", "tirs", "feu", "balle"];
+    let surface = text[trigger.start..trigger.end].to_lowercase();
+    ARMED_TRIGGER.iter().any(|w| surface.contains(w)) || said_armed(text, trigger)
+}
+
 fn said_armed(text: &str, t: &Tag) -> bool {
     last_words(&text[..t.start], 1).iter().any(|w| w.eq_ignore_ascii_case("armed"))
 }
@@ -2119,10 +2181,43 @@ fn prefix_of_an_unknown_name(text: &str, tags: &[&Tag], t: &Tag) -> bool {
 
 /// Whether a demonstration word names the people ("protesters", "demonstrators",
 /// "manifestants"), not the act.
+/// Whether a noun of civilians names a crowd: several people ("locals", "villagers", "300
+/// people", "youth"), not one ("a man", "a resident"); not people nobody knows ("unknown
+/// people", "two individuals": unidentified assailants, ACLED's unidentified armed group), nor
+/// members of a named body ("BJP workers", "UTM supporters": the party's men).
+fn is_a_crowd(text: &str, t: &Tag) -> bool {
+    const COLLECTIVE: [&str; 8] = ["people", "youth", "mob", "crowd", "gens", "foule", "jeunesse", "population"];
+    const ANONYMOUS: [&str; 7] =
+        ["individuals", "persons", "individus", "personnes", "strangers", "assailants", "inconnus"];
+    const UNKNOWN: [&str; 8] =
+        ["unknown", "unidentified", "armed", "masked", "inconnus", "inconnues", "armés", "armées"];
+    let surface = &text[t.start..t.end];
+    let head = surface.rsplit(' ').next().unwrap_or(surface).to_lowercase();
+    let plural =
+        COLLECTIVE.contains(&head.as_str()) || head.chars().count() > 3 && (head.ends_with('s') || head.ends_with('x'));
+    let before = last_words(&text[..t.start], 1);
+    let unknown = before.iter().any(|w| UNKNOWN.iter().any(|u| u.eq_ignore_ascii_case(w)));
+    let named_body = before.iter().any(|w| w.chars().next().is_some_and(char::is_uppercase))
+        && !text[..t.start].trim_end().ends_with(['.', ','])
+        && !before.iter().any(|w| ["On", "In", "At", "Le", "La", "Les", "En", "À"].contains(w));
+    plural && !ANONYMOUS.contains(&head.as_str()) && !unknown && !named_body
+}
+
 fn names_demonstrators(surface: &str) -> bool {
     let last = surface.rsplit(' ').next().unwrap_or(surface).to_lowercase();
-    ["protesters", "protestors", "demonstrators", "protester", "demonstrator", "manifestants", "manifestantes"]
-        .contains(&last.as_str())
+    [
+        "protesters",
+        "protestors",
+        "demonstrators",
+        "protester",
+        "demonstrator",
+        "rioters",
+        "rioter",
+        "manifestants",
+        "manifestantes",
+        "émeutiers",
+    ]
+    .contains(&last.as_str())
 }
 
 /// "members of the opposition party", "supporters of the union", "membres du parti": people
