@@ -102,6 +102,75 @@ fn main() {
 
     println!("\n=== dedup state for 100,000 live events ===");
     dedup_memory(&dict, &tagger, 100_000);
+
+    println!("\n=== dedup cost per article at the caps (10x the cap fed) ===");
+    dedup_at_caps(&dict, &tagger, 20_000);
+}
+
+/// Feeds 10x `cap` articles (half undated, half dated, each with one new event) into a state
+/// capped at `cap` events and articles, and prints the median cost of dedup alone per article
+/// in each tenth of the run: flat when eviction costs the same at any state size.
+fn dedup_at_caps(dict: &Dictionary, tagger: &Arc<Tagger>, cap: usize) {
+    use lexwire::engine::{Analysis, analyze};
+    use lexwire::tag::Scratch;
+    let config = DedupConfig { window_days: 1_000_000, max_events: cap, max_articles: cap, ..DedupConfig::default() };
+    let mut engine = Engine::new(tagger.clone(), config).expect("engine");
+    engine.set_received(NaiveDate::from_ymd_opt(2021, 1, 1));
+    let places: Vec<&str> = dict
+        .entries()
+        .iter()
+        .filter(|e| {
+            e.kind() == EntryKind::Place && e.place().is_some_and(|p| p.level == lexwire::dictionary::PlaceLevel::Point)
+        })
+        .map(|e| e.name.as_str())
+        .collect();
+    let total = 10 * cap;
+    let mut scratch = Scratch::new();
+    let mut analysis = Analysis::default();
+    let mut tenths: Vec<Vec<u64>> = vec![Vec::new(); 10];
+    for i in 0..total {
+        let place = places[i % places.len()];
+        // A day of its own for every article: every report is a new event.
+        let day = NaiveDate::from_ymd_opt(1900, 1, 1).unwrap().checked_add_days(Days::new(i as u64)).unwrap();
+        let text = format!(
+            "On {}, x{i}a an air strike x{i}b hit x{i}c positions near {place}, x{i}d killing 3 fighters.",
+            day.format("%-d %B %Y")
+        );
+        let published = (i % 2 == 0).then(|| format!("{day}T12:00:00Z"));
+        let msg = serde_json::json!({"id": format!("m{i}"), "published_at": published, "text": text});
+        let mut buf = serde_json::to_vec(&msg).unwrap();
+        let article = decode_json(&mut buf).unwrap();
+        analyze(
+            tagger,
+            engine.extractor(),
+            &article.text,
+            None,
+            article.published_at.as_deref(),
+            &mut scratch,
+            &mut analysis,
+        )
+        .expect("small enough");
+        let started = Instant::now();
+        black_box(engine.deduplicate(&article, &analysis));
+        tenths[i * 10 / total].push(started.elapsed().as_nanos() as u64);
+    }
+    let medians: Vec<u64> = tenths
+        .iter_mut()
+        .map(|t| {
+            t.sort_unstable();
+            t[t.len() / 2]
+        })
+        .collect();
+    println!(
+        "cap {cap} events and articles, {total} articles fed; median dedup cost per article by tenth of the run (us): {}",
+        medians.iter().map(|m| format!("{:.1}", *m as f64 / 1e3)).collect::<Vec<_>>().join(" ")
+    );
+    println!(
+        "last tenth / second tenth (state full from the first tenth on): {:.2}; live events {}, remembered articles {}",
+        medians[9] as f64 / medians[1].max(1) as f64,
+        engine.deduper().live_events(),
+        engine.deduper().remembered_articles()
+    );
 }
 
 /// The corpus as JSON article messages, 50 articles a day from 2021-01-01.

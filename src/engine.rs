@@ -83,6 +83,8 @@ pub struct Engine {
     deduper: Deduper,
     scratch: Scratch,
     analysis: Analysis,
+    /// The day the articles being processed were received ([`Engine::set_received`]).
+    received: Option<NaiveDate>,
 }
 
 impl Engine {
@@ -96,6 +98,7 @@ impl Engine {
             deduper: Deduper::new(config),
             scratch: Scratch::new(),
             analysis: Analysis::default(),
+            received: None,
         })
     }
 
@@ -107,6 +110,13 @@ impl Engine {
         self.extractor = Arc::new(Extractor::new(tagger.dictionary().clone())?);
         self.tagger = tagger;
         Ok(())
+    }
+
+    /// The day the next articles were received (the message's timestamp, or the clock): dedup
+    /// believes no publication date later than it by more than `max_future_days`, and ages
+    /// undated articles by it. `None` (the default): publication dates only.
+    pub fn set_received(&mut self, day: Option<NaiveDate>) {
+        self.received = day;
     }
 
     pub fn dictionary(&self) -> &Arc<Dictionary> {
@@ -160,6 +170,7 @@ impl Engine {
             language: analysis.language,
             published_at: article.published_at.as_deref(),
             published: analysis.published,
+            received: self.received,
             text: &article.text,
             sketch: &analysis.sketch,
         };

@@ -48,6 +48,9 @@ impl Serialize for EventRecord<'_> {
         if e.more_sources > 0 {
             map.serialize_entry("more_sources", &e.more_sources)?;
         }
+        if !e.possible_duplicates.is_empty() {
+            map.serialize_entry("possible_duplicates", &e.possible_duplicates)?;
+        }
         map.serialize_entry("dictionary_version", &e.dictionary_version)?;
         map.serialize_entry("lexwire_version", LEXWIRE_VERSION)?;
         map.end()

@@ -172,6 +172,10 @@ struct EvalArgs {
     /// Score only the first N rows of each file.
     #[arg(long, value_name = "N")]
     limit: Option<u64>,
+    /// Score deduplication instead: every row as an article into one dedup state, in date
+    /// order; reports false merges, links, drops and (with a `cluster` column) missed merges.
+    #[arg(long)]
+    dedup: bool,
     #[command(flatten)]
     dictionary: DictionaryArgs,
 }
@@ -374,8 +378,14 @@ fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     };
     let events = if args.events {
         format!(
-            "; events: {} created, {} updated, {} articles seen before, {} near-duplicates, {} articles without published_at",
-            report.created, report.updated, report.seen_before, report.near_duplicates, report.undated
+            "; events: {} created ({} linked to possible duplicates), {} updated, {} articles seen before (no record), {} near-duplicates, {} articles without published_at, {} with a published_at after today",
+            report.created,
+            report.linked,
+            report.updated,
+            report.seen_before,
+            report.near_duplicates,
+            report.undated,
+            report.future_dates
         )
     } else {
         String::new()
@@ -414,6 +424,35 @@ fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
         let file = std::fs::File::open(path).with_context(|| format!("cannot open {name}"))?;
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let mut reader = GoldReader::new(io::BufReader::new(file), format).with_context(|| name.clone())?;
+        if args.dedup {
+            let mut rows = Vec::new();
+            while let Some(next) = reader.next_row() {
+                if args.limit.is_some_and(|l| rows.len() as u64 >= l) {
+                    break;
+                }
+                match next {
+                    Next::Row(row) => rows.push(*row),
+                    Next::Bad(error) => {
+                        eprintln!("lexwire eval: {name}: {error}");
+                        failed = true;
+                    }
+                }
+            }
+            let started = Instant::now();
+            let (report, errors) = lexwire::eval::dedup::evaluate(&mut engine, &config, &name, rows, args.misses);
+            for error in &errors {
+                eprintln!("lexwire eval: {name}: {error}");
+            }
+            failed |= !errors.is_empty();
+            if args.json {
+                serde_json::to_writer(&mut out, &report)?;
+                writeln!(out)?;
+            } else {
+                write!(out, "{report}")?;
+                writeln!(out, "({:.1} s)\n", started.elapsed().as_secs_f64())?;
+            }
+            continue;
+        }
         let mut report = Report::new(&name, reader.format(), &engine, args.misses);
         let progress = indicatif::ProgressBar::with_draw_target(Some(size), indicatif::ProgressDrawTarget::stderr());
         progress.set_style(

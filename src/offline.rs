@@ -84,6 +84,10 @@ pub struct TagReport {
     pub updated: usize,
     pub seen_before: usize,
     pub near_duplicates: usize,
+    /// New events published with links to possible duplicates, not merged.
+    pub linked: usize,
+    /// Articles whose published_at was later than today allows: today stood for it.
+    pub future_dates: usize,
     /// Inputs that could not be opened or read to the end (reported on stderr).
     pub unreadable: usize,
     /// With `--events`: articles without `published_at` (a warning each: only events with a
@@ -316,6 +320,13 @@ impl Run<'_> {
             ))?;
         }
         if let Some(engine) = &mut self.engine {
+            // Received today: no publication date later than that is believed.
+            let today = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()
+                .and_then(|d| chrono::DateTime::from_timestamp(d.as_secs() as i64, 0))
+                .map(|t| t.date_naive());
+            engine.set_received(today);
             let processed = match engine.process(article) {
                 Ok(p) => p,
                 Err(e) => return Ok(Err(too_large(e))),
@@ -323,6 +334,16 @@ impl Run<'_> {
             let outcome = &processed.outcome;
             self.report.seen_before += outcome.seen_before as usize;
             self.report.near_duplicates += outcome.duplicate_of.is_some() as usize;
+            self.report.linked += outcome.linked;
+            if outcome.future_date {
+                self.report.future_dates += 1;
+                let at = line.map_or(String::new(), |l| format!(":{l}"));
+                output(writeln!(
+                    self.err,
+                    "lexwire: {name}{at}: warning: article {} has a published_at later than today: today stands for it in the dedup window",
+                    escape_for_message(&article.id)
+                ))?;
+            }
             for record in engine.records(outcome) {
                 match record.status {
                     crate::dedup::Status::Created => self.report.created += 1,

@@ -286,3 +286,33 @@ fn limit_scores_only_the_first_rows_of_each_file() {
         assert_eq!(tally(report, "fatalities").0, 3, "{report}");
     }
 }
+
+const DEDUP_SET: &str = "tests/data/dedup-reports.csv";
+
+#[test]
+fn dedup_mode_feeds_every_row_into_one_state_and_scores_merges_links_and_drops() {
+    // Nine events told in sixteen reports: three outlets in two languages, and one outlet's
+    // template for shellings of different towns and days.
+    let out = lexwire(&["eval", "--dedup", "--json", DEDUP_SET]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let reports = json_reports(&out);
+    let r = &reports[0];
+    assert_eq!(r["rows"], 16);
+    assert_eq!(r["gold_events"], 9, "{r}");
+    // Templates of different towns and days, and the two bombs of one day in two towns of one
+    // governorate, stay apart; no report is dropped.
+    assert_eq!(r["false_merges"], 0, "{r}");
+    assert_eq!(r["drops"].as_object().map_or(0, |d| d.len()), 0, "{r}");
+    assert_eq!(r["linked_to_other"], 0, "{r}");
+    // Every report of an event either joined it or, on thin evidence, was linked to it.
+    let missed = r["missed_merges"].as_u64().unwrap();
+    assert_eq!(r["mergeable"], 7);
+    assert!(missed <= r["linked_to_same"].as_u64().unwrap(), "{r}");
+
+    // The table names each figure.
+    let out = lexwire(&["eval", "--dedup", DEDUP_SET]);
+    let table = stdout(&out);
+    for label in ["false merges", "linked to another gold event", "drops", "missed merges"] {
+        assert!(table.contains(label), "{table}");
+    }
+}

@@ -293,3 +293,152 @@ fn the_sampled_memory_estimate_scales_a_sample_to_the_whole() {
     let sampled = d.memory_estimate_sampled(32) as f64;
     assert!((sampled / exact - 1.0).abs() < 0.2, "sampled {sampled} vs exact {exact}");
 }
+
+/// Processes one JSON article received on `day`; returns its outcome and records.
+fn feed_received(engine: &mut Engine, line: &str, day: &str) -> (lexwire::dedup::Outcome, Vec<serde_json::Value>) {
+    engine.set_received(Some(day.parse().unwrap()));
+    let mut bytes = line.as_bytes().to_vec();
+    let article = decode_json(&mut bytes).unwrap();
+    let processed = engine.process(&article).unwrap();
+    let records = engine
+        .records(&processed.outcome)
+        .map(|r| serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap())
+        .collect();
+    (processed.outcome, records)
+}
+
+fn shelling(id: &str, day: &str, town: &str, killed: &str) -> String {
+    serde_json::json!({
+        "id": id, "source": "SOHR", "published_at": format!("{day}T09:00:00Z"),
+        "text": format!("Regime forces shelled {town} in the southern countryside of Idlib today, killing {killed} civilians."),
+    })
+    .to_string()
+}
+
+#[test]
+fn templated_reports_of_different_towns_are_different_events() {
+    // One outlet's template, five towns of one governorate, one day: five events, none dropped.
+    let mut e = engine(DedupConfig::default());
+    let towns = ["Kafr Nabl", "Saraqib", "Ariha", "Maarrat al-Nu'man", "Khan Shaykhun"];
+    for (i, town) in towns.iter().enumerate() {
+        let (outcome, records) =
+            feed_received(&mut e, &shelling(&format!("t{i}"), "2021-03-02", town, "two"), "2021-03-02");
+        assert_eq!(records.len(), 1, "{town}: {outcome:?}");
+        assert_eq!(records[0]["status"], "created", "{town}: {}", records[0]);
+    }
+    assert_eq!(e.deduper().live_events(), towns.len());
+    // The same template for the same town a week later is another event too.
+    let (_, records) = feed_received(&mut e, &shelling("t9", "2021-03-09", "Saraqib", "two"), "2021-03-09");
+    assert_eq!(records[0]["status"], "created", "{}", records[0]);
+    // A second outlet's report of the first shelling, in other words, joins it.
+    let other = serde_json::json!({
+        "id": "other-outlet", "source": "SANA", "published_at": "2021-03-02T15:00:00Z",
+        "text": "Two civilians were killed today when regime artillery shelled Kafr Nabl, south of Idlib.",
+    });
+    let (_, records) = feed_received(&mut e, &other.to_string(), "2021-03-02");
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["status"], "updated", "{}", records[0]);
+    assert_eq!(records[0]["sources"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_governorate_and_a_day_are_linked_not_merged() {
+    let mut e = engine(DedupConfig::default());
+    // Two reports in their own words that say no more than a governorate and a day (the same
+    // words would be a republication, which joins its twin).
+    let report = |id: &str, text: &str| {
+        serde_json::json!({ "id": id, "published_at": "2021-03-02T09:00:00Z", "text": text }).to_string()
+    };
+    let a = report("a", "An explosive device detonated today in Idlib province, killing three people.");
+    let b = report("b", "Three people were killed today by a roadside bomb in Idlib province.");
+    let (_, first) = feed_received(&mut e, &a, "2021-03-02");
+    let (outcome, second) = feed_received(&mut e, &b, "2021-03-02");
+    assert_eq!(first[0]["location"]["level"], "admin1", "{}", first[0]);
+    assert_eq!(second[0]["status"], "created", "{}", second[0]);
+    assert_eq!(outcome.linked, 1);
+    assert_eq!(second[0]["possible_duplicates"][0]["event_id"], first[0]["event_id"], "{}", second[0]);
+}
+
+#[test]
+fn a_far_future_date_cannot_evict_the_state() {
+    let mut e = engine(DedupConfig::default());
+    let (_, first) = feed_received(&mut e, &strike("a", "2021-02-01", "Al-Bokamal"), "2021-02-01");
+    assert_eq!(first[0]["status"], "created");
+    // A producer's bad clock: published in year 9999, received on 2 February 2021.
+    let (outcome, _) = feed_received(&mut e, &strike("bad", "9999-01-01", "Quneitra"), "2021-02-02");
+    assert!(outcome.future_date);
+    // The next article would evict everything older than 14 days before the newest date: the
+    // first event stays, and a second report of it is an update, never `created` again.
+    let again = strike("a2", "2021-02-01", "Al-Bokamal").replace("\"id\":\"a2\"", "\"id\":\"a2\",\"source\":\"other\"");
+    let (_, records) = feed_received(&mut e, &again, "2021-02-02");
+    assert_eq!(records[0]["status"], "updated", "{}", records[0]);
+    assert_eq!(records[0]["event_id"], first[0]["event_id"]);
+    // State restored from a changelog holds the clamped date, not the outlier.
+    let snapshot = e.deduper().snapshot();
+    let mut restored = engine(DedupConfig::default());
+    restored.deduper_mut().restore(snapshot).unwrap();
+    let (_, records) = feed_received(&mut restored, &strike("a3", "2021-02-01", "Al-Bokamal"), "2021-02-02");
+    assert_eq!(records[0]["status"], "updated", "{}", records[0]);
+}
+
+#[test]
+fn undated_messages_age_by_receipt_and_never_move_a_replay_out_of_the_window() {
+    let mut e = engine(DedupConfig::default());
+    // A replay of dated 2021 archives, received in 2026, mixed with live undated messages.
+    let (_, first) = feed_received(&mut e, &strike("old", "2021-02-01", "Al-Bokamal"), "2026-12-01");
+    let undated = serde_json::json!({
+        "id": "live", "text": "On 30 November 2026, an air strike hit positions near Al-Mayadeen, killing 2 fighters.",
+    });
+    feed_received(&mut e, &undated.to_string(), "2026-12-01");
+    let (_, records) = feed_received(
+        &mut e,
+        &strike("old2", "2021-02-01", "Al-Bokamal").replace("old2\"", "old2\",\"source\":\"x\""),
+        "2026-12-01",
+    );
+    assert_eq!(records[0]["status"], "updated", "the 2021 event is still live: {}", records[0]);
+    assert_eq!(records[0]["event_id"], first[0]["event_id"]);
+    // Weeks of receipt later, the undated article and its event are gone; the dated ones stay
+    // on their own clock.
+    let later = serde_json::json!({ "id": "live2", "text": "No news today." });
+    feed_received(&mut e, &later.to_string(), "2027-01-15");
+    feed_received(&mut e, &later.to_string().replace("live2", "live3"), "2027-01-15");
+    assert_eq!(e.deduper().live_events(), 1, "{:?}", e.deduper().events());
+    assert_eq!(e.deduper().events()[0].event_id, first[0]["event_id"].as_str().unwrap());
+}
+
+#[test]
+fn an_edited_article_updates_its_own_events() {
+    let mut e = engine(DedupConfig::default());
+    let text = |n: u32| {
+        serde_json::json!({
+            "id": "story", "source": "SOHR", "published_at": "2024-02-03T08:00:00Z",
+            "text": format!("Yesterday, US air strikes on positions in Al-Mayadeen killed {n} fighters."),
+        })
+        .to_string()
+    };
+    let (_, first) = feed_received(&mut e, &text(18), "2024-02-03");
+    let (_, edited) = feed_received(&mut e, &text(23), "2024-02-03");
+    assert_eq!(edited[0]["event_id"], first[0]["event_id"]);
+    assert_eq!((edited[0]["status"].as_str(), edited[0]["revision"].as_u64()), (Some("updated"), Some(2)));
+    assert_eq!(edited[0]["fatalities"]["best"], 23);
+    // The old text again is another edit: revision 3, never an update at revision 1.
+    let (outcome, back) = feed_received(&mut e, &text(18), "2024-02-03");
+    assert!(!outcome.seen_before);
+    assert_eq!((back[0]["status"].as_str(), back[0]["revision"].as_u64()), (Some("updated"), Some(3)), "{}", back[0]);
+    assert_eq!(back[0]["fatalities"]["best"], 18);
+    assert_eq!(e.deduper().live_events(), 1);
+}
+
+#[test]
+fn past_the_article_cap_the_oldest_undated_articles_go_first() {
+    let mut e = engine(DedupConfig { max_articles: 50, ..DedupConfig::default() });
+    for i in 0..500 {
+        let undated = serde_json::json!({ "id": format!("u{i}"), "text": format!("Bulletin number {i}.") });
+        feed_received(&mut e, &undated.to_string(), "2021-02-01");
+    }
+    assert!(e.deduper().remembered_articles() <= 51);
+    // The newest are remembered: the last one again is seen before.
+    let last = serde_json::json!({ "id": "u499", "text": "Bulletin number 499." });
+    let (outcome, _) = feed_received(&mut e, &last.to_string(), "2021-02-01");
+    assert!(outcome.seen_before);
+}

@@ -69,6 +69,10 @@ pub struct DedupConfig {
     pub sentence_similarity: f64,
     /// Sketch similarity from which an article is a near-duplicate of another.
     pub article_similarity: f64,
+    /// A publication date more than this many days after the time the article was received
+    /// (the message's timestamp, or the clock) is not believed: the state takes the received
+    /// time instead, so one outlier cannot move the window.
+    pub max_future_days: u32,
 }
 
 impl Default for DedupConfig {
@@ -82,6 +86,7 @@ impl Default for DedupConfig {
             evidence_chars: 300,
             sentence_similarity: 0.6,
             article_similarity: 0.8,
+            max_future_days: 1,
         }
     }
 }
@@ -103,17 +108,34 @@ pub struct EventState {
     pub injured: Option<Count>,
     pub confidence: f32,
     pub sources: Vec<SourceState>,
-    /// The publication date of the latest report (or the event's date): the state forgets the
-    /// event `window_days` after it.
+    /// The time of the latest report: its publication date, else the day lexwire received it
+    /// (`last_seen_received`), else the event's date. The state forgets the event
+    /// `window_days` after it, on the clock it was read from.
     pub last_seen: NaiveDate,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub last_seen_received: bool,
     /// Reports beyond the `max_sources` kept.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub more_sources: u32,
+    /// Known events this one may be a report of, on too little evidence to merge them.
+    #[serde(default, skip_serializing_if = "<[Link]>::is_empty")]
+    pub possible_duplicates: Box<[Link]>,
     pub dictionary_version: String,
 }
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A known event that may be the same as this one, with how much the two agree (0 to 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub event_id: String,
+    pub score: f32,
 }
 
 /// Where an event took place.
@@ -133,6 +155,10 @@ pub struct LocationState {
     pub feature_class: String,
     pub level: PlaceLevel,
     pub geo_precision: u8,
+    /// A place inside this one that the text names and the gazetteer lacks ("Iztacalco" in
+    /// Mexico City), as the first report wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -144,16 +170,18 @@ pub struct ActorState {
 /// One article's report of an event.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceState {
-    pub article_id: String,
+    // Boxed strings: a report is never edited once read, and a box is 8 bytes smaller than a
+    // `String` in every source of every live event.
+    pub article_id: Box<str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<String>,
+    pub url: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
+    pub source: Option<Box<str>>,
     pub language: Lang,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published_at: Option<String>,
+    pub published_at: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicate_of: Option<String>,
+    pub duplicate_of: Option<Box<str>>,
     pub evidence: Evidence,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fatalities: Option<Count>,
@@ -172,13 +200,17 @@ pub struct SourceState {
 pub struct Evidence {
     pub start: usize,
     pub end: usize,
-    pub sentence: String,
+    pub sentence: Box<str>,
 }
 
 /// What lexwire remembers of an article.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArticleState {
+    /// The publication date, no later than `received` allows ([`DedupConfig::max_future_days`]).
     pub published: Option<NaiveDate>,
+    /// The day lexwire received the article, when the caller said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<NaiveDate>,
     pub content_hash: u64,
     pub seq: u64,
     /// The whole article's sketch.
@@ -198,6 +230,9 @@ pub struct ArticleMeta<'a> {
     pub language: Lang,
     pub published_at: Option<&'a str>,
     pub published: Option<NaiveDate>,
+    /// The day the article was received: the message's timestamp in the service, the clock
+    /// offline. `None` in pure uses (tests, `eval`): then only publication dates count.
+    pub received: Option<NaiveDate>,
     pub text: &'a str,
     /// A sketch of the whole article, for near-duplicate articles ([`tag_sketch`]).
     pub sketch: &'a Sketch,
@@ -219,9 +254,13 @@ pub struct Outcome {
     /// The article was processed before (same id, same text): nothing changed.
     pub seen_before: bool,
     pub duplicate_of: Option<String>,
-    /// Candidates that matched no event but came from a duplicate article or a republished
-    /// sentence: not new events.
-    pub suppressed: usize,
+    /// The publication date was further in the future than `max_future_days` allows: the
+    /// received time stood for it.
+    pub future_date: bool,
+    /// Candidates that joined the event their republished sentence produced elsewhere.
+    pub republished: usize,
+    /// Events this article created with links to possible duplicates, not merged.
+    pub linked: usize,
     /// For an article seen before: the live events it reported.
     pub replay: Vec<String>,
     /// Candidates of this article that merged into an event already known.
@@ -250,20 +289,35 @@ pub struct Deduper {
     events: HashMap<String, EventState, FixedState>,
     /// (family, first day of the date range, event id): candidates look up a date range.
     by_date: BTreeSet<(String, NaiveDate, String)>,
-    /// (date of the last report, event id): eviction order.
-    by_end: BTreeSet<(NaiveDate, String)>,
+    /// (date of the last report, event id), per [`Clock`]: eviction order.
+    by_end: [BTreeSet<(NaiveDate, String)>; 2],
     articles: HashMap<String, ArticleState, FixedState>,
-    articles_by_date: BTreeSet<(NaiveDate, String)>,
+    /// (publication or receipt date, article id), per [`Clock`].
+    articles_by_date: [BTreeSet<(NaiveDate, String)>; 2],
     /// Evidence sketches by (article id, index).
     evidence_index: SketchIndex<(String, u32)>,
     /// Article sketches (the union of its evidence sketches).
     article_index: SketchIndex<String>,
-    watermark: Option<NaiveDate>,
+    /// The newest time seen on each [`Clock`]: the window counts back from it.
+    watermarks: [Option<NaiveDate>; 2],
     seq: u64,
     changed_events: BTreeSet<String>,
     changed_articles: BTreeSet<String>,
     norm: Normalized,
 }
+
+/// The clock that ages a piece of state: publication dates (event time), or, for what has no
+/// publication date, the days lexwire received it. Kept apart so that undated messages dated
+/// by their receipt (now) never push a replay of dated archives out of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    Published = 0,
+    Received = 1,
+}
+
+/// At most this many possible duplicates are linked to a new event, from this score.
+const MAX_LINKS: usize = 3;
+const MIN_LINK_SCORE: f32 = 0.6;
 
 const EVENT_KEY: &str = "event/";
 const ARTICLE_KEY: &str = "article/";
@@ -320,9 +374,33 @@ impl Deduper {
         // the end, so that the events this article creates or updates are still there to be
         // announced (a late article's events leave with the next article).
         self.evict();
-        if let Some(published) = article.published {
-            self.watermark = Some(self.watermark.map_or(published, |w| w.max(published)));
-        }
+        // A publication date past the receipt time (or the newest receipt seen) by more than the
+        // allowed skew is an outlier ("9999-01-01"): the receipt time stands for it.
+        let limit = article
+            .received
+            .or(self.watermarks[Clock::Received as usize])
+            .and_then(|r| r.checked_add_days(Days::new(self.config.max_future_days.into())));
+        let published = match (article.published, limit) {
+            (Some(p), Some(limit)) if p > limit => {
+                outcome.future_date = true;
+                Some(limit)
+            }
+            (p, _) => p,
+        };
+        advance(&mut self.watermarks[Clock::Published as usize], published);
+        advance(&mut self.watermarks[Clock::Received as usize], article.received);
+        let time = match (published, article.received) {
+            (Some(p), _) => Some((p, Clock::Published)),
+            (None, Some(r)) => Some((r, Clock::Received)),
+            (None, None) => None,
+        };
+        // The events this article id reported in an earlier text: an edited article updates its
+        // own events.
+        let own: Vec<String> = self
+            .articles
+            .get(article.id)
+            .map(|a| a.evidence.iter().map(|(_, e)| e.clone()).filter(|e| self.events.contains_key(e)).collect())
+            .unwrap_or_default();
 
         // Sketches of the evidence sentences, and of the article as their union.
         let sketches: Vec<Sketch> = candidates
@@ -354,14 +432,14 @@ impl Deduper {
             } else {
                 Vec::new()
             };
-            let proto = self.proto_event(dict, article, candidate, (seq, content_hash), duplicate_of.clone());
+            let proto = self.proto_event(dict, article, candidate, (seq, content_hash), duplicate_of.clone(), time);
             // The event this candidate created when the same text was processed before (the
             // state of a process stopped midway holds the events of its last article without the
             // article), else the closest known one.
-            let matched = if self.applied_before(&proto.event_id, article.id, content_hash, seq) {
-                Some(proto.event_id.clone())
+            let (matched, links, via_twin) = if self.applied_before(&proto.event_id, article.id, content_hash, seq) {
+                (Some(proto.event_id.clone()), Vec::new(), false)
             } else {
-                self.best_match(&proto, &republished)
+                self.best_match(&proto, &own, &republished)
             };
             let (id, status) = match matched {
                 Some(id) => {
@@ -371,15 +449,16 @@ impl Deduper {
                     // count it twice; the event is announced as it stands.
                     if !self.applied_before(&id, article.id, content_hash, seq) {
                         outcome.duplicates += 1;
+                        outcome.republished += via_twin as usize;
                         self.update(&id, proto, dict.version(), !touched_now);
                     }
                     (id, if created_now { Status::Created } else { Status::Updated })
                 }
-                None if duplicate_of.is_some() || !republished.is_empty() => {
-                    outcome.suppressed += 1;
-                    continue;
-                }
+                // Nothing known agrees enough: a new event, linked to those it may repeat.
                 None => {
+                    let mut proto = proto;
+                    outcome.linked += !links.is_empty() as usize;
+                    proto.possible_duplicates = links.into_boxed_slice();
                     let id = proto.event_id.clone();
                     self.insert(proto);
                     (id, Status::Created)
@@ -396,7 +475,8 @@ impl Deduper {
             self.forget_article_indexes(article.id, &old);
         }
         let state = ArticleState {
-            published: article.published,
+            published,
+            received: article.received,
             content_hash,
             seq,
             sketch: article.sketch.clone(),
@@ -413,7 +493,7 @@ impl Deduper {
     /// (another `seq`).
     fn applied_before(&self, id: &str, article_id: &str, content_hash: u64, seq: u64) -> bool {
         self.events.get(id).is_some_and(|e| {
-            e.sources.iter().any(|s| s.article_id == article_id && s.content_hash == content_hash && s.seq != seq)
+            e.sources.iter().any(|s| &*s.article_id == article_id && s.content_hash == content_hash && s.seq != seq)
         })
     }
 
@@ -425,6 +505,7 @@ impl Deduper {
         c: &Candidate,
         (seq, content_hash): (u64, u64),
         duplicate_of: Option<String>,
+        time: Option<(NaiveDate, Clock)>,
     ) -> EventState {
         let ty = dict.event_type(c.event_type);
         let location = c.location.and_then(|p| {
@@ -446,6 +527,7 @@ impl Deduper {
                 feature_class: place.feature_class.clone(),
                 level: place.level,
                 geo_precision: c.geo_precision,
+                locality: c.locality.map(|(start, end)| article.text[start..end].into()),
             })
         });
         let actors =
@@ -457,13 +539,13 @@ impl Deduper {
             None => sentence.to_string(),
         };
         let source = SourceState {
-            article_id: article.id.to_string(),
-            url: article.url.map(str::to_string),
-            source: article.source.map(str::to_string),
+            article_id: article.id.into(),
+            url: article.url.map(Into::into),
+            source: article.source.map(Into::into),
             language: article.language,
-            published_at: article.published_at.map(str::to_string),
-            duplicate_of,
-            evidence: Evidence { start: c.evidence.0, end: c.evidence.1, sentence },
+            published_at: article.published_at.map(Into::into),
+            duplicate_of: duplicate_of.map(Into::into),
+            evidence: Evidence { start: c.evidence.0, end: c.evidence.1, sentence: sentence.into() },
             fatalities: c.casualties.fatalities,
             injured: c.casualties.injured,
             seq,
@@ -495,59 +577,107 @@ impl Deduper {
             injured: c.casualties.injured,
             confidence: c.confidence,
             sources: vec![source],
-            last_seen: article.published.map_or(c.date.date, |p| p.max(c.date.date)),
+            // The report's time, not the event's date: a report of an old event keeps it alive,
+            // and a date read wrong from the text cannot hold state in the window.
+            last_seen: time.map_or(c.date.date, |(t, _)| t),
+            last_seen_received: time.is_some_and(|(_, clock)| clock == Clock::Received),
             more_sources: 0,
+            possible_duplicates: Box::default(),
             dictionary_version: dict.version().to_string(),
         }
     }
 
-    /// The known event a candidate reports, if any: among the events its republished sentence
-    /// produced if they fit, else the closest compatible one.
-    fn best_match(&self, proto: &EventState, republished: &[String]) -> Option<String> {
-        let (start, end) = proto.date.range();
-        let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
-        let to = end.checked_add_days(Days::new(1)).unwrap_or(end);
-        let lo = (proto.family.clone(), from, String::new());
-        let hi = (proto.family.clone(), to, "\u{10FFFF}".to_string());
-        let score = |e: &EventState, relaxed: bool| -> Option<(u8, i64)> {
-            // The date first: it is the cheaper test and the one that fails most.
-            if !e.date.compatible(&proto.date, 1) || e.family != proto.family {
-                return None;
-            }
-            let place = place_agreement(e.location.as_ref(), proto.location.as_ref(), self.config.distance_km);
-            if !relaxed && (place == 0 || !actors_agree(&e.actors, &proto.actors)) {
-                return None;
-            }
-            // Higher is better: place agreement first, then date closeness.
-            Some((place, -e.date.distance_days(&proto.date)))
-        };
-        // The best scored event; among equals the smallest id.
-        let pick = |events: &mut dyn Iterator<Item = &EventState>, relaxed: bool| -> Option<String> {
+    /// The known event a candidate reports, if any, with links to the events it may repeat
+    /// when none agrees enough to merge, and whether the match came through a republished
+    /// sentence.
+    ///
+    /// - `own`: the events this article id reported in an earlier text. An edit updates them
+    ///   when the type family and date agree and the place does not conflict.
+    /// - `republished`: the events the candidate's twin sentence produced in another article,
+    ///   when family, date, place, tolls and the people on both sides agree; the place may be
+    ///   one that holds the other only where a side took it from its article.
+    /// - otherwise the events of the same family and a compatible date whose place agrees on a
+    ///   specific footing (the same place, or an approximate place near or in the district of
+    ///   the other), whose doers and targets do not differ; the closest wins, ties to the
+    ///   smallest id. Events that agree only on a wide area (a governorate and a day) or where
+    ///   either has no place are not merged but linked.
+    fn best_match(
+        &self,
+        proto: &EventState,
+        own: &[String],
+        republished: &[String],
+    ) -> (Option<String>, Vec<Link>, bool) {
+        let km = self.config.distance_km;
+        let family_and_date = |e: &EventState| e.family == proto.family && dates_agree(&e.date, &proto.date);
+        // The best of `events` by (place agreement, date closeness); among equals the smallest id.
+        let pick = |events: &mut dyn Iterator<Item = &EventState>, fits: &dyn Fn(&EventState) -> bool| {
             let mut best: Option<((u8, i64), &str)> = None;
-            for e in events {
-                let Some(key) = score(e, relaxed) else { continue };
-                let better = match &best {
-                    None => true,
-                    Some((k, id)) => key > *k || key == *k && e.event_id.as_str() < *id,
-                };
-                if better {
+            for e in events.filter(|e| family_and_date(e) && fits(e)) {
+                let key = (
+                    place_agreement(e.location.as_ref(), proto.location.as_ref(), km),
+                    -e.date.distance_days(&proto.date),
+                );
+                if best.is_none_or(|(k, id)| key > k || key == k && e.event_id.as_str() < id) {
                     best = Some((key, e.event_id.as_str()));
                 }
             }
             best.map(|(_, id)| id.to_string())
         };
-        let mut linked = republished.iter().filter_map(|id| self.events.get(id));
-        if let Some(id) = pick(&mut linked, true) {
-            return Some(id);
+        let not_conflicting = |e: &EventState| place_agreement(e.location.as_ref(), proto.location.as_ref(), km) > 0;
+        if let Some(id) = pick(&mut own.iter().filter_map(|id| self.events.get(id)), &not_conflicting) {
+            return (Some(id), Vec::new(), false);
         }
-        let mut in_range = self.by_date.range(lo..=hi).map(|(_, _, id)| &self.events[id]);
-        pick(&mut in_range, false)
+        // A twin sentence is no evidence of place: templates ("X shelled Y in the countryside of
+        // Z, killing two") tell different events in near-identical words. The places must agree
+        // as for any merge, unless one side took its place from its article, not its sentence
+        // (a republished paragraph inside an article about somewhere else).
+        let twin = |e: &EventState| {
+            let place = place_agreement(e.location.as_ref(), proto.location.as_ref(), km);
+            let borrowed = |l: Option<&LocationState>| l.is_none_or(|l| l.geo_precision >= 3);
+            (place >= 2 || place == 1 && (borrowed(e.location.as_ref()) || borrowed(proto.location.as_ref())))
+                && tolls_agree(e.fatalities, proto.fatalities)
+                && tolls_agree(e.injured, proto.injured)
+                && sides_agree(&e.actors, &proto.actors)
+        };
+        if let Some(id) = pick(&mut republished.iter().filter_map(|id| self.events.get(id)), &twin) {
+            return (Some(id), Vec::new(), true);
+        }
+        let (start, end) = proto.date.range();
+        let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
+        let to = end.checked_add_days(Days::new(1)).unwrap_or(end);
+        let lo = (proto.family.clone(), from, String::new());
+        let hi = (proto.family.clone(), to, "\u{10FFFF}".to_string());
+        let agrees = |e: &EventState| {
+            place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 2
+                && sides_agree(&e.actors, &proto.actors)
+                && types_agree(e, proto)
+        };
+        let mut in_range = self.by_date.range(lo.clone()..=hi.clone()).map(|(_, _, id)| &self.events[id]);
+        if let Some(id) = pick(&mut in_range, &agrees) {
+            return (Some(id), Vec::new(), false);
+        }
+        // Thin evidence: link, scored by what agrees.
+        let mut links: Vec<Link> = self
+            .by_date
+            .range(lo..=hi)
+            .map(|(_, _, id)| &self.events[id])
+            .filter(|e| {
+                family_and_date(e)
+                    && place_agreement(e.location.as_ref(), proto.location.as_ref(), km) == 1
+                    && sides_agree(&e.actors, &proto.actors)
+            })
+            .map(|e| Link { event_id: e.event_id.clone(), score: link_score(e, proto) })
+            .filter(|l| l.score >= MIN_LINK_SCORE)
+            .collect();
+        links.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.event_id.cmp(&b.event_id)));
+        links.truncate(MAX_LINKS);
+        (None, links, false)
     }
 
     fn insert(&mut self, event: EventState) {
         let (start, _) = event.date.range();
         self.by_date.insert((event.family.clone(), start, event.event_id.clone()));
-        self.by_end.insert((event.last_seen, event.event_id.clone()));
+        self.by_end[event_clock(&event) as usize].insert((event.last_seen, event.event_id.clone()));
         self.changed_events.insert(event.event_id.clone());
         self.events.insert(event.event_id.clone(), event);
     }
@@ -556,7 +686,7 @@ impl Deduper {
         let event = self.events.remove(id)?;
         let (start, _) = event.date.range();
         self.by_date.remove(&(event.family.clone(), start, id.to_string()));
-        self.by_end.remove(&(event.last_seen, id.to_string()));
+        self.by_end[event_clock(&event) as usize].remove(&(event.last_seen, id.to_string()));
         self.changed_events.insert(id.to_string());
         Some(event)
     }
@@ -602,7 +732,13 @@ impl Deduper {
         if report.date.precision < e.date.precision {
             e.date = report.date;
         }
-        e.last_seen = e.last_seen.max(report.last_seen);
+        // A dated report puts the event on the publication clock; undated ones move it on the
+        // receipt clock only while no dated report has come.
+        match (e.last_seen_received, report.last_seen_received) {
+            (true, false) => (e.last_seen, e.last_seen_received) = (report.last_seen, false),
+            (false, true) => {}
+            _ => e.last_seen = e.last_seen.max(report.last_seen),
+        }
         let better_place = match (&e.location, &report.location) {
             (None, Some(_)) => true,
             (Some(old), Some(new)) => new.geo_precision < old.geo_precision,
@@ -639,9 +775,8 @@ impl Deduper {
         if state.sketch.is_full() {
             self.article_index.insert(id.to_string(), state.sketch.clone());
         }
-        if let Some(p) = state.published {
-            self.articles_by_date.insert((p, id.to_string()));
-        }
+        let (clock, time) = article_time(state);
+        self.articles_by_date[clock as usize].insert((time, id.to_string()));
     }
 
     fn forget_article_indexes(&mut self, id: &str, state: &ArticleState) {
@@ -649,44 +784,41 @@ impl Deduper {
             self.evidence_index.remove(&(id.to_string(), i as u32));
         }
         self.article_index.remove(&id.to_string());
-        if let Some(p) = state.published {
-            self.articles_by_date.remove(&(p, id.to_string()));
-        }
+        let (clock, time) = article_time(state);
+        self.articles_by_date[clock as usize].remove(&(time, id.to_string()));
     }
 
-    /// Forgets events and articles outside the window, then the oldest beyond the caps.
+    /// Forgets events and articles outside the window, each on its clock, then the oldest beyond
+    /// the caps (what only the receipt clock dates first). Each step is a B-tree's first entry:
+    /// the cost per article does not grow with the state.
     fn evict(&mut self) {
-        if let Some(watermark) = self.watermark {
+        for clock in [Clock::Published, Clock::Received] {
+            let c = clock as usize;
+            let Some(watermark) = self.watermarks[c] else { continue };
             let horizon =
                 watermark.checked_sub_days(Days::new(self.config.window_days as u64)).unwrap_or(NaiveDate::MIN);
-            while let Some((end, id)) = self.by_end.first().cloned() {
+            while let Some((end, id)) = self.by_end[c].first().cloned() {
                 if end >= horizon {
                     break;
                 }
                 self.remove_event(&id);
             }
-            while let Some((published, id)) = self.articles_by_date.first().cloned() {
-                if published >= horizon {
+            while let Some((time, id)) = self.articles_by_date[c].first().cloned() {
+                if time >= horizon {
                     break;
                 }
                 self.forget_article(&id);
             }
         }
         while self.events.len() > self.config.max_events {
-            let Some((_, id)) = self.by_end.first().cloned() else { break };
+            let Some((_, id)) = self.by_end[1].first().or_else(|| self.by_end[0].first()).cloned() else { break };
             self.remove_event(&id);
         }
         while self.articles.len() > self.config.max_articles {
-            // Oldest publication first; articles without a date before them.
-            let oldest = self
-                .articles
-                .iter()
-                .filter(|(_, a)| a.published.is_none())
-                .map(|(id, a)| (a.seq, id.clone()))
-                .min()
-                .map(|(_, id)| id)
-                .or_else(|| self.articles_by_date.first().map(|(_, id)| id.clone()));
-            let Some(id) = oldest else { break };
+            let Some((_, id)) = self.articles_by_date[1].first().or_else(|| self.articles_by_date[0].first()).cloned()
+            else {
+                break;
+            };
             self.forget_article(&id);
         }
     }
@@ -761,15 +893,21 @@ impl Deduper {
                 if let Some(bytes) = &change.value {
                     let article: ArticleState = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
                     self.seq = self.seq.max(article.seq);
-                    if let Some(p) = article.published {
-                        self.watermark = Some(self.watermark.map_or(p, |w| w.max(p)));
-                    }
+                    advance(&mut self.watermarks[Clock::Published as usize], article.published);
+                    advance(&mut self.watermarks[Clock::Received as usize], article.received);
                     self.index_article(id, &article);
                     self.articles.insert(id.to_string(), article);
                 }
             } else {
                 return Err(error("unknown key".into()));
             }
+        }
+        // State written before publication dates were checked may hold an outlier: the restored
+        // watermark obeys the same limit as a live one.
+        let limit = self.watermarks[Clock::Received as usize]
+            .and_then(|r| r.checked_add_days(Days::new(self.config.max_future_days.into())));
+        if let (Some(w), Some(limit)) = (self.watermarks[Clock::Published as usize], limit) {
+            self.watermarks[Clock::Published as usize] = Some(w.min(limit));
         }
         self.changed_events.clear();
         self.changed_articles.clear();
@@ -806,9 +944,9 @@ impl Deduper {
                     .map(|s| {
                         std::mem::size_of::<SourceState>()
                             + s.article_id.len()
-                            + s.url.as_ref().map_or(0, String::len)
-                            + s.source.as_ref().map_or(0, String::len)
-                            + s.published_at.as_ref().map_or(0, String::len)
+                            + s.url.as_ref().map_or(0, |x| x.len())
+                            + s.source.as_ref().map_or(0, |x| x.len())
+                            + s.published_at.as_ref().map_or(0, |x| x.len())
                             + s.evidence.sentence.len()
                     })
                     .sum::<usize>()
@@ -835,19 +973,41 @@ impl Deduper {
     }
 }
 
-/// How well two places agree: 4 same place, 3 same district, 2 within `km`, 1 one holds the
-/// other (a governorate or country and a place in it, or no place at all), 0 they disagree.
+/// Two different gazetteer points this close (km) are one place told twice (a town and its
+/// centre, two entries of one village).
+const SAME_POINT_KM: f64 = 2.0;
+
+/// How well two places agree:
+/// - 4: the same place (or two points within [`SAME_POINT_KM`]), a district included;
+/// - 3: two points of one district, at least one of them approximate ("near X", an area);
+/// - 2: two points within `km`, at least one approximate;
+/// - 1: one holds the other (a governorate or country and a place in it), the same governorate
+///   or country, or either has no place: too little to merge on, enough to link;
+/// - 0: they differ, two specific places included ("in X" and "in Y", two villages of one
+///   district are two events, and so are two localities the gazetteer lacks).
 fn place_agreement(a: Option<&LocationState>, b: Option<&LocationState>, km: f64) -> u8 {
     let (Some(a), Some(b)) = (a, b) else { return 1 };
-    if a.place_id == b.place_id {
-        return 4;
+    // Two different places the gazetteer lacks, inside one it knows: two events.
+    if let (Some(x), Some(y)) = (&a.locality, &b.locality)
+        && !crate::normalize::normalize_str(x).eq(&crate::normalize::normalize_str(y))
+    {
+        return 0;
     }
-    if a.admin2.is_some() && a.admin2 == b.admin2 && a.level == PlaceLevel::Point && b.level == PlaceLevel::Point {
-        return 3;
+    if a.place_id == b.place_id {
+        // A governorate or a country named on both sides is an area, not a place.
+        return if matches!(a.level, PlaceLevel::Admin1 | PlaceLevel::Country) { 1 } else { 4 };
     }
     let points = a.level == PlaceLevel::Point && b.level == PlaceLevel::Point;
-    if points && crate::dictionary::gazetteer::km(a.lat, a.lon, b.lat, b.lon) <= km {
-        return 2;
+    if points {
+        let distance = crate::dictionary::gazetteer::km(a.lat, a.lon, b.lat, b.lon);
+        if distance <= SAME_POINT_KM {
+            return 4;
+        }
+        let approximate = a.geo_precision > 1 || b.geo_precision > 1;
+        if approximate && a.admin2.is_some() && a.admin2 == b.admin2 {
+            return 3;
+        }
+        return if approximate && distance <= km { 2 } else { 0 };
     }
     let holds = |wide: &LocationState, narrow: &LocationState| match wide.level {
         PlaceLevel::Country => wide.country == narrow.country,
@@ -856,6 +1016,82 @@ fn place_agreement(a: Option<&LocationState>, b: Option<&LocationState>, km: f64
         PlaceLevel::Point => false,
     };
     if holds(a, b) || holds(b, a) { 1 } else { 0 }
+}
+
+/// Moves a watermark forward to `time`, never back.
+fn advance(watermark: &mut Option<NaiveDate>, time: Option<NaiveDate>) {
+    if let Some(t) = time {
+        *watermark = Some(watermark.map_or(t, |w| w.max(t)));
+    }
+}
+
+/// The clock an event is aged on.
+fn event_clock(e: &EventState) -> Clock {
+    if e.last_seen_received { Clock::Received } else { Clock::Published }
+}
+
+/// The clock and time an article is aged on: its publication date, else its receipt; one with
+/// neither goes first when the caps evict.
+fn article_time(a: &ArticleState) -> (Clock, NaiveDate) {
+    match (a.published, a.received) {
+        (Some(p), _) => (Clock::Published, p),
+        (None, Some(r)) => (Clock::Received, r),
+        (None, None) => (Clock::Received, NaiveDate::MIN),
+    }
+}
+
+/// Whether two dates can be one event's: two days must be the same day; a range (a week, a
+/// month) may hold the other, give or take a day.
+fn dates_agree(a: &ResolvedDate, b: &ResolvedDate) -> bool {
+    use crate::dictionary::DatePrecision;
+    if a.precision == DatePrecision::Day && b.precision == DatePrecision::Day {
+        a.date == b.date
+    } else {
+        a.compatible(b, 1)
+    }
+}
+
+/// Whether two events of one family can be one: a generic type on either side ("an attack"),
+/// or the same sub-type ("an air strike" and "shelling" are two events).
+fn types_agree(a: &EventState, b: &EventState) -> bool {
+    a.generic || b.generic || a.event_type == b.event_type
+}
+
+/// Whether two tolls can be one event's: unknown on one side, or ranges that overlap.
+fn tolls_agree(a: Option<Count>, b: Option<Count>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => a.low <= b.high && b.low <= a.high,
+        _ => true,
+    }
+}
+
+/// Whether the people on both sides can be the same: the doers agree ([`actors_agree`]) and so
+/// do the named targets.
+fn sides_agree(a: &[ActorState], b: &[ActorState]) -> bool {
+    fn targets(x: &[ActorState]) -> Vec<&str> {
+        x.iter().filter(|s| s.role == Role::Target).map(|s| s.id.as_str()).collect()
+    }
+    let (ta, tb) = (targets(a), targets(b));
+    actors_agree(a, b) && (ta.is_empty() || tb.is_empty() || ta.iter().any(|t| tb.contains(t)))
+}
+
+/// How likely a linked event is the same (0 to 1): a compatible date and a place one holds,
+/// then the same day, the same sub-type, the same toll.
+fn link_score(e: &EventState, proto: &EventState) -> f32 {
+    let mut score = 0.4;
+    if e.date.distance_days(&proto.date) == 0 {
+        score += 0.2;
+    }
+    if e.event_type == proto.event_type {
+        score += 0.1;
+    }
+    if e.fatalities.is_some() && e.fatalities.map(|c| c.best) == proto.fatalities.map(|c| c.best) {
+        score += 0.2;
+    }
+    if e.location.is_some() && proto.location.is_some() {
+        score += 0.1;
+    }
+    score
 }
 
 /// Whether the actors who did it can be the same: no named doer on one side, or one in common.

@@ -29,6 +29,8 @@ use crate::dictionary::gazetteer::km;
 use crate::engine::Engine;
 use crate::normalize::normalize_str;
 
+pub mod dedup;
+
 /// Two points this close (km) are the same place.
 pub const PLACE_KM: f64 = 25.0;
 
@@ -88,6 +90,12 @@ pub struct GoldRow {
     /// Names of the place and the areas holding it (location, city, admin2...), any of which a
     /// lexwire location may name.
     pub areas: Vec<String>,
+    /// The gold event the row reports (`cluster` column): rows with the same value are reports
+    /// of one event; without the column every row is its own event.
+    pub cluster: Option<String>,
+    /// The outlet (`source` column) and the language (`language`) of a row that is an article.
+    pub source: Option<String>,
+    pub language: Option<String>,
 }
 
 /// A row that could not be read.
@@ -138,6 +146,10 @@ struct Columns {
     iso3: Option<usize>,
     country: Option<usize>,
     areas: Vec<usize>,
+    cluster: Option<usize>,
+    source: Option<usize>,
+    language: Option<usize>,
+    published_at: Option<usize>,
 }
 
 /// What the next row gave.
@@ -177,6 +189,7 @@ impl<R: Read> GoldReader<R> {
                 iso3: col("iso3"),
                 country: None,
                 areas: ["location", "admin3", "admin2"].iter().filter_map(|c| col(c)).collect(),
+                ..Columns::default()
             },
             Format::Gtd => Columns {
                 text,
@@ -192,7 +205,17 @@ impl<R: Read> GoldReader<R> {
                 iso3: None,
                 country: col("country"),
                 areas: ["city"].iter().filter_map(|c| col(c)).collect(),
+                ..Columns::default()
             },
+        };
+        // Columns of a file of articles, in either format: the gold event each reports, its
+        // outlet, language and publication date.
+        let columns = Columns {
+            cluster: col("cluster"),
+            source: col("source"),
+            language: col("language"),
+            published_at: col("published_at"),
+            ..columns
         };
         Ok(GoldReader { reader, format, columns, record: csv::StringRecord::new() })
     }
@@ -254,7 +277,15 @@ impl<R: Read> GoldReader<R> {
             None => None,
             Some(s) => Some(parse_gold_date(s).ok_or_else(|| bad(date_column, format!("not a date: {:?}", clip(s))))?),
         };
+        let published = match field(c.published_at) {
+            Some(s) => Some(
+                crate::extract::dates::parse_published(s)
+                    .ok_or_else(|| bad("published_at", format!("not a date: {:?}", clip(s))))?,
+            ),
+            None => None,
+        };
         let published = match field(c.published) {
+            _ if published.is_some() => published,
             None => None,
             Some(s) => {
                 let secs: i64 =
@@ -297,6 +328,9 @@ impl<R: Read> GoldReader<R> {
             point,
             country,
             areas: c.areas.iter().filter_map(|&i| field(Some(i))).map(str::to_string).collect(),
+            cluster: field(c.cluster).map(str::to_string),
+            source: field(c.source).map(str::to_string),
+            language: field(c.language).map(str::to_string),
         })
     }
 }
@@ -455,7 +489,7 @@ impl Prediction {
                 })
                 .unwrap_or_default(),
             country: location.map(|l| l.country.clone()),
-            sentence: first.sources.first().map(|s| s.evidence.sentence.clone()),
+            sentence: first.sources.first().map(|s| s.evidence.sentence.to_string()),
         }
     }
 }

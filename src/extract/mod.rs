@@ -106,6 +106,9 @@ pub struct Candidate {
     /// Its sentence names a place the gazetteer lacks inside the area of `location`: no
     /// other sentence's town replaces it.
     pub pinned: bool,
+    /// A place the sentence names that the gazetteer lacks, inside the location ("in
+    /// Iztacalco, Mexico City", "near Krymske, Luhansk"): byte offsets of its name.
+    pub locality: Option<(usize, usize)>,
 }
 
 /// What extraction needs to know about the article.
@@ -841,7 +844,8 @@ impl Extractor {
         let local: Vec<PlaceMention> = self.without_homonym_parts(text, self.consistent(&places));
         // "in the village of X", "in X village" with X unknown to the gazetteer: the event is
         // in the area the sentence names, never at another town of the article.
-        let unknown_place = unknown_named_place(text, sentence, tags);
+        let unknown_name = unknown_named_place(text, sentence, tags);
+        let unknown_place = unknown_name.is_some();
         let from_paragraph = || {
             paragraph_places
                 .iter()
@@ -911,6 +915,7 @@ impl Extractor {
             paragraph: sentence.paragraph,
             reference,
             pinned: unknown_place && local_found,
+            locality: if local_found { unknown_name.or_else(|| unknown_locality(text, sentence, tags)) } else { None },
             signals: self.signals(text, tags),
             fallback,
             // Article-wide fallbacks say nothing of where this sentence's event was.
@@ -1881,11 +1886,11 @@ const PLACE_NOUNS: [&str; 14] = [
     "bourgade",
 ];
 
-/// Whether the sentence names a place the gazetteer does not know, with a noun that says it is
-/// one: "in the village of Um Adasa", "in Falahat village", "dans le village de Tell Karam". A
+/// The name of a place the gazetteer does not know that the sentence names with a noun that says
+/// it is one: "in the village of Um Adasa", "in Falahat village", "dans le village de Tell Karam". A
 /// capitalized name with no place tag on it, right after "<noun> of" / "<noun> de", or right
 /// before the noun. One pass over the sentence's words.
-fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> bool {
+fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(usize, usize)> {
     let s = &text[sentence.start..sentence.end];
     let tagged = |at: usize| {
         let k = tags.partition_point(|t| t.end <= at);
@@ -1913,7 +1918,7 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> bool {
                 && s[p + w.len()..at].trim().is_empty()
                 && !tagged(sentence.start + p)
             {
-                return true;
+                return Some((sentence.start + p, sentence.start + p + w.len()));
             }
             // "<noun> of X", "<noun> de X", "<noun> d'X".
             let rest = &s[at + word.len()..];
@@ -1926,13 +1931,76 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> bool {
                 let name = name.trim_start_matches(['"', '\'', '‘', '“']);
                 let pos = sentence.start + (s.len() - name.len());
                 if capital(name) && !tagged(pos) {
-                    return true;
+                    // The name: its capitalised words.
+                    // The name: its capitalised words, up to a punctuation mark.
+                    let mut len = 0;
+                    for w in name.split(' ') {
+                        let bare = w.trim_end_matches([',', '.', ';', ':', ')']);
+                        if !capital(bare) {
+                            break;
+                        }
+                        len += usize::from(len > 0) + bare.len();
+                        if bare.len() < w.len() {
+                            break;
+                        }
+                    }
+                    return Some((pos, pos + len.max(1)));
                 }
             }
         }
         previous = Some((at, word));
     }
-    false
+    None
+}
+
+/// The name of a place the gazetteer lacks, told inside a place it knows: a capitalised name
+/// nothing tagged, after "in", "near", "at" or "outside", followed by a comma or a parenthesis
+/// and a known place ("in Iztacalco, Ciudad de Mexico", "near Krymske, Luhansk", "in Sheikh
+/// Zuweid (Rafah, North Sinai)"). Lowercase particles inside a name stay in it ("Guru ki
+/// Wadali", "Tlacotepec de Benito Juarez").
+fn unknown_locality(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(usize, usize)> {
+    const BEFORE: [&str; 8] = ["in", "near", "at", "outside", "dans", "près", "à", "en"];
+    const PARTICLES: [&str; 11] = ["de", "del", "la", "los", "las", "al", "el", "ki", "da", "do", "des"];
+    const NOT_NAMES: [&str; 6] = ["The", "A", "An", "Le", "La", "Les"];
+    let s = &text[sentence.start..sentence.end];
+    let words: Vec<(usize, &str)> = fire::words_with_offsets(s).collect();
+    let tagged = |at: usize| {
+        let k = tags.partition_point(|t| t.end <= at);
+        tags.get(k).is_some_and(|t| t.start <= at)
+    };
+    let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
+    for (i, &(_, w)) in words.iter().enumerate() {
+        if !BEFORE.iter().any(|b| b.eq_ignore_ascii_case(w)) {
+            continue;
+        }
+        // The name: capitalised words (particles between them), none tagged.
+        let mut end = None;
+        let mut j = i + 1;
+        while let Some(&(p, x)) = words.get(j) {
+            let gap = &s[words[j - 1].0 + words[j - 1].1.len()..p];
+            if j > i + 1 && !gap.chars().all(|c| c == ' ' || c == '-') {
+                break;
+            }
+            if capital(x) && !tagged(sentence.start + p) && !(j == i + 1 && NOT_NAMES.contains(&x)) {
+                end = Some(p + x.len());
+            } else if !(end.is_some() && PARTICLES.contains(&x)) {
+                break;
+            }
+            j += 1;
+        }
+        let Some(end) = end else { continue };
+        let start = words[i + 1].0;
+        // Then ", Known" or " (Known": the area that holds it.
+        let rest = &s[end..];
+        let after = rest.strip_prefix(", ").or_else(|| rest.strip_prefix(" ("));
+        if let Some(after) = after {
+            let at_area = sentence.start + (s.len() - after.len());
+            if tags.iter().any(|t| t.start == at_area && t.kind == EntryKind::Place) {
+                return Some((sentence.start + start, sentence.start + end));
+            }
+        }
+    }
+    None
 }
 
 /// The event type a tag announces: a trigger, or a casualty word that tells of the act too
@@ -2334,6 +2402,7 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
         c.location = candidate.location;
         c.geo_precision = candidate.geo_precision;
         c.pinned = candidate.pinned;
+        c.locality = candidate.locality;
     }
     for p in candidate.places {
         if !c.places.iter().any(|q| q.entry == p.entry) {

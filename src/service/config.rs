@@ -30,6 +30,9 @@ pub mod limits {
     /// `dedup.window_days`, `lexwire tag --window-days`: a day to 10,000 years (as long as the
     /// calendar of records: no expiry, for replays of old corpora).
     pub const WINDOW_DAYS: RangeInclusive<u64> = 1..=3_652_425;
+    /// `dedup.max_future_days`: how far past its message timestamp a publication date is
+    /// believed, up to ten years.
+    pub const MAX_FUTURE_DAYS: RangeInclusive<u64> = 0..=3_653;
     /// `dedup.max_events` and `dedup.max_articles`.
     pub const MAX_STATE_ENTRIES: RangeInclusive<u64> = 1..=100_000_000;
     /// `dedup.distance_km`, `lexwire tag --distance-km`: up to half the Earth's circumference.
@@ -103,6 +106,7 @@ fn range_of(key: &str) -> Option<String> {
         "pipeline.idle_exit_secs" => show(IDLE_EXIT_SECS),
         "dedup.window_days" => show(WINDOW_DAYS),
         "dedup.max_events" | "dedup.max_articles" => show(MAX_STATE_ENTRIES),
+        "dedup.max_future_days" => show(MAX_FUTURE_DAYS),
         "dedup.distance_km" => Some(format!("{} to {}", DISTANCE_KM.start(), DISTANCE_KM.end())),
         "metrics.statistics_interval_ms" => show(STATISTICS_INTERVAL_MS),
         "dictionary.watch_secs" => show(WATCH_SECS),
@@ -200,6 +204,7 @@ pub struct DedupSection {
     pub max_events: usize,
     pub max_articles: usize,
     pub distance_km: f64,
+    pub max_future_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -266,6 +271,7 @@ impl Default for DedupSection {
             max_events: d.max_events,
             max_articles: d.max_articles,
             distance_km: d.distance_km,
+            max_future_days: d.max_future_days,
         }
     }
 }
@@ -381,7 +387,7 @@ impl Config {
             invalid("metrics.listen", "not an address such as 0.0.0.0:9464");
         }
         let (p, d) = (&self.pipeline, &self.dedup);
-        let integers: [(&str, i128, RangeInclusive<u64>); 15] = [
+        let integers: [(&str, i128, RangeInclusive<u64>); 16] = [
             ("kafka.repartition_partitions", k.repartition_partitions.into(), limits::PARTITIONS),
             ("kafka.partitions", k.partitions.into(), limits::PARTITIONS),
             ("kafka.replication_factor", k.replication_factor.into(), limits::REPLICATION_FACTOR),
@@ -395,6 +401,7 @@ impl Config {
             ("dedup.window_days", d.window_days.into(), limits::WINDOW_DAYS),
             ("dedup.max_events", d.max_events as i128, limits::MAX_STATE_ENTRIES),
             ("dedup.max_articles", d.max_articles as i128, limits::MAX_STATE_ENTRIES),
+            ("dedup.max_future_days", d.max_future_days.into(), limits::MAX_FUTURE_DAYS),
             (
                 "metrics.statistics_interval_ms",
                 self.metrics.statistics_interval_ms.into(),
@@ -427,6 +434,7 @@ impl Config {
             max_events: self.dedup.max_events,
             max_articles: self.dedup.max_articles,
             distance_km: self.dedup.distance_km,
+            max_future_days: self.dedup.max_future_days,
             ..crate::dedup::DedupConfig::default()
         }
     }
@@ -606,7 +614,7 @@ mod tests {
                     "delivery",
                     "commit_interval_ms",
                 ]),
-                dedup: keys(&["window_days", "max_events", "max_articles", "distance_km"]),
+                dedup: keys(&["window_days", "max_events", "max_articles", "distance_km", "max_future_days"]),
                 metrics: keys(&["listen", "statistics_interval_ms"]),
                 dictionary: keys(&["dir", "watch_secs"]),
             }

@@ -46,6 +46,7 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let article_budget = Duration::from_millis(shared.config.pipeline.article_timeout_ms);
     let mut generation = shared.tagger_generation.load(Ordering::SeqCst);
     let mut last_estimate = Instant::now() - Duration::from_secs(60);
+    let mut warned_future_date = false;
     let mut handler = move |m: &BorrowedMessage<'_>| -> Option<Vec<Output>> {
         let metrics = &s.metrics;
         let current = s.tagger_generation.load(Ordering::SeqCst);
@@ -124,7 +125,16 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
                     Some((analysis, _)) => Ok(analysis),
                     None => analyzer.run(job, article_budget).map(|a| own_share(m, engine.dictionary(), a)),
                 };
-                let processed = analysed.map(|a| {
+                // Received when the message was written; an article whose publication time is that
+                // timestamp (a plain-text message) has no date of its own, and ages by receipt.
+                let received = m.timestamp().to_millis().and_then(chrono::DateTime::from_timestamp_millis);
+                engine.set_received(received.map(|t| t.date_naive()));
+                let dated_by_receipt =
+                    received.is_some_and(|t| article.published_at.as_deref() == Some(t.to_rfc3339().as_str()));
+                let processed = analysed.map(|mut a| {
+                    if dated_by_receipt {
+                        a.published = None;
+                    }
                     let outcome = engine.deduplicate(&article, &a);
                     (a, outcome)
                 });
@@ -159,6 +169,18 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
                             metrics.duplicates.with_label_values(&["article"]).inc();
                         }
                         metrics.duplicates.with_label_values(&["event"]).inc_by(outcome.duplicates as u64);
+                        metrics.duplicates.with_label_values(&["linked"]).inc_by(outcome.linked as u64);
+                        if outcome.future_date {
+                            metrics.future_dates.inc();
+                            // A producer with a bad clock dates every message wrong: one warning,
+                            // then the counter.
+                            if !warned_future_date {
+                                warned_future_date = true;
+                                warn!(partition, offset = m.offset(), id = %article.id, published_at = ?article.published_at, "published_at is later than the message timestamp allows: the timestamp stands for it (further ones are counted in lexwire_future_dates_total, not logged)");
+                            } else {
+                                debug!(partition, offset = m.offset(), id = %article.id, published_at = ?article.published_at, "published_at later than the message timestamp allows");
+                            }
+                        }
                         let started = Instant::now();
                         let mut cause = vec![(headers::ARTICLE_ID, article.id.as_bytes().to_vec())];
                         cause.extend(forwarded_source(m));

@@ -29,7 +29,7 @@ pub const SERVICE_ERROR_CLASSES: [&str; 2] = ["timeout", "rejected"];
 pub const TOMBSTONE: &str = "tombstone";
 
 /// `lexwire_duplicates_total` layers.
-pub const DUPLICATE_LAYERS: [&str; 2] = ["article", "event"];
+pub const DUPLICATE_LAYERS: [&str; 3] = ["article", "event", "linked"];
 
 /// `lexwire_events_total` statuses: the record announces a new event or an update.
 pub const EVENT_STATUSES: [&str; 2] = ["created", "updated"];
@@ -62,6 +62,7 @@ pub struct Metrics {
     pub tags: IntCounterVec,
     pub events: IntCounterVec,
     pub duplicates: IntCounterVec,
+    pub future_dates: IntCounter,
     pub stage_seconds: HistogramVec,
     pub latency_seconds: Histogram,
     pub consumer_lag: IntGaugeVec,
@@ -160,8 +161,13 @@ impl Metrics {
             duplicates: counter_vec(
                 &r,
                 "lexwire_duplicates_total",
-                "Reports recognized as already known, by layer (article: seen or near-duplicate article; event: merged into a known event)",
+                "Reports recognized as already known, by layer (article: seen or near-duplicate article; event: merged into a known event; linked: a new event linked to possible duplicates, not merged)",
                 &["layer"],
+            ),
+            future_dates: counter(
+                &r,
+                "lexwire_future_dates_total",
+                "Articles whose published_at was later than their message timestamp by more than dedup.max_future_days: the timestamp stood for it in the dedup window",
             ),
             stage_seconds,
             latency_seconds,
@@ -268,7 +274,7 @@ impl Metrics {
     /// The name of every metric lexwire exports (histograms without their suffixes).
     pub fn names(&self) -> Vec<String> {
         use prometheus::core::Collector;
-        let collectors: [&dyn Collector; 26] = [
+        let collectors: [&dyn Collector; 27] = [
             &self.articles_consumed,
             &self.articles_processed,
             &self.consumed_bytes,
@@ -278,6 +284,7 @@ impl Metrics {
             &self.tags,
             &self.events,
             &self.duplicates,
+            &self.future_dates,
             &self.stage_seconds,
             &self.latency_seconds,
             &self.consumer_lag,
