@@ -442,3 +442,32 @@ fn past_the_article_cap_the_oldest_undated_articles_go_first() {
     let (outcome, _) = feed_received(&mut e, &last.to_string(), "2021-02-01");
     assert!(outcome.seen_before);
 }
+
+#[test]
+fn two_villages_the_gazetteer_lacks_are_two_events_and_one_told_twice_is_one() {
+    let mut e = engine(DedupConfig::default());
+    let report = |id: &str, source: &str, text: &str| {
+        serde_json::json!({ "id": id, "source": source, "published_at": "2021-03-02T09:00:00Z", "text": text })
+            .to_string()
+    };
+    let (_, first) = feed_received(
+        &mut e,
+        &report("a", "x", "Regime forces shelled homes in Tell Hamdun, Idlib today, killing two civilians."),
+        "2021-03-02",
+    );
+    assert_eq!(first[0]["location"]["locality"], "Tell Hamdun", "{}", first[0]);
+    assert_eq!(first[0]["location"]["geo_precision"], 2, "in a place near Idlib, not at it");
+    let (_, other) = feed_received(
+        &mut e,
+        &report("b", "x", "Regime forces shelled homes in Tell Karimun, Idlib today, killing two civilians."),
+        "2021-03-02",
+    );
+    assert_eq!(other[0]["status"], "created", "another village: {}", other[0]);
+    let (_, again) = feed_received(
+        &mut e,
+        &report("c", "y", "Two civilians were killed today when regime artillery hit houses in Tell Hamdun, Idlib."),
+        "2021-03-02",
+    );
+    assert_eq!(again[0]["status"], "updated", "the same village told again: {}", again[0]);
+    assert_eq!(again[0]["event_id"], first[0]["event_id"]);
+}

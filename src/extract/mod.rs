@@ -853,9 +853,10 @@ impl Extractor {
                 .or_else(|| paragraph_places.iter().rev().find(|p| p.end <= sentence.start))
                 .copied()
         };
+        let locality = unknown_name.or_else(|| unknown_locality(text, sentence, tags));
         let (location, geo_precision, local_found) = match self.sentence_place(text, tags, &local, trigger) {
             // An unknown village in a known area: the area, at least "near" precision.
-            Some((l, p)) if unknown_place => (l, p.max(2), true),
+            Some((l, p)) if unknown_place || locality.is_some() => (l, p.max(2), true),
             Some((l, p)) => (l, p, true),
             None => match (from_paragraph(), dominant) {
                 (Some(p), _) => (Some(p), self.precision(p.entry, false).max(2), true),
@@ -915,7 +916,7 @@ impl Extractor {
             paragraph: sentence.paragraph,
             reference,
             pinned: unknown_place && local_found,
-            locality: if local_found { unknown_name.or_else(|| unknown_locality(text, sentence, tags)) } else { None },
+            locality: locality.filter(|_| local_found),
             signals: self.signals(text, tags),
             fallback,
             // Article-wide fallbacks say nothing of where this sentence's event was.
@@ -1954,10 +1955,10 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option
 }
 
 /// The name of a place the gazetteer lacks, told inside a place it knows: a capitalised name
-/// nothing tagged, after "in", "near", "at" or "outside", followed by a comma or a parenthesis
-/// and a known place ("in Iztacalco, Ciudad de Mexico", "near Krymske, Luhansk", "in Sheikh
+/// nothing tagged, after "in", "near", "at" or "outside", that ends the sentence or is followed
+/// by a comma or a parenthesis and a known place ("in Iztacalco, Ciudad de Mexico", "near Krymske, Luhansk", "in Sheikh
 /// Zuweid (Rafah, North Sinai)"). Lowercase particles inside a name stay in it ("Guru ki
-/// Wadali", "Tlacotepec de Benito Juarez").
+/// Wadali", "Tlacotepec de Benito Juarez"), and so do numbers ("Zolote-4").
 fn unknown_locality(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(usize, usize)> {
     const BEFORE: [&str; 8] = ["in", "near", "at", "outside", "dans", "près", "à", "en"];
     const PARTICLES: [&str; 11] = ["de", "del", "la", "los", "las", "al", "el", "ki", "da", "do", "des"];
@@ -1981,7 +1982,8 @@ fn unknown_locality(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(u
             if j > i + 1 && !gap.chars().all(|c| c == ' ' || c == '-') {
                 break;
             }
-            if capital(x) && !tagged(sentence.start + p) && !(j == i + 1 && NOT_NAMES.contains(&x)) {
+            let numbered = end.is_some() && gap == "-" && x.bytes().all(|b| b.is_ascii_digit());
+            if numbered || capital(x) && !tagged(sentence.start + p) && !(j == i + 1 && NOT_NAMES.contains(&x)) {
                 end = Some(p + x.len());
             } else if !(end.is_some() && PARTICLES.contains(&x)) {
                 break;
@@ -1990,7 +1992,9 @@ fn unknown_locality(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(u
         }
         let Some(end) = end else { continue };
         let start = words[i + 1].0;
-        // Then ", Known" or " (Known": the area that holds it.
+        // Then ", Known" or " (Known": the area that holds it; or the end of the sentence ("the
+        // monitors observed 5 explosions near Zolote-4."): a place by its position, a name
+        // nothing else in the dictionary claims.
         let rest = &s[end..];
         let after = rest.strip_prefix(", ").or_else(|| rest.strip_prefix(" ("));
         if let Some(after) = after {
@@ -1998,6 +2002,9 @@ fn unknown_locality(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(u
             if tags.iter().any(|t| t.start == at_area && t.kind == EntryKind::Place) {
                 return Some((sentence.start + start, sentence.start + end));
             }
+        }
+        if rest.trim_end().trim_end_matches(['.', '!', '"', '\'', '”']).is_empty() {
+            return Some((sentence.start + start, sentence.start + end));
         }
     }
     None
