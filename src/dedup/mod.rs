@@ -4,15 +4,16 @@
 //! 1. **articles**: an article seen before (same id, same text) is skipped whole, so a
 //!    redelivered message changes nothing; nor does an article whose text an event already
 //!    holds as a report (a process stopped after writing the event's state, before the
-//!    article's). Each event's evidence sentence is sketched
-//!    ([`minhash`]); an article whose sketches match an earlier article's is a near-duplicate
-//!    (`duplicate_of`), and a sentence republished from an earlier article ("republished
-//!    paragraphs") goes to the events that sentence produced. Neither ever creates an event:
-//!    they add themselves as sources of existing ones, or are counted as suppressed.
-//! 2. **events**: a candidate is the same event as a known one when the type family is the
-//!    same, the dates are compatible (ranges within a day), the places agree (same place, same
-//!    district, within `distance_km`, or one is the governorate or country holding the other),
-//!    and the actors who did it do not disagree. The closest match wins; ties go to the
+//!    article's). The same id with a new text is an edit: it updates its own events. Each
+//!    event's evidence sentence is sketched ([`minhash`]); an article whose sketches match an
+//!    earlier article's is a near-duplicate (`duplicate_of`), and a sentence republished from an
+//!    earlier article joins the event its twin produced when place, date, tolls and sides agree.
+//!    No report is ever dropped: what matches nothing is a new event.
+//! 2. **events**: a candidate merges into a known event only on evidence (`Deduper::best_match`):
+//!    the type family, the same day, a place that agrees on a specific footing
+//!    (`place_agreement` 2 or more), no different doers, targets or sub-types. Agreement on a
+//!    governorate or a country and a day alone (or no place on one side) makes a new event
+//!    linked to the known one (`possible_duplicates`). The closest match wins; ties go to the
 //!    smallest event id, so the result does not depend on hash order.
 //!
 //! A match updates the event (revision + 1, source added or replaced, more precise date or
@@ -21,15 +22,17 @@
 //! the event shows the most conservative figure as `best`, the lowest and highest as `low` and
 //! `high`.
 //!
-//! State is bounded by a window over the stream's event time, the publication time of the
-//! articles: an event is forgotten `window_days` after its latest report, an article
-//! `window_days` after its publication, counted back from the newest publication date seen
-//! (so a report of an old event keeps it alive, and late or replayed input never evicts more
-//! than live input would). Caps on events and articles bound it further (the least recently
-//! reported go first). Every change is recorded as a key/value pair ([`StateChange`]) that a
-//! compacted changelog can persist; [`Deduper::restore`] rebuilds the state from them.
+//! State is bounded by a window on two clocks (`Clock`): publication dates, and for what has
+//! none the day it was received. An event is forgotten `window_days` after its latest report,
+//! an article `window_days` after its publication (or receipt), counted back from the newest
+//! time seen on its clock; a publication date further than `max_future_days` past its receipt
+//! is clamped to it, so one outlier cannot empty the state. Caps on events and articles bound
+//! it further (the least recently reported go first, undated first), each eviction a B-tree's
+//! first entry. Every change is recorded as a key/value pair ([`StateChange`]) that a compacted
+//! changelog can persist; [`Deduper::restore`] rebuilds the state from them.
 //!
-//! Pure and synchronous: time is the articles' publication dates, never a clock.
+//! Pure and synchronous: time is what the caller passes (publication dates, the receipt day of
+//! [`ArticleMeta::received`]), never a clock read here.
 
 pub mod minhash;
 
