@@ -116,14 +116,7 @@ fn dedup_at_caps(dict: &Dictionary, tagger: &Arc<Tagger>, cap: usize) {
     let config = DedupConfig { window_days: 1_000_000, max_events: cap, max_articles: cap, ..DedupConfig::default() };
     let mut engine = Engine::new(tagger.clone(), config).expect("engine");
     engine.set_received(NaiveDate::from_ymd_opt(2021, 1, 1));
-    let places: Vec<&str> = dict
-        .entries()
-        .iter()
-        .filter(|e| {
-            e.kind() == EntryKind::Place && e.place().is_some_and(|p| p.level == lexwire::dictionary::PlaceLevel::Point)
-        })
-        .map(|e| e.name.as_str())
-        .collect();
+    let places = point_places(dict);
     let total = 10 * cap;
     let mut scratch = Scratch::new();
     let mut analysis = Analysis::default();
@@ -209,14 +202,7 @@ fn count_events(tagger: &Arc<Tagger>, messages: &[Vec<u8>]) -> usize {
 fn dedup_memory(dict: &Dictionary, tagger: &Arc<Tagger>, target: usize) {
     let config = DedupConfig { window_days: 1_000_000, max_events: 200_000, ..DedupConfig::default() };
     let mut engine = Engine::new(tagger.clone(), config).expect("engine");
-    let places: Vec<&str> = dict
-        .entries()
-        .iter()
-        .filter(|e| {
-            e.kind() == EntryKind::Place && e.place().is_some_and(|p| p.level == lexwire::dictionary::PlaceLevel::Point)
-        })
-        .map(|e| e.name.as_str())
-        .collect();
+    let places = point_places(dict);
     let before = resident_bytes();
     let started = Instant::now();
     let start = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
@@ -248,4 +234,15 @@ fn dedup_memory(dict: &Dictionary, tagger: &Arc<Tagger>, target: usize) {
         d.memory_estimate() as f64 / 1e6,
         growth.map_or("n/a".into(), |g| format!("{g:.1} MB")),
     );
+}
+
+/// The names of the gazetteer's points (towns, villages): one new place per bench article.
+fn point_places(dict: &Dictionary) -> Vec<&str> {
+    dict.entries()
+        .iter()
+        .filter(|e| {
+            e.kind() == EntryKind::Place && e.place().is_some_and(|p| p.level == lexwire::dictionary::PlaceLevel::Point)
+        })
+        .map(|e| e.name.as_str())
+        .collect()
 }

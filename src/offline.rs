@@ -111,6 +111,12 @@ enum Failure {
 
 type Step<T = ()> = Result<T, Failure>;
 
+/// Writes a warning about one article: processed, but something of it is lost or replaced.
+fn warn(err: &mut dyn Write, name: &str, line: Option<usize>, id: &str, what: &str) -> Step<()> {
+    let at = line.map_or(String::new(), |l| format!(":{l}"));
+    output(writeln!(err, "lexwire: {name}{at}: warning: article {} {what}", escape_for_message(id)))
+}
+
 fn output<T>(r: io::Result<T>) -> Step<T> {
     r.map_err(Failure::Output)
 }
@@ -312,12 +318,13 @@ impl Run<'_> {
         if self.engine.is_some() && article.published_at.is_none() {
             // Not an error (the article is processed), but never silent: events are lost.
             self.report.undated += 1;
-            let at = line.map_or(String::new(), |l| format!(":{l}"));
-            output(writeln!(
+            warn(
                 self.err,
-                "lexwire: {name}{at}: warning: article {} has no published_at: relative dates are not resolved and only events with a full date in the text are extracted",
-                escape_for_message(&article.id)
-            ))?;
+                name,
+                line,
+                &article.id,
+                "has no published_at: relative dates are not resolved and only events with a full date in the text are extracted",
+            )?;
         }
         if let Some(engine) = &mut self.engine {
             // Received today: no publication date later than that is believed.
@@ -337,12 +344,13 @@ impl Run<'_> {
             self.report.linked += outcome.linked;
             if outcome.future_date {
                 self.report.future_dates += 1;
-                let at = line.map_or(String::new(), |l| format!(":{l}"));
-                output(writeln!(
+                warn(
                     self.err,
-                    "lexwire: {name}{at}: warning: article {} has a published_at later than today: today stands for it in the dedup window",
-                    escape_for_message(&article.id)
-                ))?;
+                    name,
+                    line,
+                    &article.id,
+                    "has a published_at later than today: today stands for it in the dedup window",
+                )?;
             }
             for record in engine.records(outcome) {
                 match record.status {

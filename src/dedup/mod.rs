@@ -260,8 +260,6 @@ pub struct Outcome {
     /// The publication date was further in the future than `max_future_days` allows: the
     /// received time stood for it.
     pub future_date: bool,
-    /// Candidates that joined the event their republished sentence produced elsewhere.
-    pub republished: usize,
     /// Events this article created with links to possible duplicates, not merged.
     pub linked: usize,
     /// For an article seen before: the live events it reported.
@@ -439,8 +437,8 @@ impl Deduper {
             // The event this candidate created when the same text was processed before (the
             // state of a process stopped midway holds the events of its last article without the
             // article), else the closest known one.
-            let (matched, links, via_twin) = if self.applied_before(&proto.event_id, article.id, content_hash, seq) {
-                (Some(proto.event_id.clone()), Vec::new(), false)
+            let (matched, links) = if self.applied_before(&proto.event_id, article.id, content_hash, seq) {
+                (Some(proto.event_id.clone()), Vec::new())
             } else {
                 self.best_match(&proto, &own, &republished)
             };
@@ -452,7 +450,6 @@ impl Deduper {
                     // count it twice; the event is announced as it stands.
                     if !self.applied_before(&id, article.id, content_hash, seq) {
                         outcome.duplicates += 1;
-                        outcome.republished += via_twin as usize;
                         self.update(&id, proto, dict.version(), !touched_now);
                     }
                     (id, if created_now { Status::Created } else { Status::Updated })
@@ -591,8 +588,7 @@ impl Deduper {
     }
 
     /// The known event a candidate reports, if any, with links to the events it may repeat
-    /// when none agrees enough to merge, and whether the match came through a republished
-    /// sentence.
+    /// when none agrees enough to merge.
     ///
     /// - `own`: the events this article id reported in an earlier text. An edit updates them
     ///   when the type family and date agree and the place does not conflict.
@@ -604,12 +600,7 @@ impl Deduper {
     ///   the other), whose doers and targets do not differ; the closest wins, ties to the
     ///   smallest id. Events that agree only on a wide area (a governorate and a day) or where
     ///   either has no place are not merged but linked.
-    fn best_match(
-        &self,
-        proto: &EventState,
-        own: &[String],
-        republished: &[String],
-    ) -> (Option<String>, Vec<Link>, bool) {
+    fn best_match(&self, proto: &EventState, own: &[String], republished: &[String]) -> (Option<String>, Vec<Link>) {
         let km = self.config.distance_km;
         let family_and_date = |e: &EventState| e.family == proto.family && dates_agree(&e.date, &proto.date);
         // The best of `events` by (place agreement, date closeness); among equals the smallest id.
@@ -628,7 +619,7 @@ impl Deduper {
         };
         let not_conflicting = |e: &EventState| place_agreement(e.location.as_ref(), proto.location.as_ref(), km) > 0;
         if let Some(id) = pick(&mut own.iter().filter_map(|id| self.events.get(id)), &not_conflicting) {
-            return (Some(id), Vec::new(), false);
+            return (Some(id), Vec::new());
         }
         // A twin sentence is no evidence of place: templates ("X shelled Y in the countryside of
         // Z, killing two") tell different events in near-identical words. The places must agree
@@ -643,7 +634,7 @@ impl Deduper {
                 && sides_agree(&e.actors, &proto.actors)
         };
         if let Some(id) = pick(&mut republished.iter().filter_map(|id| self.events.get(id)), &twin) {
-            return (Some(id), Vec::new(), true);
+            return (Some(id), Vec::new());
         }
         let (start, end) = proto.date.range();
         let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
@@ -657,7 +648,7 @@ impl Deduper {
         };
         let mut in_range = self.by_date.range(lo.clone()..=hi.clone()).map(|(_, _, id)| &self.events[id]);
         if let Some(id) = pick(&mut in_range, &agrees) {
-            return (Some(id), Vec::new(), false);
+            return (Some(id), Vec::new());
         }
         // Thin evidence: link, scored by what agrees.
         let mut links: Vec<Link> = self
@@ -674,7 +665,7 @@ impl Deduper {
             .collect();
         links.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.event_id.cmp(&b.event_id)));
         links.truncate(MAX_LINKS);
-        (None, links, false)
+        (None, links)
     }
 
     fn insert(&mut self, event: EventState) {
