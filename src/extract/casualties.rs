@@ -21,7 +21,16 @@
 //!    "killing a shepherd");
 //! 3. [`revised`]: a revised toll ("the death toll has risen to 23");
 //! 4. [`subject_far`]: a count of people earlier in the clause ("one member of the officer's
-//!    family was killed").
+//!    family was killed"), never the agent of a passive ("abducted by four men and stabbed to
+//!    death").
+//!
+//! When a count stands before an active verb and another after it, the first did it and the
+//! second died ("a suicide bomber killed 3 civilians"). The noun after a count need not be
+//! known when it agrees with it ("killing 1 pastoralist", "two siblings were shot to death");
+//! "the" and a singular noun after an active killing verb is one ("killed the driver"); kin
+//! joined by a possessive add up ("a shepherd and his son": 2); deaths told without a figure
+//! ("several", "a number of") or together with wounds ("killing and injuring a number of
+//! fighters") count 10, ACLED's code for an unknown number of fatalities.
 //!
 //! Coordinated counts add up ("two soldiers and three civilians were killed": 5; "killing two
 //! soldiers and three civilians": 5; "21 militants including 2 commanders and 4 soldiers were
@@ -118,7 +127,17 @@ struct Quantity {
     people: bool,
     /// Right after "including": a part of another figure.
     subset: bool,
+    /// A vague word that gives no figure ("several", "a number of"): as a toll of deaths it
+    /// counts 10, ACLED's code for deaths reported without a number.
+    no_figure: bool,
 }
+
+/// Vague quantities that give no figure at all (not "dozens", "a few": those are figures).
+const NO_FIGURE: [&str; 7] =
+    ["several", "a number of", "many", "plusieurs", "un certain nombre de", "de nombreux", "عدد من"];
+
+/// ACLED's count for deaths reported without a number (its codebook, "Reported fatalities").
+const DEATHS_WITHOUT_A_NUMBER: u64 = 10;
 
 /// Auxiliaries and adverbs that may stand between a count and its casualty word.
 #[rustfmt::skip]
@@ -135,10 +154,24 @@ const QUANTIFIERS: &[&str] = &[
     "au", "moins", "plus", "de", "environ", "près", "entre", "ses", "leurs", "son", "sa",
 ];
 
-/// Words that join coordinated counts.
+/// Words that join coordinated counts, with a possessive that ties the second to the first ("a
+/// mother and her two children").
 fn coordinates(gap: &str) -> bool {
     let g = gap.trim().trim_start_matches(',').trim();
+    let g = POSSESSIVES
+        .iter()
+        .find_map(|p| g.strip_suffix(p).filter(|rest| rest.ends_with(' ')).map(str::trim_end))
+        .filter(|rest| matches!(*rest, "and" | "et"))
+        .unwrap_or(g);
     matches!(g, "" | "and" | "as well as" | "et" | "ainsi que" | "&") && (gap.contains(',') || !g.is_empty())
+}
+
+/// Possessives that join kin or companions to a victim: "and his son", "et ses deux enfants".
+const POSSESSIVES: [&str; 8] = ["his", "her", "their", "son", "sa", "ses", "leur", "leurs"];
+
+/// The last word of `text` (letters and digits), or "".
+fn last_word(text: &str) -> &str {
+    text.trim_end().rsplit(|c: char| !c.is_alphanumeric()).next().unwrap_or("")
 }
 
 /// Whether every word of `gap` is in `allowed` (and there are at most `max`) and it holds no
@@ -181,9 +214,14 @@ pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tag
             }
             _ => continue,
         };
-        let found = subject_before(&grammar, tag)
+        // "fatally wounded", "mortellement blessé": the wound is the death's, not an injury.
+        if role == CasualtyRole::Injury && c > 0 && died_of(dict, text, tags[c - 1], tag) {
+            continue;
+        }
+        grammar.deaths = role == CasualtyRole::Fatality;
+        let found = subject_or_object(&grammar, c, tag)
             .map(|q| (q, false))
-            .or_else(|| object_after(&grammar, c, tag).map(|q| (q, false)))
+            .or_else(|| killed_and_injured(&grammar, c).map(|q| (q, false)))
             .or_else(|| revised(&grammar, c).map(|q| (q, true)))
             .or_else(|| subject_far(&grammar, tag).map(|q| (q, false)))
             .or_else(|| one_subject_victim(&grammar, tag).map(|q| (q, false)))
@@ -215,6 +253,16 @@ pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tag
     out
 }
 
+/// Whether `fatal` is an adverb of death right before the injury word `wound` ("fatally
+/// wounded", "mortally injured", "mortellement blessé").
+fn died_of(dict: &Dictionary, text: &str, fatal: &Tag, wound: &Tag) -> bool {
+    let is_death = matches!(fatal.entry.map(|e| &dict.entry(e).detail),
+        Some(Detail::Casualty(w)) if w.role == CasualtyRole::Fatality);
+    let adverb =
+        ["fatally", "mortally", "mortellement"].iter().any(|a| a.eq_ignore_ascii_case(&text[fatal.start..fatal.end]));
+    is_death && adverb && text[fatal.end..wound.start].trim().is_empty()
+}
+
 /// 5. The doers who died besides the victims counted: "In addition to the bomber, one person
 ///    died" (2), "in addition to the five assailants, six civilians were killed" (11), "outre
 ///    le kamikaze, trois personnes ont été tuées" (4), "in addition to the assailant, five
@@ -244,7 +292,7 @@ fn besides_the_doers(g: &Grammar<'_>, sentence: std::ops::Range<usize>) -> Optio
     }
     let (from, to) = (after, after + phrase.len());
     match g.quantities.iter().position(|q| q.start >= from && q.end <= to) {
-        Some(k) => Some((g.quantities[k].count, Some(k))),
+        Some(k) => Some((g.value(&g.quantities[k]), Some(k))),
         None if singular(noun) => Some((Count::exact(1), None)),
         None => None,
     }
@@ -322,13 +370,20 @@ struct Grammar<'a> {
     text: &'a str,
     tags: &'a [&'a Tag],
     quantities: Vec<Quantity>,
+    /// The casualty word being read counts deaths (not injuries).
+    deaths: bool,
 }
 
 impl<'a> Grammar<'a> {
     fn new(dict: &'a Dictionary, text: &'a str, tags: &'a [&'a Tag]) -> Self {
-        let mut g = Grammar { dict, text, tags, quantities: Vec::new() };
+        let mut g = Grammar { dict, text, tags, quantities: Vec::new(), deaths: false };
         g.quantities = g.find_quantities();
         g
+    }
+
+    /// What a quantity counts for the casualty word being read.
+    fn value(&self, q: &Quantity) -> Count {
+        if self.deaths && q.no_figure { Count::exact(DEATHS_WITHOUT_A_NUMBER) } else { q.count }
     }
 
     fn cue(&self, t: &Tag, kind: CueKind) -> bool {
@@ -409,10 +464,14 @@ impl<'a> Grammar<'a> {
             if let Some(k) = noun {
                 nouns_taken.push(k);
             }
+            let surface = &text[t.start..t.end];
+            let no_figure =
+                t.number().is_some_and(|n| n.approximate) && NO_FIGURE.iter().any(|w| w.eq_ignore_ascii_case(surface));
             out.push(Quantity {
                 start: t.start,
                 end: noun.map_or(tags[last].end, |k| tags[k].end),
                 count,
+                no_figure,
                 people: noun.is_some(),
                 subset,
             });
@@ -425,10 +484,30 @@ impl<'a> Grammar<'a> {
             }
             if let Some(start) = determiner_before(text, t.start) {
                 let subset = k > 0 && self.cue(tags[k - 1], CueKind::Subset) && tags[k - 1].end <= start;
-                out.push(Quantity { start, end: t.end, count: Count::exact(1), people: true, subset });
+                out.push(Quantity {
+                    start,
+                    end: t.end,
+                    count: Count::exact(1),
+                    people: true,
+                    subset,
+                    no_figure: false,
+                });
             }
         }
         out.sort_by_key(|q| q.start);
+        // "a family of three", "une famille de cinq": the family is the count after it.
+        let mut k = 0;
+        while k + 1 < out.len() {
+            let noun = &text[out[k].start..out[k].end];
+            let family = ["family", "famille"].iter().any(|f| noun.to_lowercase().ends_with(f));
+            let between = text.get(out[k].end..out[k + 1].start).unwrap_or_default();
+            if family && matches!(between.trim(), "of" | "de") {
+                out[k].count = out[k + 1].count;
+                out[k].end = out[k + 1].end;
+                out.remove(k + 1);
+            }
+            k += 1;
+        }
         // "including two soldiers and five civilians": the subset runs over the coordination.
         for k in 1..out.len() {
             if out[k - 1].subset && out[k - 1].end <= out[k].start {
@@ -474,7 +553,7 @@ impl<'a> Grammar<'a> {
     /// the parts of a figure ("21 militants including 2 commanders and 4 soldiers").
     fn with_coordinated_before(&self, k: usize) -> Count {
         let qs = &self.quantities;
-        let mut total = qs[k].count;
+        let mut total = self.value(&qs[k]);
         if !qs[k].people {
             return total;
         }
@@ -488,14 +567,14 @@ impl<'a> Grammar<'a> {
                 if !qs[owner].people || qs[owner].subset || !coordinates(gap) {
                     break;
                 }
-                total = total.plus(qs[owner].count);
+                total = total.plus(self.value(&qs[owner]));
                 head = owner;
                 continue;
             }
             if !qs[prev].people || qs[prev].subset || !coordinates(gap) {
                 break;
             }
-            total = total.plus(qs[prev].count);
+            total = total.plus(self.value(&qs[prev]));
             head = prev;
         }
         total
@@ -504,7 +583,7 @@ impl<'a> Grammar<'a> {
     /// `q` and the counts coordinated after it ("killing two soldiers and three civilians").
     fn with_coordinated_after(&self, k: usize, stop: usize) -> Count {
         let qs = &self.quantities;
-        let mut total = qs[k].count;
+        let mut total = self.value(&qs[k]);
         if !qs[k].people {
             return total;
         }
@@ -520,11 +599,26 @@ impl<'a> Grammar<'a> {
             if !qs[next].people || !(coordinates(gap) || qs[tail].subset && gap.trim() == "and") {
                 break;
             }
-            total = total.plus(qs[next].count);
+            total = total.plus(self.value(&qs[next]));
             tail = next;
             next += 1;
         }
         total
+    }
+}
+
+/// 1-2. The count before the casualty word, or the one after it. When both are there and
+///    nothing stands between the first and the verb, the first is who did it and the second
+///    the victims: "a suicide bomber killed 3 civilians", "two gunmen killed four farmers".
+fn subject_or_object(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
+    let Some(subject) = subject_before(g, word) else { return object_after(g, c, word) };
+    // Nothing between, or an active auxiliary ("un kamikaze a tué 3 civils"), not a passive one.
+    let bare = g.before(word.start).next().is_some_and(|(_, q)| {
+        only_words(&g.text[q.end..word.start], &["has", "have", "had", "a", "ont", "avait", "avaient"], 1)
+    });
+    match object_after(g, c, word) {
+        Some(object) if bare => Some(object),
+        _ => Some(subject),
     }
 }
 
@@ -533,8 +627,13 @@ impl<'a> Grammar<'a> {
 ///    "leaving two militants dead".
 fn subject_before(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
     let (k, q) = g.before(word.start).next()?;
-    let gap = &g.text[q.end..word.start];
-    if q.subset || !only_words(gap, AUXILIARIES, 4) && !one_noun_then_passive(gap, &g.text[word.start..word.end]) {
+    // A count in quotes: 'leaving "dozens" dead'.
+    let gap = g.text[q.end..word.start].trim_start_matches(['"', '\u{201d}', '\'']);
+    let casualty_word = &g.text[word.start..word.end];
+    let told = only_words(gap, AUXILIARIES, 4)
+        || one_noun_then_passive(gap, casualty_word, q.count.best)
+        || q.people && (passive_of_manner(gap, casualty_word) || to_death(gap, casualty_word));
+    if q.subset || !told {
         return None;
     }
     Some(g.with_coordinated_before(k))
@@ -552,7 +651,10 @@ fn object_after(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
         }
         // The next casualty word ends this one's phrase.
         let stop = g.tags[c + 1..].iter().find(|t| t.kind == EntryKind::Casualty).map_or(usize::MAX, |t| t.start);
-        if q.start >= stop || !q.people && !ends_phrase(&g.text[q.end..]) && !one_plural_noun(&g.text[q.end..]) {
+        let rest = &g.text[q.end..];
+        if q.start >= stop
+            || !q.people && !ends_phrase(rest) && !one_unknown_noun_then_end(rest, q.count.best) && !of_them(rest)
+        {
             return None;
         }
         Some(g.with_coordinated_after(k, stop))
@@ -565,6 +667,9 @@ fn object_after(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
 ///    ("executed a professor"). Not a passive verb, not a place, an actor or a date.
 fn one_named_victim(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
     let verb = &g.text[word.start..word.end];
+    if !super::is_passive(g.text, word) && another_one(g.text, word) {
+        return Some(Count::exact(1));
+    }
     let active = ["killed", "killing", "kill", "executed", "assassinated", "murdered", "gunned down", "beheaded"]
         .iter()
         .any(|v| verb.eq_ignore_ascii_case(v))
@@ -580,11 +685,76 @@ fn one_named_victim(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
         return None;
     }
     let first: String = next.chars().take_while(|ch| ch.is_alphanumeric()).collect();
+    if first.eq_ignore_ascii_case("the") {
+        return the_one_victim(g, c, at + first.len()).then(|| Count::exact(1));
+    }
     let determiner = ["a", "an"].iter().any(|d| first.eq_ignore_ascii_case(d));
     let name = first.chars().next().is_some_and(char::is_uppercase)
         && first.chars().count() > 1
         && !["The", "Their", "His", "Her", "Its", "Him", "Them", "On", "In", "At"].contains(&first.as_str());
     (determiner || name).then(|| Count::exact(1))
+}
+
+/// 2d. "another" alone after an active casualty verb: "killed one gendarme and wounded
+///    another", "tuant un soldat et en blessant un autre" is one more.
+fn another_one(text: &str, word: &Tag) -> bool {
+    let rest = text[word.end..super::window_after(text, word.end, 24)].trim_start().to_lowercase();
+    ["another", "un autre", "une autre"].iter().any(|a| rest.strip_prefix(a).is_some_and(ends_phrase))
+}
+
+/// 2c. "the" and a singular noun after an active killing verb: "killed the driver of a
+///    minibus", "shot and killed the head of the local council", "killing the village chief".
+///    The noun ends the phrase (punctuation, "of", a preposition); a plural ("killed the
+///    soldiers"), a count ("the two") or a place or weapon in it is not one victim.
+fn the_one_victim(g: &Grammar<'_>, c: usize, after_the: usize) -> bool {
+    const ENDS: [&str; 18] = [
+        "of",
+        "in",
+        "at",
+        "on",
+        "near",
+        "and",
+        "with",
+        "from",
+        "during",
+        "after",
+        "while",
+        "who",
+        "inside",
+        "outside",
+        "there",
+        "here",
+        "today",
+        "yesterday",
+    ];
+    let rest = &g.text[after_the..super::window_after(g.text, after_the, 64)];
+    let phrase_end = rest.find([',', ';', ':', '.', '(', ')']).unwrap_or(rest.len());
+    let mut head = None;
+    let mut end = after_the;
+    let mut offset = 0;
+    for (n, w) in rest[..phrase_end].split(' ').enumerate() {
+        let at = offset;
+        offset += w.len() + 1;
+        if w.is_empty() {
+            continue;
+        }
+        if ENDS.contains(&w) || n > 3 {
+            break;
+        }
+        head = Some(w);
+        end = after_the + at + w.len();
+    }
+    let Some(head) = head else { return false };
+    let noun = head.chars().all(|ch| ch.is_alphabetic() || ch == '-')
+        && head.chars().next().is_some_and(char::is_lowercase)
+        && head.chars().count() > 2
+        && singular(head);
+    // Only nouns of people may be tagged in it ("the village chief"), not a place or a weapon.
+    let tagged_other = g.tags[c + 1..]
+        .iter()
+        .take_while(|t| t.start < end)
+        .any(|t| !(g.cue(t, CueKind::Person) || g.cue(t, CueKind::Civilian) || g.cue(t, CueKind::StateForce)));
+    noun && !tagged_other
 }
 
 /// 3. A revised toll: "the number of deaths ... has increased to 23".
@@ -594,7 +764,7 @@ fn revised(g: &Grammar<'_>, c: usize) -> Option<Count> {
         .iter()
         .find(|q| q.start >= cue.end && !q.subset)
         .filter(|q| at_most_words(&g.text[cue.end..q.start], 1))
-        .map(|q| q.count)
+        .map(|q| g.value(q))
 }
 
 /// 4. A count of people earlier in the clause: "one member of the officer's family was
@@ -609,7 +779,8 @@ fn subject_far(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
         if g.tags.iter().any(|t| t.kind == EntryKind::Casualty && t.start >= q.end && t.end <= word.start) {
             return None;
         }
-        if q.people && !q.subset {
+        // "abducted by four men and stabbed to death": the agent of a passive is not the victim.
+        if q.people && !q.subset && !preceded_by(g.text, q.start, &["by", "par"]) {
             return Some(g.with_coordinated_before(k));
         }
     }
@@ -632,9 +803,14 @@ fn one_subject_victim(g: &Grammar<'_>, word: &Tag) -> Option<Count> {
         if in_tag {
             return Some(0);
         }
-        (0..2).find_map(|skip| {
+        (0..3).find_map(|skip| {
             let first = before.first()?;
             if skip == 1 && ["not", "never", "pas", "jamais"].iter().any(|n| n.eq_ignore_ascii_case(first)) {
+                return None;
+            }
+            // Two words only for a participle of manner and "to": "was stabbed to death".
+            let manner = || before.get(1).is_some_and(|w| MANNER.iter().any(|m| m.eq_ignore_ascii_case(w)));
+            if skip == 2 && !(first.eq_ignore_ascii_case("to") && manner()) {
                 return None;
             }
             let words = before.get(skip..skip + aux.len())?;
@@ -682,7 +858,23 @@ fn deaths_without_a_number(text: &str, word: &Tag) -> Option<Count> {
     let caused = is(0, CAUSING) || is(0, &["in"]) && is(1, &["resulting", "resulted", "result"]);
     let rest = text[word.end..].trim_start().to_lowercase();
     let among = rest.starts_with("among ") || rest.starts_with("parmi ");
-    (caused || among).then_some(Count::exact(10))
+    (caused || among).then_some(Count::exact(DEATHS_WITHOUT_A_NUMBER))
+}
+
+/// 8. Deaths and wounds told with one count: "killing and injuring a number of fighters",
+///    "killed and wounded 20", "killing/injuring seventy five soldiers". The count is of both;
+///    how many died is not told, so it is ACLED's count for deaths without a number, and never
+///    more than the count itself.
+fn killed_and_injured(g: &Grammar<'_>, c: usize) -> Option<Count> {
+    let (killed, injured) = (g.tags[c], g.tags.get(c + 1)?);
+    let is_injury = matches!(injured.entry.map(|e| &g.dict.entry(e).detail),
+        Some(Detail::Casualty(w)) if w.role == CasualtyRole::Injury);
+    let joined = matches!(g.text[killed.end..injured.start].trim(), "and" | "or" | "/" | "et" | "ou");
+    if !is_injury || !joined {
+        return None;
+    }
+    let count = object_after(g, c + 1, injured)?;
+    Some(Count::exact(count.best.min(DEATHS_WITHOUT_A_NUMBER)))
 }
 
 /// A trigger that names the people who did it: "suicide bombers", "kamikazes", "snipers".
@@ -701,46 +893,124 @@ fn ends_phrase(rest: &str) -> bool {
         || rest.starts_with(['.', ',', ';', ')', ':'])
         || matches!(
             next_word.as_str(),
-            "and" | "et" | "in" | "on" | "dans" | "en" | "others" | "autres" | "when" | "as"
+            "and"
+                | "et"
+                | "in"
+                | "on"
+                | "dans"
+                | "en"
+                | "others"
+                | "autres"
+                | "when"
+                | "as"
+                | "near"
+                | "at"
+                | "during"
+                | "while"
+                | "after"
+                | "inside"
+                | "outside"
+                | "près"
+                | "lors"
+                | "après"
         )
 }
 
+/// Whether the text after a count says it is a part of a group of people: "killed 1 of
+/// them", "killing five of them", "killed one of their chiefs", "tuant trois d'entre eux".
+fn of_them(rest: &str) -> bool {
+    let rest = rest.trim_start();
+    const PARTS: [&str; 11] = [
+        "of them",
+        "of whom",
+        "of their ",
+        "of its ",
+        "of his ",
+        "of the ",
+        "d'entre eux",
+        "d'entre elles",
+        "d’entre eux",
+        "de leurs ",
+        "de ses ",
+    ];
+    PARTS.iter().any(|p| rest.get(..p.len()).is_some_and(|head| head.eq_ignore_ascii_case(p)))
+}
+
 /// Whether the text after a count is one noun the dictionary does not know and then the end of
-/// the phrase: a plural ("executed 9 imams in Mosul", "killing 4 shepherds.") or a name of a
-/// people or a force ("claimed to have killed 4 SSPDF.") — the object of a verb of killing is
-/// people, whatever the noun. Two unknown words ("killed 3 stray dogs") or a phrase that goes on
-/// ("killing 2 birds with one stone") are not read.
-fn one_plural_noun(rest: &str) -> bool {
+/// the phrase, in the number of the count: a plural after a plural ("executed 9 imams in Mosul",
+/// "killing 4 shepherds."), a singular after one ("killing 1 pastoralist (", "killing one
+/// herder and wounding another"), or a name of a people or a force ("claimed to have killed 4
+/// SSPDF.") — the object of a verb of killing is people, whatever the noun. Two unknown words
+/// ("killed 3 stray dogs") or a phrase that goes on ("killing 2 birds with one stone") are not
+/// read.
+fn one_unknown_noun_then_end(rest: &str, count: u64) -> bool {
     let rest = rest.trim_start();
     let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
-    one_unknown_noun(&word) && ends_phrase(&rest[word.len()..])
+    let mut after = &rest[word.len()..];
+    // A name may be two words: "killed at least 12 Sudanese Misseriya (including 5 children)".
+    let second: String = after.strip_prefix(' ').unwrap_or("").chars().take_while(|c| c.is_alphabetic()).collect();
+    if word.chars().next().is_some_and(char::is_uppercase) && second.chars().next().is_some_and(char::is_uppercase) {
+        after = &after[1 + second.len()..];
+    }
+    let ends = ends_phrase(after) || after.trim_start().starts_with('(');
+    one_unknown_noun(&word, count) && ends
 }
 
-/// A word that can name people the dictionary does not know: a plural of more than three
-/// letters ("imams") or a capitalised name of three or more ("Fulani", "SSPDF").
-fn one_unknown_noun(word: &str) -> bool {
+/// A word that can name people the dictionary does not know, in the number of `count`: a
+/// plural of more than three letters ("imams") after more than one, a singular of more than
+/// three ("pastoralist") after one, or a capitalised name of three or more ("Fulani", "SSPDF").
+fn one_unknown_noun(word: &str, count: u64) -> bool {
     let lower = word.to_lowercase();
     let letters = lower.chars().count();
-    let plural = word.chars().next().is_some_and(char::is_lowercase)
-        && letters > 3
-        && (lower.ends_with('s') && !lower.ends_with("ss") || lower.ends_with('x'));
+    let lowercase = word.chars().next().is_some_and(char::is_lowercase);
+    let plural = lower.ends_with('s') && !lower.ends_with("ss") || lower.ends_with('x');
+    let agrees = if count == 1 { !plural && !NOT_NOUNS.contains(&lower.as_str()) } else { plural };
     let name = word.chars().next().is_some_and(char::is_uppercase) && letters >= 3;
-    plural || name
+    lowercase && letters > 3 && agrees || name
 }
 
+/// Lowercase words after "one" that are not a noun of people: "one other", "killing one
+/// and wounding two" are read elsewhere.
+const NOT_NOUNS: &[&str] = &["other", "another", "more", "person", "each", "which", "where", "when", "while"];
+
 /// Whether the text between a count and a casualty word is one noun the dictionary does not
-/// know and a passive auxiliary: "3 Fulani were killed", "two Palestinians were injured".
-fn one_noun_then_passive(gap: &str, casualty_word: &str) -> bool {
+/// know, in the count's number, and a passive auxiliary, with at most a participle of manner:
+/// "3 Fulani were killed", "two Palestinians were injured", "two siblings were shot to death",
+/// "1 pastoralist was killed".
+fn one_noun_then_passive(gap: &str, casualty_word: &str, count: u64) -> bool {
     let gap = gap.trim_start();
     let word: String = gap.chars().take_while(|c| c.is_alphabetic()).collect();
     let rest = &gap[word.len()..];
+    one_unknown_noun(&word, count) && passive_of_manner(rest, casualty_word)
+}
+
+/// Whether `gap` (before a casualty word) is a passive auxiliary with at most the participle of
+/// how they died: "were", "were shot", "was stabbed to" (death).
+fn passive_of_manner(gap: &str, casualty_word: &str) -> bool {
     // The auxiliary may be the casualty word's own first word ("were killed").
     let passive = |text: &str| {
         text.split(|c: char| !c.is_alphanumeric())
             .any(|w| ["was", "were", "been", "été"].iter().any(|a| a.eq_ignore_ascii_case(w)))
     };
-    one_unknown_noun(&word) && only_words(rest, AUXILIARIES, 3) && (passive(rest) || passive(casualty_word))
+    let allowed: Vec<&str> = AUXILIARIES.iter().chain(MANNER).copied().collect();
+    only_words(gap, &allowed, 4) && (passive(gap) || passive(casualty_word))
 }
+
+/// Whether a count of people is the object of a verb "to death": "the police beat a young man
+/// to death", "burned three people to death", "ont battu un homme à mort".
+fn to_death(gap: &str, casualty_word: &str) -> bool {
+    let to = matches!(gap.trim(), "to" | "à");
+    to && ["death", "mort"].iter().any(|d| d.eq_ignore_ascii_case(casualty_word))
+}
+
+/// Participles of how someone was killed, between a passive auxiliary and the casualty word
+/// ("were shot dead", "was beaten to death"). Not "fatally": it is a casualty word itself.
+#[rustfmt::skip]
+const MANNER: &[&str] = &[
+    "shot", "stabbed", "beaten", "hacked", "burned", "burnt", "stoned", "clubbed", "bludgeoned", "strangled",
+    "tortured", "to", "gunned", "abattus", "abattu", "poignardé", "poignardés", "battu",
+    "battus", "à",
+];
 
 /// Whether the word before `at` is one of `words`.
 fn preceded_by(text: &str, at: usize, list: &[&str]) -> bool {
@@ -753,7 +1023,12 @@ fn preceded_by(text: &str, at: usize, list: &[&str]) -> bool {
 fn singular(noun: &str) -> bool {
     let last = noun.rsplit(' ').next().unwrap_or(noun).to_lowercase();
     let plural_forms = ["people", "men", "women", "children", "police", "personnel", "youth", "staff", "folk", "gens"];
-    !(last.ends_with('s') && !last.ends_with("ss") || last.ends_with('x') || plural_forms.contains(&last.as_str()))
+    // Nouns whose singular ends like a plural: "son fils", "son corps".
+    let both = ["fils", "corps"];
+    both.contains(&last.as_str())
+        || !(last.ends_with('s') && !last.ends_with("ss")
+            || last.ends_with('x')
+            || plural_forms.contains(&last.as_str()))
 }
 
 /// The start of a singular determiner ("a", "an", "another") at most three words before
@@ -768,13 +1043,20 @@ fn determiner_before(text: &str, at: usize) -> Option<usize> {
         if trimmed.len() != head.len() && trimmed.ends_with([',', ';', ':', '(', ')', '.']) {
             return None;
         }
-        let word_start = word_start_before(trimmed, |c| c.is_alphanumeric());
+        // "a 48-year-old man": a hyphenated word is one.
+        let word_start = word_start_before(trimmed, |c| c.is_alphanumeric() || c == '-');
         let word = &trimmed[word_start..];
         if word.is_empty() {
             return None;
         }
         if ["a", "an", "another"].iter().any(|d| d.eq_ignore_ascii_case(word)) {
             // "a number of", "a few" are not one person; neither is "such a".
+            return Some(window_start + word_start);
+        }
+        // "a shepherd and his son", "un berger et son fils": one more, joined to the first.
+        if POSSESSIVES.iter().any(|d| d.eq_ignore_ascii_case(word))
+            && ["and", "et"].iter().any(|c| c.eq_ignore_ascii_case(last_word(&trimmed[..word_start])))
+        {
             return Some(window_start + word_start);
         }
         if ["of", "and", "or", "the", "his", "her", "their", "its", "by", "in", "on", "with", "from", "to"]
