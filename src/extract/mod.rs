@@ -356,6 +356,12 @@ impl Extractor {
                 if tags.iter().any(|t| trigger_type(&self.dict, t).is_some() || t.kind == EntryKind::Casualty) {
                     stats.negated += 1;
                 }
+            } else if out.len() > first && self.background(article.published, &sentence_dates) {
+                // "Sternenko stabbed a man in self-defence ... on 24 May 2018.": after the
+                // article's own event, a sentence dated years before it is background.
+                if tags.iter().any(|t| trigger_type(&self.dict, t).is_some()) {
+                    stats.negated += 1;
+                }
             } else if tags.iter().any(|t| trigger_type(&self.dict, t).is_some()) {
                 let around = &paragraph_places[sentence.paragraph as usize];
                 match self.candidate(article, sentence, &tags, &sentence_dates, last_date, around, dominant, None) {
@@ -651,6 +657,28 @@ impl Extractor {
             .into_iter()
             .filter(|(t, i)| !(has_demonstration && (!demonstration(*i) || any_not_cause) && cause(t)))
             .collect();
+        // An explosive defused, intercepted, recovered or gone off in its planters' hands ("defused
+        // five IEDs", "recovered four IEDs", "a timed IED was found", "landmines they were planting
+        // exploded prematurely", "a landmine left over from the war") is a disrupted weapons use
+        // (ACLED), not an explosion: the disrupting word decides for every explosive of the sentence.
+        let triggers = match self.seizures.weapons {
+            Some(disrupted) => {
+                let remote = |i: u16| dict.event_type(i).family == "remote_violence";
+                // "attempted to defuse a device" that then went off is no disruption.
+                let tried = |t: &Tag| {
+                    let before = last_words(&text[..t.start], 2);
+                    before.iter().any(|w| {
+                        ["attempted", "tried", "trying", "attempting", "while"]
+                            .iter()
+                            .any(|x| x.eq_ignore_ascii_case(w))
+                    })
+                };
+                let disrupting =
+                    triggers.iter().any(|(t, i)| *i == disrupted && !tried(t) || remote(*i) && recovered(text, t));
+                triggers.into_iter().map(|(t, i)| (t, if disrupting && remote(i) { disrupted } else { i })).collect()
+            }
+            None => triggers,
+        };
         let all_timing = triggers.iter().all(|(t, _)| timing(t));
         // A generic word nothing in the sentence refines ("raid" with no weapon) gives way to a
         // specific one of any family ("arrested").
@@ -716,6 +744,16 @@ impl Extractor {
         // what it seizes is a place.
         if event_type == self.seizures.territory {
             event_type = self.what_was_seized(text, sentence, tags, trigger).unwrap_or(event_type);
+        }
+        // Demonstrators who fight ("rioters ... blocked roads and clashed with the army",
+        // "protesters attacked the police") make the demonstration violent: the violence is the
+        // riot's (ACLED: violence during a riot is the riot).
+        if matches!(dict.event_type(event_type).family.as_str(), "battle" | "violence_against_civilians")
+            && let Some(&(_, riot)) = triggers.iter().find(|(t, i)| {
+                self.is_demonstration(*i) && t.start < trigger.start && names_demonstrators(&text[t.start..t.end])
+            })
+        {
+            event_type = riot;
         }
         // Violence whose victims are armed ("a soldier was shot", "gunmen shot at a police
         // station") is a clash: ACLED's violence against civilians needs civilian victims.
@@ -1206,7 +1244,15 @@ impl Extractor {
                     && at_most_words(&text[sentence_start(text, t.start)..t.start], 1)
                     || perfect_tense(&text[sentence_start(text, t.start)..t.start]));
             cue || since_year
-        })
+        }) || there_have_been(text, tags)
+    }
+
+    /// Whether every date of a sentence lies more than a year before the article's
+    /// publication: what it tells is history, not news.
+    fn background(&self, published: Option<NaiveDate>, dates: &[(usize, ResolvedDate)]) -> bool {
+        const HISTORY_DAYS: i64 = 365;
+        published
+            .is_some_and(|p| !dates.is_empty() && dates.iter().all(|(_, d)| (p - d.date).num_days() > HISTORY_DAYS))
     }
 
     /// The place of a sentence: its most specific places, the first after the trigger or
@@ -1793,6 +1839,17 @@ fn perfect_tense(clause: &str) -> bool {
     ["have been", "has been", "have died", "have killed", "ont été", "a été"].iter().any(|p| lower.contains(p))
 }
 
+/// "There have been several attacks in the Biobio region", "there have been dozens of
+/// killings this year": a sentence that opens on "there have been" counts events over a period.
+fn there_have_been(text: &str, tags: &[&Tag]) -> bool {
+    let Some(first) = tags.first() else { return false };
+    let start = sentence_start(text, first.start);
+    let opening = text[start..].trim_start();
+    ["there have been ", "there has been ", "il y a eu "]
+        .iter()
+        .any(|o| opening.get(..o.len()).is_some_and(|h| h.eq_ignore_ascii_case(o)))
+}
+
 /// Whether a tag is a verb in the passive: an auxiliary just before it or opening it ("were
 /// killed", "a man was found dead", "ont été tués").
 pub(crate) fn is_passive(text: &str, t: &Tag) -> bool {
@@ -2152,6 +2209,36 @@ fn told_as_cause(text: &str, sentence_start: usize, t: &Tag) -> bool {
             && near.iter().any(|w| RELATIVE.iter().any(|r| r.eq_ignore_ascii_case(w)))
 }
 
+/// Whether an explosive named by `t` was found rather than set off: the object of a verb of
+/// finding in its clause ("police recovered four improvised explosive devices", "unearthed
+/// and defused five IEDs") or the subject of one right after ("a timed IED was found").
+fn recovered(text: &str, t: &Tag) -> bool {
+    const FINDING: [&str; 14] = [
+        "recovered",
+        "unearthed",
+        "found",
+        "discovered",
+        "uncovered",
+        "seized",
+        "seizing",
+        "confiscated",
+        "defused",
+        "diffused",
+        "découvert",
+        "découverte",
+        "saisi",
+        "retrouvé",
+    ];
+    let window = &text[window_before(text, t.start, 80)..t.start];
+    let clause = window.rfind([',', ';', ':', '.']).map_or(window, |p| &window[p + 1..]);
+    let before = last_words(clause, 6);
+    let after_text = &text[t.end..window_after(text, t.end, 40)];
+    let after: Vec<&str> = after_text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(3).collect();
+    let is_finding = |w: &&str| FINDING.iter().any(|f| f.eq_ignore_ascii_case(w));
+    let passive = after.first().is_some_and(|w| ["was", "were", "a", "ont"].iter().any(|a| a.eq_ignore_ascii_case(w)));
+    before.iter().any(is_finding) || passive && after.get(1).is_some_and(is_finding)
+}
+
 /// Whether a denial word denies the event ("the group denied carrying out the attack"), not
 /// something refused to people ("after being denied access to buses", "the denial of permits").
 fn denies_an_event(text: &str, t: &Tag) -> bool {
@@ -2383,17 +2470,39 @@ fn merge_into_article(dict: &Dictionary, candidate: Candidate, out: &mut Vec<Can
     // "Assailants attacked a checkpoint. Five people were killed in the blast.": a reference
     // to an event just told joins it across the violent families.
     let violent = |c: &Candidate| FAMILY_ORDER[..3].contains(&family(c));
-    let target = out[first..].iter_mut().rev().find(|c| {
-        (family(c) == family(&candidate) || candidate.reference && violent(c) && violent(&candidate))
+    // "Rioters set fire to a mall. The attack caused material damage.": a reference with no
+    // place of its own tells more of the event just told, whatever its family.
+    // "An explosive device was discovered near a checkpoint. The device detonated as soldiers
+    // tried to defuse it": the disruption failed, the event is the explosion.
+    let failed = |c: &Candidate| {
+        dict.event_type(c.event_type).code == "disrupted_weapons_use"
+            && dict.event_type(candidate.event_type).family == "remote_violence"
+    };
+    let joins = |c: &Candidate, any_family: bool| {
+        (family(c) == family(&candidate)
+            || candidate.reference && (violent(c) && violent(&candidate) || any_family)
+            || any_family && failed(c))
             && c.date.compatible(&candidate.date, 1)
             && places_compatible(c, &candidate)
             && (candidate.reference || actors_compatible(c, &candidate))
-    });
-    let Some(c) = target else {
+    };
+    let kin_at = out[first..].iter().rposition(|c| joins(c, false));
+    let just_before = (out.len() > first)
+        .then(|| out.len() - 1 - first)
+        .filter(|&k| candidate.reference && candidate.places.is_empty() || failed(&out[first + k]))
+        .filter(|&k| joins(&out[first + k], true));
+    let Some(k) = kin_at.or(just_before) else {
         out.push(candidate);
         return;
     };
-    if (c.generic || c.fallback) && !candidate.generic && !candidate.fallback {
+    let c = &mut out[first + k];
+    // A reference across families ("The attack caused material damage." after an arson) tells
+    // more of the event; it does not retype it.
+    let kin = family(c) == family(&candidate) || violent(c) && violent(&candidate);
+    if failed(c) {
+        c.event_type = candidate.event_type;
+    }
+    if kin && (c.generic || c.fallback) && !candidate.generic && !candidate.fallback {
         c.event_type = candidate.event_type;
         c.generic = false;
         c.fallback = false;
