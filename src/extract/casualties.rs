@@ -495,19 +495,24 @@ impl<'a> Grammar<'a> {
             }
         }
         out.sort_by_key(|q| q.start);
-        // "a family of three", "une famille de cinq": the family is the count after it.
-        let mut k = 0;
-        while k + 1 < out.len() {
-            let noun = &text[out[k].start..out[k].end];
-            let family = ["family", "famille"].iter().any(|f| noun.to_lowercase().ends_with(f));
-            let between = text.get(out[k].end..out[k + 1].start).unwrap_or_default();
-            if family && matches!(between.trim(), "of" | "de") {
-                out[k].count = out[k + 1].count;
-                out[k].end = out[k + 1].end;
-                out.remove(k + 1);
+        // "a family of three", "une famille de cinq": the family is the count after it (one pass,
+        // no removal in place: a sentence may hold thousands of counts).
+        let mut merged: Vec<Quantity> = Vec::with_capacity(out.len());
+        let mut rest = out.into_iter().peekable();
+        while let Some(mut q) = rest.next() {
+            if let Some(next) = rest.peek() {
+                let noun = &text[q.start..q.end];
+                let family = ["family", "famille"].iter().any(|f| noun.to_lowercase().ends_with(f));
+                let between = text.get(q.end..next.start).unwrap_or_default();
+                if family && matches!(between.trim(), "of" | "de") {
+                    q.count = next.count;
+                    q.end = next.end;
+                    rest.next();
+                }
             }
-            k += 1;
+            merged.push(q);
         }
+        let mut out = merged;
         // "including two soldiers and five civilians": the subset runs over the coordination.
         for k in 1..out.len() {
             if out[k - 1].subset && out[k - 1].end <= out[k].start {

@@ -1741,6 +1741,10 @@ impl Extractor {
             }
             if let Some(i) = trigger_type(&self.dict, t) {
                 s.protest |= self.is_demonstration(i);
+                // A word that tells the intervention itself ("dispersed the protesters"),
+                // whichever trigger the sentence was typed by; not one the protest is about.
+                let intervening = i == self.protests.intervention || i == self.protests.excessive_force;
+                s.intervention |= intervening && !told_as_cause(text, sentence_start(text, t.start), t);
             }
         }
         s
