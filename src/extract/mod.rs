@@ -1103,9 +1103,15 @@ impl Extractor {
         if fire.explosions_only && (harmed || category(&[WeaponCategory::Explosive, WeaponCategory::Grenade])) {
             return None;
         }
-        // Shots beside explosions without small arms named: the heavier fire decides.
-        if fire.exchange || fire.direct && !fire.remote || category(&[WeaponCategory::SmallArms]) {
+        // Shots beside explosions without small arms named: the heavier fire decides. Bursts
+        // of heavy weapons alone ("20 bursts of fire involving heavy machineguns") are fire from
+        // afar (ACLED: other heavy weapons platforms), not direct fire.
+        let heavy_only = category(&[WeaponCategory::Artillery]) && !category(&[WeaponCategory::SmallArms]);
+        if fire.exchange || fire.direct && !fire.remote && !heavy_only || category(&[WeaponCategory::SmallArms]) {
             return self.armed_clash;
+        }
+        if heavy_only {
+            return Some(self.shelling);
         }
         if fire.remote && !category(&[WeaponCategory::Aerial, WeaponCategory::Drone]) {
             return Some(self.shelling);
@@ -1495,7 +1501,13 @@ impl Extractor {
                         .iter()
                         .any(|f| f.eq_ignore_ascii_case(w))
                 });
-                if former { Some(true) } else { (!is_neutral_person(head)).then_some(false) }
+                // "a police officer ... who was off-duty", "a soldier (assumed off-duty)".
+                let after = &text[t.end..window_after(text, t.end, 60)];
+                let off_duty = after.find(['.', ';']).map_or(after, |p| &after[..p]).to_lowercase();
+                let off_duty = ["off-duty", "off duty", "not on duty", "hors service", "pas en service"]
+                    .iter()
+                    .any(|o| off_duty.contains(o));
+                if former || off_duty { Some(true) } else { (!is_neutral_person(head)).then_some(false) }
             }
             _ => None,
         };
@@ -1557,9 +1569,19 @@ impl Extractor {
                             .and_then(|e| self.dict.entry(e).place())
                             .is_some_and(|p| p.level == PlaceLevel::Point)
                 });
+            // A name the gazetteer lacks right after an active trigger ("gunmen attacked Danhono
+            // in Chikun LGA", "attacked Ahmed at his home"): a village or a person, civilians.
+            let name_after =
+                !passive && tags.get(at + 1).is_none_or(|t| !at_most_words(&text[trigger.end..t.start], 0)) && {
+                    let next = text[trigger.end..window_after(text, trigger.end, 40)].trim_start();
+                    let word: String = next.chars().take_while(|c| c.is_alphabetic()).collect();
+                    word.chars().next().is_some_and(char::is_uppercase)
+                        && word.chars().count() > 2
+                        && !["The", "A", "An", "Its", "Their", "His", "Her"].contains(&word.as_str())
+                };
             if any(&ARMED_SITES) {
                 Some(false)
-            } else if any(&DWELLINGS) || !passive && town_after {
+            } else if any(&DWELLINGS) || !passive && (town_after || name_after) {
                 Some(true)
             } else {
                 None
