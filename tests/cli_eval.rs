@@ -316,3 +316,23 @@ fn dedup_mode_feeds_every_row_into_one_state_and_scores_merges_links_and_drops()
         assert!(table.contains(label), "{table}");
     }
 }
+
+#[test]
+fn dedup_mode_tells_false_merges_of_word_for_word_rows_apart() {
+    // Coded data splits one report into several rows (one per place or day): the same text under
+    // two ids is a false merge no reader of the text could avoid, and is counted as such.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("split.csv");
+    let header = "eventid,date,country,state,city,latitude,longitude,killed,wounded,attacktype,summary\n";
+    let row = |id: &str, text: &str| {
+        format!("{id},2012-01-05,Iraq,Kirkuk,Kirkuk,35.4681,44.3922,3,7,Bombing/Explosion,\"{text}\"\n")
+    };
+    let same =
+        "01/05/2012: A car bomb exploded near a market in Kirkuk city, Iraq, killing three people and wounding seven.";
+    let told = "01/05/2012: Three people were killed and seven wounded when a car bomb went off at a Kirkuk market.";
+    std::fs::write(&file, format!("{header}{}{}{}", row("1", same), row("2", same), row("3", told))).unwrap();
+    let out = lexwire(&["eval", "--dedup", "--json", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r = &json_reports(&out)[0];
+    assert_eq!((r["false_merges"].as_u64(), r["false_merges_same_text"].as_u64()), (Some(2), Some(1)), "{r}");
+}

@@ -267,3 +267,35 @@ fn an_adversarial_dictionary_of_nested_prefixes_builds_and_matches() {
         .collect();
     assert_eq!(ids, ["geonames:10000300", "geonames:10000150"]);
 }
+
+#[test]
+fn a_lone_place_of_another_continent_is_a_false_match() {
+    // "Colonia" is Köln's Spanish name; in a Mexican story it is a neighbourhood. A place that is
+    // the only one of its country, over 1,500 km from every place of the text's main country,
+    // is dropped; alone in a text, the same name is kept.
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("dump.txt");
+    let row = |id: u32, name: &str, alternates: &str, lat: f64, lon: f64, country: &str| {
+        format!(
+            "{id}\t{name}\t{name}\t{alternates}\t{lat}\t{lon}\tP\tPPLA\t{country}\t\t01\t\t\t\t100000\t\t\tUTC\t2020-01-01\n"
+        )
+    };
+    let text = row(4014338, "Culiacan", "", 24.79, -107.39, "MX")
+        + &row(4005539, "Guadalajara", "", 20.67, -103.39, "MX")
+        + &row(2886242, "Koeln", "Colonia,Cologne", 50.93, 6.95, "DE");
+    std::fs::write(&dump, text).unwrap();
+    let places = |input: &str| -> Vec<String> {
+        let args = ["tag", "--geonames", dump.to_str().unwrap(), "--countries", "all", "--format", "text", "-"];
+        let out = lexwire(&args, Some(input.as_bytes()));
+        assert!(out.status.success(), "{}", stderr(&out));
+        let lines = stdout_lines(&out);
+        let tags = lines[0]["tags"].as_array().unwrap();
+        tags.iter().filter(|t| t["kind"] == "place").map(|t| t["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(places("In Culiacan, a man was found dead in Colonia 21 de Marzo."), ["geonames:4014338"]);
+    assert_eq!(
+        places("Protesters marched in Culiacan and Guadalajara, and in Colonia."),
+        ["geonames:4014338", "geonames:4005539"]
+    );
+    assert_eq!(places("Police in Colonia said a man was found dead."), ["geonames:2886242"]);
+}

@@ -471,3 +471,38 @@ fn two_villages_the_gazetteer_lacks_are_two_events_and_one_told_twice_is_one() {
     assert_eq!(again[0]["status"], "updated", "the same village told again: {}", again[0]);
     assert_eq!(again[0]["event_id"], first[0]["event_id"]);
 }
+
+#[test]
+fn a_place_a_day_and_a_type_alone_link_and_a_shared_toll_merges() {
+    // One city sees several protests or shootings a day: two reports that agree on the place,
+    // the day and the type and share nothing else are two events, the second linked to the
+    // first; a report that also tells the same toll is the same event.
+    let mut e = engine(DedupConfig::default());
+    let report = |id: &str, source: &str, text: &str| {
+        serde_json::json!({ "id": id, "source": source, "published_at": "2021-03-02T09:00:00Z", "text": text })
+            .to_string()
+    };
+    let (_, bread) = feed_received(
+        &mut e,
+        &report("a", "x", "Hundreds of people protested in Raqqa today against the rising price of bread."),
+        "2021-03-02",
+    );
+    let (outcome, students) = feed_received(
+        &mut e,
+        &report("b", "y", "Dozens of students demonstrated in Raqqa today, demanding the release of detainees."),
+        "2021-03-02",
+    );
+    assert_eq!(students[0]["status"], "created", "{}", students[0]);
+    assert_eq!(outcome.linked, 1);
+    assert_eq!(students[0]["possible_duplicates"][0]["event_id"], bread[0]["event_id"], "{}", students[0]);
+
+    let (_, shot) =
+        feed_received(&mut e, &report("c", "x", "Gunmen shot dead two civilians in Raqqa today."), "2021-03-02");
+    let (_, again) = feed_received(
+        &mut e,
+        &report("d", "y", "Two civilians were killed today by unknown gunmen in Raqqa."),
+        "2021-03-02",
+    );
+    assert_eq!(again[0]["status"], "updated", "the same toll, place and day: {}", again[0]);
+    assert_eq!(again[0]["event_id"], shot[0]["event_id"]);
+}

@@ -44,7 +44,7 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::dictionary::{Dictionary, Lang, PlaceLevel};
+use crate::dictionary::{Detail, Dictionary, EntryId, Lang, PlaceLevel};
 use crate::extract::casualties::Count;
 use crate::extract::dates::ResolvedDate;
 use crate::extract::{Candidate, Role};
@@ -440,7 +440,8 @@ impl Deduper {
             let (matched, links) = if self.applied_before(&proto.event_id, article.id, content_hash, seq) {
                 (Some(proto.event_id.clone()), Vec::new())
             } else {
-                self.best_match(&proto, &own, &republished)
+                let facts = ReportFacts::of(dict, candidate);
+                self.best_match(&proto, &facts, &own, &republished)
             };
             let (id, status) = match matched {
                 Some(id) => {
@@ -597,10 +598,18 @@ impl Deduper {
     ///   one that holds the other only where a side took it from its article.
     /// - otherwise the events of the same family and a compatible date whose place agrees on a
     ///   specific footing (the same place, or an approximate place near or in the district of
-    ///   the other), whose doers and targets do not differ; the closest wins, ties to the
-    ///   smallest id. Events that agree only on a wide area (a governorate and a day) or where
-    ///   either has no place are not merged but linked.
-    fn best_match(&self, proto: &EventState, own: &[String], republished: &[String]) -> (Option<String>, Vec<Link>) {
+    ///   the other), whose doers and targets do not differ, and that share something more
+    ///   ([`corroborated`]) unless the report revises a toll ("rose to seven": it tells of an
+    ///   event already known); the closest wins, ties to the smallest id. Events that agree
+    ///   only on a wide area (a governorate and a day), on a place and a day with nothing more,
+    ///   or where either has no place, are not merged but linked.
+    fn best_match(
+        &self,
+        proto: &EventState,
+        facts: &ReportFacts,
+        own: &[String],
+        republished: &[String],
+    ) -> (Option<String>, Vec<Link>) {
         let km = self.config.distance_km;
         let family_and_date = |e: &EventState| e.family == proto.family && dates_agree(&e.date, &proto.date);
         // The best of `events` by (place agreement, date closeness); among equals the smallest id.
@@ -645,6 +654,7 @@ impl Deduper {
             place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 2
                 && sides_agree(&e.actors, &proto.actors)
                 && types_agree(e, proto)
+                && (facts.revised_toll || corroborated(e, proto, facts))
         };
         let mut in_range = self.by_date.range(lo.clone()..=hi.clone()).map(|(_, _, id)| &self.events[id]);
         if let Some(id) = pick(&mut in_range, &agrees) {
@@ -657,7 +667,7 @@ impl Deduper {
             .map(|(_, _, id)| &self.events[id])
             .filter(|e| {
                 family_and_date(e)
-                    && place_agreement(e.location.as_ref(), proto.location.as_ref(), km) == 1
+                    && place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 1
                     && sides_agree(&e.actors, &proto.actors)
             })
             .map(|e| Link { event_id: e.event_id.clone(), score: link_score(e, proto) })
@@ -1067,6 +1077,48 @@ fn sides_agree(a: &[ActorState], b: &[ActorState]) -> bool {
     }
     let (ta, tb) = (targets(a), targets(b));
     actors_agree(a, b) && (ta.is_empty() || tb.is_empty() || ta.iter().any(|t| tb.contains(t)))
+}
+
+/// What a report tells beyond its record that decides a merge.
+struct ReportFacts {
+    /// It revises a toll ("rose to seven"): it tells of an event already known.
+    revised_toll: bool,
+    /// Its weapons of a kind that tells one event from another (a drone, a car bomb; not the
+    /// guns or "weapons" of most clashes).
+    telling_weapons: Vec<String>,
+}
+
+impl ReportFacts {
+    fn of(dict: &Dictionary, c: &Candidate) -> ReportFacts {
+        let telling =
+            |w: &EntryId| matches!(&dict.entry(*w).detail, Detail::Weapon(x) if x.category.tells_events_apart());
+        ReportFacts {
+            revised_toll: c.casualties.revised,
+            telling_weapons: c.weapons.iter().filter(|w| telling(w)).map(|w| dict.entry(*w).id.clone()).collect(),
+        }
+    }
+}
+
+/// Whether a known event and a report that agree on family, place and day also share
+/// something that tells their event from its neighbours: a toll (killed or injured,
+/// overlapping and not zero), a named actor in the same role, the same locality the gazetteer
+/// lacks ("Tell Hamdun, Idlib"), or a telling weapon (the dictionary's ids, so it holds across
+/// languages). A place, a day and a type alone are not enough: one city sees several protests,
+/// shootings or raids a day, and coded data lists them as distinct events.
+fn corroborated(e: &EventState, report: &EventState, facts: &ReportFacts) -> bool {
+    let toll = |x: Option<Count>, y: Option<Count>| matches!((x, y), (Some(x), Some(y)) if x.best > 0 && y.best > 0 && tolls_agree(Some(x), Some(y)));
+    let named = |x: &ActorState| x.id != crate::dictionary::requirements::UNIDENTIFIED_ACTOR;
+    let shared =
+        e.actors.iter().filter(|x| named(x)).any(|x| report.actors.iter().any(|y| y.role == x.role && y.id == x.id));
+    let locality = match (
+        e.location.as_ref().and_then(|l| l.locality.as_deref()),
+        report.location.as_ref().and_then(|l| l.locality.as_deref()),
+    ) {
+        (Some(x), Some(y)) => crate::normalize::normalize_str(x).eq(&crate::normalize::normalize_str(y)),
+        _ => false,
+    };
+    let weapon = facts.telling_weapons.iter().any(|w| e.weapons.contains(w));
+    toll(e.fatalities, report.fatalities) || toll(e.injured, report.injured) || shared || locality || weapon
 }
 
 /// How likely a linked event is the same (0 to 1): a compatible date and a place one holds,

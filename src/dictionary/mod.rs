@@ -259,6 +259,12 @@ pub enum WeaponCategory {
 }
 
 impl WeaponCategory {
+    /// Whether two reports naming a weapon of this kind likely tell of one event: a drone or a
+    /// car bomb does; guns, ammunition and "weapons", named in most clashes, do not.
+    pub fn tells_events_apart(self) -> bool {
+        !matches!(self, WeaponCategory::Ammunition | WeaponCategory::SmallArms | WeaponCategory::Generic)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             WeaponCategory::Drone => "drone",

@@ -37,6 +37,10 @@ pub struct DedupReport {
     pub updated: usize,
     /// Gold events whose report merged into a lexwire event holding another gold event.
     pub false_merges: usize,
+    /// Of those, rows whose text is word for word a text already in the event: coded data
+    /// splits one report into several rows (one per place or per day), which no reader of
+    /// the text can tell apart.
+    pub false_merges_same_text: usize,
     /// Reports that created an event linked to an event of another gold event, or of the same.
     pub linked_to_other: usize,
     pub linked_to_same: usize,
@@ -72,6 +76,7 @@ impl fmt::Display for DedupReport {
             self.false_merges,
             Self::rate(self.false_merges, self.gold_events)
         )?;
+        writeln!(f, "    {:<34}{:>6}", "same text as a merged row", self.false_merges_same_text)?;
         writeln!(f, "  linked to another gold event         {:>6}", self.linked_to_other)?;
         writeln!(f, "  linked to the same gold event        {:>6}", self.linked_to_same)?;
         writeln!(f, "  drops                                {:>6}", self.dropped())?;
@@ -112,6 +117,8 @@ pub fn evaluate(
     let mut reports_of: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut falsely_merged: BTreeSet<String> = BTreeSet::new();
     let mut gold_events: BTreeSet<String> = BTreeSet::new();
+    // The texts each lexwire event was told by.
+    let mut texts: HashMap<String, BTreeSet<&str>> = HashMap::new();
     for row in &rows {
         let gold = row.cluster.clone().unwrap_or_else(|| row.id.clone());
         let published = row.published.or(row.date).map(|d| d.format("%Y-%m-%d").to_string());
@@ -149,15 +156,19 @@ pub fn evaluate(
                 Status::Updated => report.updated += 1,
             }
             let held = holds.entry(id.clone()).or_default();
-            if held.iter().any(|g| *g != gold)
-                && falsely_merged.insert(gold.clone())
-                && report.false_merge_examples.len() < examples
-            {
-                let event = engine.deduper().event(id);
-                let first =
-                    event.and_then(|e| e.sources.first()).map_or(String::new(), |s| s.evidence.sentence.to_string());
-                report.false_merge_examples.push((clip(&row.text), clip(&first)));
+            let told = texts.entry(id.clone()).or_default();
+            let text = row.text.trim();
+            if held.iter().any(|g| *g != gold) && falsely_merged.insert(gold.clone()) {
+                report.false_merges_same_text += usize::from(told.contains(text));
+                if report.false_merge_examples.len() < examples {
+                    let event = engine.deduper().event(id);
+                    let first = event
+                        .and_then(|e| e.sources.first())
+                        .map_or(String::new(), |s| s.evidence.sentence.to_string());
+                    report.false_merge_examples.push((clip(&row.text), clip(&first)));
+                }
             }
+            told.insert(text);
             held.insert(gold.clone());
             if *status == Status::Created
                 && let Some(event) = engine.deduper().event(id)

@@ -12,7 +12,11 @@
 //!    just before ("the village of Al-Abbas"), an unambiguous place of the same governorate
 //!    nearby, or (for persons' names and hand-flagged aliases) an event trigger nearby; ordinary
 //!    words must also be capitalized;
-//! 6. read numbers, in digits and in words ([`numbers`]), and assemble dates ([`dates`]).
+//! 6. drop a place far from the country the text is about that nothing else supports: the one
+//!    place of its country, its country not named, over [`FOREIGN_PLACE_KM`] from every place
+//!    of the text's main country ("Colonia" is Köln's Spanish name, but "in Culiacan, a man was
+//!    found dead in Colonia 21 de Marzo" is in Mexico);
+//! 7. read numbers, in digits and in words ([`numbers`]), and assemble dates ([`dates`]).
 //!
 //! Pure and synchronous: no I/O, no clock. Called by `lexwire tag`, the extractor and the
 //! service's workers.
@@ -22,7 +26,8 @@ pub mod numbers;
 
 use std::sync::Arc;
 
-use crate::dictionary::{Ambiguity, CueKind, Detail, Dictionary, EntryId, EntryKind, Lang};
+use crate::dictionary::gazetteer::km;
+use crate::dictionary::{AliasOrigin, Ambiguity, CueKind, Detail, Dictionary, EntryId, EntryKind, Lang, PlaceLevel};
 use crate::language;
 use crate::matcher::{AutomatonKind, Matcher, MatcherError, PatternId, RawMatch};
 use crate::normalize::{Normalized, TextTooLarge};
@@ -33,6 +38,14 @@ pub use numbers::NumberValue;
 /// How far (in bytes of the original text) an ambiguous place looks for a place of the same
 /// governorate.
 const PLACE_CONTEXT_BYTES: usize = 300;
+/// A place this far from every place of the text's main country, alone of its country, is taken
+/// for a false match (a neighbourhood or a person that shares a far town's name). Far enough to
+/// keep what news names across a border (Kilis and Tal Rifaat, Diffa and Maiduguri, Hudaydah and
+/// Jizan), near enough to drop other continents.
+pub const FOREIGN_PLACE_KM: f64 = 1500.0;
+/// How many places of the main country a foreign place is measured against (bounds the cost on
+/// a text that is all place names).
+const FOREIGN_PLACE_CHECKS: usize = 64;
 /// How far an ambiguous alias looks for an event trigger.
 const TRIGGER_CONTEXT_BYTES: usize = 150;
 
@@ -203,6 +216,7 @@ impl Tagger {
         }
         self.disambiguate_places(&mut scratch.pending);
         self.confirm_ambiguous(text, &mut scratch.pending);
+        self.keep_to_the_texts_countries(&mut scratch.pending);
 
         scratch.number_words.clear();
         scratch.date_words.clear();
@@ -366,6 +380,81 @@ impl Tagger {
         }
         for i in confirmed {
             pending[i].keep = true;
+        }
+    }
+
+    /// Step 6 of the module: keeps a text's places to the countries it is about. The main
+    /// country is the one with the most distinct places (a country's own name counts as one);
+    /// on a tie, the one named first by a canonical name (not an alternate or generated one),
+    /// then the one named first (news and coded data name the main place first). A place
+    /// that is the only one of its country, whose country the text does not name, and that lies
+    /// over [`FOREIGN_PLACE_KM`] from every place of the main country, is dropped.
+    fn keep_to_the_texts_countries(&self, pending: &mut [Pending]) {
+        let country_of = |p: &Pending| -> Option<&str> {
+            (p.keep && p.kind == EntryKind::Place).then_some(())?;
+            self.dict.entry(p.entry).place().map(|place| place.country.as_str())
+        };
+        let mut countries = pending.iter().filter_map(country_of);
+        let Some(first) = countries.next() else { return };
+        if countries.all(|c| c == first) {
+            return;
+        }
+        struct Support<'a> {
+            country: &'a str,
+            entries: Vec<EntryId>,
+            named: bool,
+            first: usize,
+            first_canonical: usize,
+        }
+        let mut support: Vec<Support> = Vec::new();
+        let aliases = self.dict.aliases();
+        for (i, p) in pending.iter().enumerate() {
+            let Some(country) = country_of(p) else { continue };
+            let k = match support.iter().position(|s| s.country == country) {
+                Some(k) => k,
+                None => {
+                    support.push(Support {
+                        country,
+                        entries: Vec::new(),
+                        named: false,
+                        first: i,
+                        first_canonical: usize::MAX,
+                    });
+                    support.len() - 1
+                }
+            };
+            let s = &mut support[k];
+            let place = self.dict.entry(p.entry).place();
+            if place.is_some_and(|place| place.level == PlaceLevel::Country) {
+                s.named = true;
+            } else if s.entries.len() < FOREIGN_PLACE_CHECKS && !s.entries.contains(&p.entry) {
+                s.entries.push(p.entry);
+            }
+            if matches!(aliases[p.alias as usize].origin, AliasOrigin::Primary | AliasOrigin::Curated) {
+                s.first_canonical = s.first_canonical.min(i);
+            }
+        }
+        let weight = |s: &Support| s.entries.len() + usize::from(s.named);
+        let Some(main) = support
+            .iter()
+            .min_by_key(|s| (std::cmp::Reverse(weight(s)), s.first_canonical, s.first))
+            .map(|s| (s.country, s.entries.clone()))
+        else {
+            return;
+        };
+        let points: Vec<(f64, f64)> =
+            main.1.iter().filter_map(|&e| self.dict.entry(e).place()).map(|p| (p.lat, p.lon)).collect();
+        if points.is_empty() {
+            return;
+        }
+        for s in support.iter().filter(|s| s.country != main.0 && !s.named && s.entries.len() == 1) {
+            let Some(place) = self.dict.entry(s.entries[0]).place() else { continue };
+            let far = points.iter().all(|&(lat, lon)| km(place.lat, place.lon, lat, lon) > FOREIGN_PLACE_KM);
+            if far {
+                for p in pending.iter_mut().filter(|p| p.keep && p.entry == s.entries[0]) {
+                    p.keep = false;
+                }
+            }
         }
     }
 
