@@ -506,3 +506,77 @@ fn a_place_a_day_and_a_type_alone_link_and_a_shared_toll_merges() {
     assert_eq!(again[0]["status"], "updated", "the same toll, place and day: {}", again[0]);
     assert_eq!(again[0]["event_id"], shot[0]["event_id"]);
 }
+
+#[test]
+fn a_template_of_places_the_gazetteer_lacks_is_no_republication() {
+    // A monitor's daily template, near villages no gazetteer holds: the sentences are near
+    // twins, but nothing says they tell of one place, so the second is an event of its own.
+    let mut e = engine(DedupConfig::default());
+    let report = |id: &str, village: &str| {
+        serde_json::json!({
+            "id": id, "source": "monitor", "published_at": "2021-05-01T09:00:00Z",
+            "text": format!("On 30 April 2021, monitors counted 12 explosions near {village}."),
+        })
+        .to_string()
+    };
+    let (_, first) = feed_received(&mut e, &report("a", "Khirbet Dawwara"), "2021-05-01");
+    let (outcome, second) = feed_received(&mut e, &report("b", "Ain Qusaybiya"), "2021-05-01");
+    assert!(first[0]["location"].is_null(), "{}", first[0]);
+    assert_eq!(second.len(), 1, "{outcome:?}");
+    assert_eq!(second[0]["status"], "created", "{}", second[0]);
+    assert_ne!(second[0]["event_id"], first[0]["event_id"]);
+}
+
+#[test]
+fn a_village_the_gazetteer_lacks_is_not_the_town_it_is_near_nor_another_town() {
+    let mut e = engine(DedupConfig::default());
+    let report = |id: &str, text: &str| {
+        serde_json::json!({ "id": id, "source": id, "published_at": "2021-03-02T09:00:00Z", "text": text }).to_string()
+    };
+    let (_, village) = feed_received(
+        &mut e,
+        &report("a", "Regime forces shelled homes in Tell Hamdun, Idlib today, killing two civilians."),
+        "2021-03-02",
+    );
+    assert_eq!(village[0]["location"]["locality"], "Tell Hamdun", "{}", village[0]);
+    // The town itself, the same toll: perhaps the same event told by its town, perhaps not.
+    let (outcome, town) = feed_received(
+        &mut e,
+        &report("b", "Two civilians were killed today when regime forces shelled homes in Idlib city."),
+        "2021-03-02",
+    );
+    assert_eq!(town[0]["status"], "created", "{}", town[0]);
+    assert_eq!(outcome.linked, 1, "{}", town[0]);
+    assert_eq!(town[0]["possible_duplicates"][0]["event_id"], village[0]["event_id"]);
+    // Another town: another place, no link to the village.
+    let (_, near) = feed_received(
+        &mut e,
+        &report("c", "Two civilians were killed today when regime forces shelled homes in Saraqib."),
+        "2021-03-02",
+    );
+    assert_eq!(near[0]["status"], "created", "{}", near[0]);
+    let links = near[0]["possible_duplicates"].as_array().map(|l| l.to_vec()).unwrap_or_default();
+    assert!(links.iter().all(|l| l["event_id"] != village[0]["event_id"]), "{}", near[0]);
+}
+
+#[test]
+fn a_template_told_of_two_streets_of_one_city_is_two_events() {
+    // The same words but the street, which no gazetteer holds: a near twin, not a republication.
+    let mut e = engine(DedupConfig::default());
+    let report = |id: &str, street: &str| {
+        serde_json::json!({
+            "id": id, "source": "monitor", "published_at": "2021-03-02T09:00:00Z",
+            "text": format!("Protesters angry at the rising price of bread and fuel blocked the {street} road in Raqqa today, demanding the release of detainees held by the authorities."),
+        })
+        .to_string()
+    };
+    let (_, first) = feed_received(&mut e, &report("a", "Mansour"), "2021-03-02");
+    let (outcome, second) = feed_received(&mut e, &report("b", "Quwatli"), "2021-03-02");
+    assert_eq!(second[0]["status"], "created", "{}", second[0]);
+    assert_eq!(outcome.linked, 1, "{}", second[0]);
+    assert_eq!(second[0]["possible_duplicates"][0]["event_id"], first[0]["event_id"]);
+    // Word for word, from another outlet: the same report republished.
+    let again = report("c", "Mansour").replace("\"monitor\"", "\"aggregator\"");
+    let (_, third) = feed_received(&mut e, &again, "2021-03-02");
+    assert_eq!(third[0]["event_id"], first[0]["event_id"], "{}", third[0]);
+}

@@ -633,14 +633,19 @@ impl Deduper {
         // A twin sentence is no evidence of place: templates ("X shelled Y in the countryside of
         // Z, killing two") tell different events in near-identical words. The places must agree
         // as for any merge, unless one side took its place from its article, not its sentence
-        // (a republished paragraph inside an article about somewhere else).
+        // (a republished paragraph inside an article about somewhere else) and neither sentence
+        // names a place of its own: a twin that names a place where the other names none, or
+        // two with no place at all, is a template whose place one side's gazetteer lacks.
         let twin = |e: &EventState| {
             let place = place_agreement(e.location.as_ref(), proto.location.as_ref(), km);
             let borrowed = |l: Option<&LocationState>| l.is_none_or(|l| l.geo_precision >= 3);
-            (place >= 2 || place == 1 && (borrowed(e.location.as_ref()) || borrowed(proto.location.as_ref())))
+            let placeless = e.location.is_none() && proto.location.is_none();
+            (place >= 2
+                || place == 1 && !placeless && borrowed(e.location.as_ref()) && borrowed(proto.location.as_ref()))
                 && tolls_agree(e.fatalities, proto.fatalities)
                 && tolls_agree(e.injured, proto.injured)
                 && sides_agree(&e.actors, &proto.actors)
+                && (word_for_word(e, proto) || corroborated(e, proto, facts))
         };
         if let Some(id) = pick(&mut republished.iter().filter_map(|id| self.events.get(id)), &twin) {
             return (Some(id), Vec::new());
@@ -997,11 +1002,22 @@ fn place_agreement(a: Option<&LocationState>, b: Option<&LocationState>, km: f64
     {
         return 0;
     }
+    // A place the gazetteer lacks near a town it knows, and another known town: two places.
+    let points = a.level == PlaceLevel::Point && b.level == PlaceLevel::Point;
+    if points && a.place_id != b.place_id && (a.locality.is_some() || b.locality.is_some()) {
+        return 0;
+    }
+    // A place the gazetteer lacks near a town, and that town itself ("in Yanfolila (Sikasso)"
+    // and "in Sikasso"): likely two places, but the town may stand for its area: a link.
+    let itself =
+        |x: &LocationState, y: &LocationState| x.locality.is_some() && y.locality.is_none() && y.geo_precision == 1;
+    if points && (itself(a, b) || itself(b, a)) {
+        return 1;
+    }
     if a.place_id == b.place_id {
         // A governorate or a country named on both sides is an area, not a place.
         return if matches!(a.level, PlaceLevel::Admin1 | PlaceLevel::Country) { 1 } else { 4 };
     }
-    let points = a.level == PlaceLevel::Point && b.level == PlaceLevel::Point;
     if points {
         let distance = crate::dictionary::gazetteer::km(a.lat, a.lon, b.lat, b.lon);
         if distance <= SAME_POINT_KM {
@@ -1086,6 +1102,9 @@ struct ReportFacts {
     /// Its weapons of a kind that tells one event from another (a drone, a car bomb; not the
     /// guns or "weapons" of most clashes).
     telling_weapons: Vec<String>,
+    /// Its organisations, with their roles: an armed group or a state's forces tells one event
+    /// from another; "civilians" or "unidentified gunmen" do not.
+    named_actors: Vec<ActorState>,
 }
 
 impl ReportFacts {
@@ -1095,21 +1114,36 @@ impl ReportFacts {
         ReportFacts {
             revised_toll: c.casualties.revised,
             telling_weapons: c.weapons.iter().filter(|w| telling(w)).map(|w| dict.entry(*w).id.clone()).collect(),
+            named_actors: c
+                .actors
+                .iter()
+                .filter(|(a, _)| {
+                    matches!(&dict.entry(*a).detail, Detail::Actor(x) if !matches!(x.actor_type.as_str(), "civilians" | "unidentified"))
+                })
+                .map(|(a, role)| ActorState { id: dict.entry(*a).id.clone(), role: *role })
+                .collect(),
         }
     }
 }
 
+/// Whether a report's sentence is word for word one that told a known event (case, spacing and
+/// punctuation aside): a paragraph republished. A near twin ("blocked the X road in Raqqa" for
+/// "the Y road") may be a template told of another place the gazetteer lacks.
+fn word_for_word(e: &EventState, report: &EventState) -> bool {
+    let words = crate::normalize::normalize_str;
+    let Some(said) = report.sources.first().map(|s| words(&s.evidence.sentence)) else { return false };
+    e.sources.iter().any(|s| words(&s.evidence.sentence) == said)
+}
+
 /// Whether a known event and a report that agree on family, place and day also share
 /// something that tells their event from its neighbours: a toll (killed or injured,
-/// overlapping and not zero), a named actor in the same role, the same locality the gazetteer
+/// overlapping and not zero), an organisation in the same role, the same locality the gazetteer
 /// lacks ("Tell Hamdun, Idlib"), or a telling weapon (the dictionary's ids, so it holds across
 /// languages). A place, a day and a type alone are not enough: one city sees several protests,
 /// shootings or raids a day, and coded data lists them as distinct events.
 fn corroborated(e: &EventState, report: &EventState, facts: &ReportFacts) -> bool {
     let toll = |x: Option<Count>, y: Option<Count>| matches!((x, y), (Some(x), Some(y)) if x.best > 0 && y.best > 0 && tolls_agree(Some(x), Some(y)));
-    let named = |x: &ActorState| x.id != crate::dictionary::requirements::UNIDENTIFIED_ACTOR;
-    let shared =
-        e.actors.iter().filter(|x| named(x)).any(|x| report.actors.iter().any(|y| y.role == x.role && y.id == x.id));
+    let shared = facts.named_actors.iter().any(|x| e.actors.contains(x));
     let locality = match (
         e.location.as_ref().and_then(|l| l.locality.as_deref()),
         report.location.as_ref().and_then(|l| l.locality.as_deref()),
@@ -1124,7 +1158,7 @@ fn corroborated(e: &EventState, report: &EventState, facts: &ReportFacts) -> boo
 /// How likely a linked event is the same (0 to 1): a compatible date and a place one holds,
 /// then the same day, the same sub-type, the same toll.
 fn link_score(e: &EventState, proto: &EventState) -> f32 {
-    let mut score = 0.4;
+    let mut score: f32 = 0.4;
     if e.date.distance_days(&proto.date) == 0 {
         score += 0.2;
     }
@@ -1137,7 +1171,8 @@ fn link_score(e: &EventState, proto: &EventState) -> f32 {
     if e.location.is_some() && proto.location.is_some() {
         score += 0.1;
     }
-    score
+    // Two decimals: the sum of tenths in f32 is not a tenth ("0.8000001").
+    (score * 100.0).round() / 100.0
 }
 
 /// Whether the actors who did it can be the same: no named doer on one side, or one in common.
