@@ -94,6 +94,21 @@ impl VariantRules {
             }
             _ => bases.push(tokens.iter().map(|s| s.to_string()).collect()),
         }
+        // An article inside the name, in its other forms ("busra ash sham" -> "busra al sham").
+        let mut inner = Vec::new();
+        for base in &bases {
+            for i in 1..base.len().saturating_sub(1) {
+                if !self.is_article(&base[i]) {
+                    continue;
+                }
+                for form in self.article_forms.iter().filter(|f| **f != base[i]) {
+                    let mut t = base.clone();
+                    t[i] = form.clone();
+                    inner.push(t);
+                }
+            }
+        }
+        bases.extend(inner);
         // 2. Joins.
         let mut structural = BTreeSet::new();
         for base in &bases {
@@ -195,7 +210,8 @@ impl VariantRules {
 
 /// Adds the generated variants of every place alias. Vowel rules apply to curated and primary
 /// names, and to every name of administrative areas and of places with at least
-/// `vowel_rules_min_population` people.
+/// `vowel_rules_min_population` people or of unknown population (GeoNames leaves it blank for
+/// a third of the Syrian and Iraqi towns, some of them district seats).
 pub(crate) fn expand_places(
     builder: &mut Builder,
     rules: &VariantRules,
@@ -219,6 +235,7 @@ pub(crate) fn expand_places(
         } else if script_of(&alias.text) == Some(Script::Latin) || script_of(&alias.normalized) == Some(Script::Latin) {
             let with_vowels = alias.origin <= AliasOrigin::Primary
                 || place.level != PlaceLevel::Point
+                || place.population == 0
                 || place.population >= rules.vowel_rules_min_population;
             rules.latin_variants_with(&alias.normalized, with_vowels, &|w| common_words.contains(w))
         } else {
