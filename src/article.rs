@@ -40,6 +40,22 @@ pub struct Article<'a> {
     pub text: Cow<'a, str>,
 }
 
+impl Article<'_> {
+    /// The article with its fields copied out of the message buffer, to outlive it.
+    pub fn into_owned(self) -> Article<'static> {
+        let own = |c: Cow<'_, str>| Cow::Owned(c.into_owned());
+        Article {
+            id: own(self.id),
+            url: self.url.map(own),
+            source: self.source.map(own),
+            language: self.language.map(own),
+            published_at: self.published_at.map(own),
+            title: self.title.map(own),
+            text: own(self.text),
+        }
+    }
+}
+
 /// What kind of bad input a message is. The names are stable: they are metric label values and
 /// dead-letter header values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

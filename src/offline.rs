@@ -23,7 +23,9 @@ use crate::article::{
 use crate::dedup::DedupConfig;
 use crate::dictionary::Lang;
 use crate::encode::TaggedArticleJson;
-use crate::engine::Engine;
+use crate::engine::{Analysis, Engine, analyze};
+use crate::extract::Extractor;
+use crate::normalize::TextTooLarge;
 use crate::tag::{Scratch, Tagger};
 
 /// How input files are read.
@@ -46,6 +48,82 @@ pub struct TagOptions {
     pub all_tags: bool,
     /// Print event records instead of tags, deduplicated with these settings.
     pub events: Option<DedupConfig>,
+    /// Threads that decode, tag and extract JSONL articles (with `events`); deduplication and
+    /// output stay in input order on the calling thread, so the output does not depend on it.
+    pub threads: usize,
+}
+
+/// JSONL lines read and analysed together, per thread: enough to keep every thread busy.
+const BATCH_LINES_PER_THREAD: usize = 32;
+/// A batch stops growing at this many bytes of lines (articles may be up to the size limit).
+const BATCH_BYTES: usize = 16 << 20;
+
+/// A JSONL line waiting for its batch: its number, its length before the bound, its bytes.
+struct Line {
+    no: usize,
+    total: usize,
+    bytes: Vec<u8>,
+}
+
+/// A line decoded (and, with `--events`, tagged and extracted) on a worker.
+struct Prepared {
+    line: usize,
+    article: Result<(Article<'static>, Option<Result<Analysis, TextTooLarge>>), DecodeError>,
+}
+
+/// Decodes one line and, given an analyzer, tags and extracts its article.
+fn prepare(line: &mut Line, max: usize, analyzer: Option<(&Tagger, &Extractor)>, scratch: &mut Scratch) -> Prepared {
+    let bytes = &mut line.bytes;
+    // A byte-order mark starts each file of a `cat` of exported files.
+    let body = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
+    let invalid_utf8 = |e: std::str::Utf8Error| DecodeError {
+        class: ErrorClass::InvalidUtf8,
+        message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+    };
+    let decoded = if line.total > max {
+        Err(DecodeError {
+            class: ErrorClass::Oversize,
+            message: format!("line of {} bytes is over the {max}-byte limit", line.total),
+        })
+    } else if bytes[body..].iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        match std::str::from_utf8(bytes) {
+            Err(e) => Err(invalid_utf8(e)),
+            Ok(_) => Err(DecodeError { class: ErrorClass::InvalidJson, message: "not a JSON object".into() }),
+        }
+    } else {
+        match std::str::from_utf8(bytes) {
+            Err(e) => Err(invalid_utf8(e)),
+            Ok(_) => decode_json(bytes).map(Article::into_owned),
+        }
+    };
+    let article = decoded
+        .map_err(|mut e| {
+            // The line is still here: give the position the parser could not.
+            if e.message == UNLOCATED_STRING_ERROR
+                && let Some((at, what)) = locate_string_error(&line.bytes)
+            {
+                e.message = format!("{what} at byte {at}");
+            }
+            e
+        })
+        .map(|article| {
+            let analysis = analyzer.map(|(tagger, extractor)| {
+                let mut analysis = Analysis::default();
+                let language = article.language.as_deref();
+                analyze(
+                    tagger,
+                    extractor,
+                    &article.text,
+                    language,
+                    article.published_at.as_deref(),
+                    scratch,
+                    &mut analysis,
+                )
+                .map(|()| analysis)
+            });
+            (article, analysis)
+        });
+    Prepared { line: line.no, article }
 }
 
 /// An input: a file, or standard input (`-`).
@@ -148,6 +226,7 @@ pub fn tag_inputs(
         out,
         err,
         scratch: Scratch::new(),
+        scratches: (0..options.threads.max(1)).map(|_| Scratch::new()).collect(),
         report: TagReport::default(),
         line: Vec::new(),
     };
@@ -191,6 +270,8 @@ struct Run<'a> {
     out: &'a mut dyn Write,
     err: &'a mut dyn Write,
     scratch: Scratch,
+    /// One per thread that prepares JSONL lines.
+    scratches: Vec<Scratch>,
     report: TagReport,
     line: Vec<u8>,
 }
@@ -208,60 +289,93 @@ impl Run<'_> {
         };
         match format {
             InputFormat::Text => self.text(&mut reader, source, name),
-            _ => self.jsonl(&mut reader, name),
+            // A file is read as fast as it is processed; standard input may be a live feed, whose
+            // articles must not wait for a batch to fill.
+            _ => self.jsonl(&mut reader, name, *source == Input::Stdin),
         }
     }
 
-    fn jsonl(&mut self, reader: &mut dyn BufRead, name: &str) -> Step {
+    fn jsonl(&mut self, reader: &mut BufReader<Box<dyn Read>>, name: &str, live: bool) -> Step {
         let max = self.options.max_article_bytes;
+        let batch_lines = BATCH_LINES_PER_THREAD * self.scratches.len();
         let mut line_no = 0;
-        while let Some(total) = read_line_bounded(reader, &mut self.line, max)
-            .map_err(|e| Failure::Input(io::Error::new(e.kind(), format!("after line {line_no}: {e}"))))?
-        {
-            line_no += 1;
-            if self.line.iter().all(u8::is_ascii_whitespace) && total <= max {
-                continue;
-            }
-            let mut line = std::mem::take(&mut self.line);
-            // A byte-order mark starts each file of a `cat` of exported files.
-            let body = if line.starts_with(BOM) { BOM.len() } else { 0 };
-            let result = if total > max {
-                Err(DecodeError {
-                    class: ErrorClass::Oversize,
-                    message: format!("line of {total} bytes is over the {max}-byte limit"),
-                })
-            } else if line[body..].iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
-                match std::str::from_utf8(&line) {
-                    Err(e) => Err(DecodeError {
-                        class: ErrorClass::InvalidUtf8,
-                        message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                    }),
-                    Ok(_) => Err(DecodeError { class: ErrorClass::InvalidJson, message: "not a JSON object".into() }),
+        let mut batch: Vec<Line> = Vec::new();
+        let mut batch_bytes = 0;
+        loop {
+            let read = read_line_bounded(reader, &mut self.line, max)
+                .map_err(|e| Failure::Input(io::Error::new(e.kind(), format!("after line {line_no}: {e}"))));
+            let more = match &read {
+                Ok(Some(total)) => {
+                    line_no += 1;
+                    let blank = self.line.iter().all(u8::is_ascii_whitespace) && *total <= max;
+                    if !blank {
+                        batch_bytes += self.line.len();
+                        batch.push(Line { no: line_no, total: *total, bytes: std::mem::take(&mut self.line) });
+                    }
+                    true
                 }
-            } else {
-                match std::str::from_utf8(&line) {
-                    Err(e) => Err(DecodeError {
-                        class: ErrorClass::InvalidUtf8,
-                        message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
-                    }),
-                    Ok(_) => match decode_json(&mut line) {
-                        Ok(article) => self.emit(&article, name, Some(line_no))?,
-                        Err(e) => Err(e),
-                    },
-                }
+                _ => false,
             };
-            if let Err(mut e) = result {
-                // The line is still here: give the position the parser could not.
-                if e.message == UNLOCATED_STRING_ERROR
-                    && let Some((at, what)) = locate_string_error(&line)
-                {
-                    e.message = format!("{what} at byte {at}");
+            // A read error ends the input, after the lines read before it.
+            let waiting = live && reader.buffer().is_empty();
+            if !more || waiting || batch.len() >= batch_lines || batch_bytes >= BATCH_BYTES {
+                for prepared in self.prepare_batch(&mut batch) {
+                    match prepared.article {
+                        Ok((article, analysis)) => {
+                            if let Err(e) = self.emit(&article, analysis, name, Some(prepared.line))? {
+                                self.fail(name, Some(prepared.line), &e)?;
+                            }
+                        }
+                        Err(e) => self.fail(name, Some(prepared.line), &e)?,
+                    }
                 }
-                self.fail(name, Some(line_no), &e)?;
+                batch.clear();
+                batch_bytes = 0;
             }
-            self.line = line;
+            if !more {
+                return read.map(|_| ());
+            }
         }
-        Ok(())
+    }
+
+    /// Decodes, tags and extracts a batch of lines on the run's threads; the results in line
+    /// order. Each thread takes the next line not taken, so one long article holds up one
+    /// thread, not a share of the batch.
+    fn prepare_batch(&mut self, batch: &mut [Line]) -> Vec<Prepared> {
+        let max = self.options.max_article_bytes;
+        let analyzer = self.engine.as_ref().map(|e| (e.tagger().clone(), e.extractor().clone()));
+        let analyzer = analyzer.as_ref().map(|(t, x)| (&**t, &**x));
+        if self.scratches.len() == 1 || batch.len() <= 1 {
+            let scratch = &mut self.scratches[0];
+            return batch.iter_mut().map(|line| prepare(line, max, analyzer, scratch)).collect();
+        }
+        let lines: Vec<std::sync::Mutex<&mut Line>> = batch.iter_mut().map(std::sync::Mutex::new).collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let mut done: Vec<(usize, Prepared)> = std::thread::scope(|s| {
+            let workers: Vec<_> = self
+                .scratches
+                .iter_mut()
+                .map(|scratch| {
+                    let (lines, next) = (&lines, &next);
+                    s.spawn(move || {
+                        let mut done = Vec::new();
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(line) = lines.get(i) else { break done };
+                            let mut line = line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                            done.push((i, prepare(&mut line, max, analyzer, scratch)));
+                        }
+                    })
+                })
+                .collect();
+            // A worker's panic is the same bug as on one thread: let it through.
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect()
+        });
+        done.sort_unstable_by_key(|(i, _)| *i);
+        done.into_iter().map(|(_, p)| p).collect()
     }
 
     fn text(&mut self, reader: &mut dyn BufRead, source: &Input, name: &str) -> Step {
@@ -299,6 +413,7 @@ impl Run<'_> {
                         title: None,
                         text: text.into(),
                     },
+                    None,
                     name,
                     None,
                 )?,
@@ -312,7 +427,13 @@ impl Run<'_> {
 
     /// Tags one article and writes its line (or, with `--events`, its event records). The
     /// outer error is an output failure (fatal); the inner one a bad article (counted).
-    fn emit(&mut self, article: &Article<'_>, name: &str, line: Option<usize>) -> Step<Result<(), DecodeError>> {
+    fn emit(
+        &mut self,
+        article: &Article<'_>,
+        analysis: Option<Result<Analysis, TextTooLarge>>,
+        name: &str,
+        line: Option<usize>,
+    ) -> Step<Result<(), DecodeError>> {
         let too_large =
             |e: crate::normalize::TextTooLarge| DecodeError { class: ErrorClass::Oversize, message: e.to_string() };
         if self.engine.is_some() && article.published_at.is_none() {
@@ -334,11 +455,15 @@ impl Run<'_> {
                 .and_then(|d| chrono::DateTime::from_timestamp(d.as_secs() as i64, 0))
                 .map(|t| t.date_naive());
             engine.set_received(today);
-            let processed = match engine.process(article) {
-                Ok(p) => p,
-                Err(e) => return Ok(Err(too_large(e))),
+            let outcome = match analysis {
+                Some(Ok(analysis)) => engine.deduplicate(article, &analysis),
+                Some(Err(e)) => return Ok(Err(too_large(e))),
+                None => match engine.process(article) {
+                    Ok(p) => p.outcome,
+                    Err(e) => return Ok(Err(too_large(e))),
+                },
             };
-            let outcome = &processed.outcome;
+            let outcome = &outcome;
             self.report.seen_before += outcome.seen_before as usize;
             self.report.near_duplicates += outcome.duplicate_of.is_some() as usize;
             self.report.linked += outcome.linked;
