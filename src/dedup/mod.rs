@@ -594,8 +594,9 @@ impl Deduper {
     /// - `own`: the events this article id reported in an earlier text. An edit updates them
     ///   when the type family and date agree and the place does not conflict.
     /// - `republished`: the events the candidate's twin sentence produced in another article,
-    ///   when family, date, place, tolls and the people on both sides agree; the place may be
-    ///   one that holds the other only where a side took it from its article.
+    ///   when family, date, place, tolls and the people on both sides agree, and the sentence
+    ///   is the same word for word ([`word_for_word`]) or [`corroborated`]; the place may be one
+    ///   that holds the other only where both sides took theirs from their articles.
     /// - otherwise the events of the same family and a compatible date whose place agrees on a
     ///   specific footing (the same place, or an approximate place near or in the district of
     ///   the other), whose doers and targets do not differ, and that share something more
@@ -611,7 +612,8 @@ impl Deduper {
         republished: &[String],
     ) -> (Option<String>, Vec<Link>) {
         let km = self.config.distance_km;
-        let family_and_date = |e: &EventState| e.family == proto.family && dates_agree(&e.date, &proto.date);
+        // The date first: most events of a range are of another day, and the family is a string.
+        let family_and_date = |e: &EventState| dates_agree(&e.date, &proto.date) && e.family == proto.family;
         // The best of `events` by (place agreement, date closeness); among equals the smallest id.
         let pick = |events: &mut dyn Iterator<Item = &EventState>, fits: &dyn Fn(&EventState) -> bool| {
             let mut best: Option<((u8, i64), &str)> = None;
