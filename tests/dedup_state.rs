@@ -580,3 +580,31 @@ fn a_template_told_of_two_streets_of_one_city_is_two_events() {
     let (_, third) = feed_received(&mut e, &again, "2021-03-02");
     assert_eq!(third[0]["event_id"], first[0]["event_id"], "{}", third[0]);
 }
+
+#[test]
+fn a_day_report_joins_an_event_known_only_to_its_week() {
+    // The event's range starts days before the report's day: it is found by its range, not by
+    // its last day.
+    let mut e = engine(DedupConfig::default());
+    let report = |id: &str, at: &str, text: &str| {
+        serde_json::json!({ "id": id, "source": id, "published_at": at, "text": text }).to_string()
+    };
+    let (_, vague) = feed_received(
+        &mut e,
+        &report(
+            "a",
+            "2021-03-25T09:00:00Z",
+            "Earlier this month, regime shelling killed four civilians in Saraqib, activists said.",
+        ),
+        "2021-03-25",
+    );
+    assert_eq!(vague[0]["date_precision"], "week", "{}", vague[0]);
+    let (_, dated) = feed_received(
+        &mut e,
+        &report("b", "2021-03-26T09:00:00Z", "On 22 March, regime shelling killed four civilians in Saraqib."),
+        "2021-03-26",
+    );
+    assert_eq!(dated[0]["status"], "updated", "{}", dated[0]);
+    assert_eq!(dated[0]["event_id"], vague[0]["event_id"]);
+    assert_eq!((dated[0]["date"].as_str(), dated[0]["date_precision"].as_str()), (Some("2021-03-22"), Some("day")));
+}

@@ -44,7 +44,7 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::dictionary::{Detail, Dictionary, EntryId, Lang, PlaceLevel};
+use crate::dictionary::{DatePrecision, Detail, Dictionary, EntryId, Lang, PlaceLevel};
 use crate::extract::casualties::Count;
 use crate::extract::dates::ResolvedDate;
 use crate::extract::{Candidate, Role};
@@ -290,6 +290,11 @@ pub struct Deduper {
     events: HashMap<String, EventState, FixedState>,
     /// (family, first day of the date range, event id): candidates look up a date range.
     by_date: BTreeSet<(String, NaiveDate, String)>,
+    /// The same for events dated to a week, a month or a year only: the ones a report can
+    /// agree with though their range starts weeks before its date. Events dated to a day agree
+    /// only with reports within a day of them, so a report scans weeks of this index and
+    /// days of the other.
+    wide_by_date: BTreeSet<(String, NaiveDate, String)>,
     /// (date of the last report, event id), per [`Clock`]: eviction order.
     by_end: [BTreeSet<(NaiveDate, String)>; 2],
     articles: HashMap<String, ArticleState, FixedState>,
@@ -652,26 +657,32 @@ impl Deduper {
         if let Some(id) = pick(&mut republished.iter().filter_map(|id| self.events.get(id)), &twin) {
             return (Some(id), Vec::new());
         }
+        // The events whose date range starts from a month before the report's to a day after:
+        // those dated to a day from a day before (a day event further back cannot agree,
+        // [`dates_agree`]), the wider ones from a month before.
         let (start, end) = proto.date.range();
         let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
+        let day_before = start.checked_sub_days(Days::new(1)).unwrap_or(start);
         let to = end.checked_add_days(Days::new(1)).unwrap_or(end);
-        let lo = (proto.family.clone(), from, String::new());
-        let hi = (proto.family.clone(), to, "\u{10FFFF}".to_string());
+        let key = |day: NaiveDate, id: &str| (proto.family.clone(), day, id.to_string());
+        let (near, wide) = (key(day_before, "")..=key(to, "\u{10FFFF}"), key(from, "")..key(day_before, ""));
+        let in_range = || {
+            self.wide_by_date
+                .range(wide.clone())
+                .chain(self.by_date.range(near.clone()))
+                .map(|(_, _, id)| &self.events[id])
+        };
         let agrees = |e: &EventState| {
             place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 2
                 && sides_agree(&e.actors, &proto.actors)
                 && types_agree(e, proto)
                 && (facts.revised_toll || corroborated(e, proto, facts))
         };
-        let mut in_range = self.by_date.range(lo.clone()..=hi.clone()).map(|(_, _, id)| &self.events[id]);
-        if let Some(id) = pick(&mut in_range, &agrees) {
+        if let Some(id) = pick(&mut in_range(), &agrees) {
             return (Some(id), Vec::new());
         }
         // Thin evidence: link, scored by what agrees.
-        let mut links: Vec<Link> = self
-            .by_date
-            .range(lo..=hi)
-            .map(|(_, _, id)| &self.events[id])
+        let mut links: Vec<Link> = in_range()
             .filter(|e| {
                 family_and_date(e)
                     && place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 1
@@ -687,6 +698,9 @@ impl Deduper {
 
     fn insert(&mut self, event: EventState) {
         let (start, _) = event.date.range();
+        if event.date.precision != DatePrecision::Day {
+            self.wide_by_date.insert((event.family.clone(), start, event.event_id.clone()));
+        }
         self.by_date.insert((event.family.clone(), start, event.event_id.clone()));
         self.by_end[event_clock(&event) as usize].insert((event.last_seen, event.event_id.clone()));
         self.changed_events.insert(event.event_id.clone());
@@ -696,6 +710,9 @@ impl Deduper {
     fn remove_event(&mut self, id: &str) -> Option<EventState> {
         let event = self.events.remove(id)?;
         let (start, _) = event.date.range();
+        if event.date.precision != DatePrecision::Day {
+            self.wide_by_date.remove(&(event.family.clone(), start, id.to_string()));
+        }
         self.by_date.remove(&(event.family.clone(), start, id.to_string()));
         self.by_end[event_clock(&event) as usize].remove(&(event.last_seen, id.to_string()));
         self.changed_events.insert(id.to_string());
@@ -969,7 +986,12 @@ impl Deduper {
             .events
             .values()
             .take(sample)
-            .map(|e| std::mem::size_of::<EventState>() + strings(e) + 2 * e.event_id.len() + 96)
+            .map(|e| {
+                // Its keys in the indexes (a second date key for an event of a week or more).
+                let wide =
+                    if e.date.precision == DatePrecision::Day { 0 } else { e.family.len() + e.event_id.len() + 48 };
+                std::mem::size_of::<EventState>() + strings(e) + 2 * e.event_id.len() + 96 + wide
+            })
             .sum();
         let articles: usize = self
             .articles
