@@ -307,6 +307,11 @@ fn feed_received(engine: &mut Engine, line: &str, day: &str) -> (lexwire::dedup:
     (processed.outcome, records)
 }
 
+/// One JSON article from `source`, published at `at` (RFC 3339).
+fn article(id: &str, source: &str, at: &str, text: &str) -> String {
+    serde_json::json!({ "id": id, "source": source, "published_at": at, "text": text }).to_string()
+}
+
 fn shelling(id: &str, day: &str, town: &str, killed: &str) -> String {
     serde_json::json!({
         "id": id, "source": "SOHR", "published_at": format!("{day}T09:00:00Z"),
@@ -446,10 +451,7 @@ fn past_the_article_cap_the_oldest_undated_articles_go_first() {
 #[test]
 fn two_villages_the_gazetteer_lacks_are_two_events_and_one_told_twice_is_one() {
     let mut e = engine(DedupConfig::default());
-    let report = |id: &str, source: &str, text: &str| {
-        serde_json::json!({ "id": id, "source": source, "published_at": "2021-03-02T09:00:00Z", "text": text })
-            .to_string()
-    };
+    let report = |id: &str, source: &str, text: &str| article(id, source, "2021-03-02T09:00:00Z", text);
     let (_, first) = feed_received(
         &mut e,
         &report("a", "x", "Regime forces shelled homes in Tell Hamdun, Idlib today, killing two civilians."),
@@ -478,10 +480,7 @@ fn a_place_a_day_and_a_type_alone_link_and_a_shared_toll_merges() {
     // the day and the type and share nothing else are two events, the second linked to the
     // first; a report that also tells the same toll is the same event.
     let mut e = engine(DedupConfig::default());
-    let report = |id: &str, source: &str, text: &str| {
-        serde_json::json!({ "id": id, "source": source, "published_at": "2021-03-02T09:00:00Z", "text": text })
-            .to_string()
-    };
+    let report = |id: &str, source: &str, text: &str| article(id, source, "2021-03-02T09:00:00Z", text);
     let (_, bread) = feed_received(
         &mut e,
         &report("a", "x", "Hundreds of people protested in Raqqa today against the rising price of bread."),
@@ -530,9 +529,7 @@ fn a_template_of_places_the_gazetteer_lacks_is_no_republication() {
 #[test]
 fn a_village_the_gazetteer_lacks_is_not_the_town_it_is_near_nor_another_town() {
     let mut e = engine(DedupConfig::default());
-    let report = |id: &str, text: &str| {
-        serde_json::json!({ "id": id, "source": id, "published_at": "2021-03-02T09:00:00Z", "text": text }).to_string()
-    };
+    let report = |id: &str, text: &str| article(id, id, "2021-03-02T09:00:00Z", text);
     let (_, village) = feed_received(
         &mut e,
         &report("a", "Regime forces shelled homes in Tell Hamdun, Idlib today, killing two civilians."),
@@ -586,9 +583,7 @@ fn a_day_report_joins_an_event_known_only_to_its_week() {
     // The event's range starts days before the report's day: it is found by its range, not by
     // its last day.
     let mut e = engine(DedupConfig::default());
-    let report = |id: &str, at: &str, text: &str| {
-        serde_json::json!({ "id": id, "source": id, "published_at": at, "text": text }).to_string()
-    };
+    let report = |id: &str, at: &str, text: &str| article(id, id, at, text);
     let (_, vague) = feed_received(
         &mut e,
         &report(

@@ -435,19 +435,16 @@ impl Tagger {
             }
         }
         let weight = |s: &Support| s.entries.len() + usize::from(s.named);
-        let Some(main) = support
-            .iter()
-            .min_by_key(|s| (std::cmp::Reverse(weight(s)), s.first_canonical, s.first))
-            .map(|s| (s.country, s.entries.clone()))
+        let Some(main) = support.iter().min_by_key(|s| (std::cmp::Reverse(weight(s)), s.first_canonical, s.first))
         else {
             return;
         };
         let points: Vec<(f64, f64)> =
-            main.1.iter().filter_map(|&e| self.dict.entry(e).place()).map(|p| (p.lat, p.lon)).collect();
+            main.entries.iter().filter_map(|&e| self.dict.entry(e).place()).map(|p| (p.lat, p.lon)).collect();
         if points.is_empty() {
             return;
         }
-        for s in support.iter().filter(|s| s.country != main.0 && !s.named && s.entries.len() == 1) {
+        for s in support.iter().filter(|s| s.country != main.country && !s.named && s.entries.len() == 1) {
             let Some(place) = self.dict.entry(s.entries[0]).place() else { continue };
             let far = points.iter().all(|&(lat, lon)| km(place.lat, place.lon, lat, lon) > FOREIGN_PLACE_KM);
             if far {
