@@ -1,6 +1,7 @@
-//! The whole offline path — decode the JSON message, normalize, match, tag, extract, deduplicate,
-//! encode the event records — against matcher-only (normalize + automaton + boundaries + spans)
-//! on the same articles, in the same run; then the dedup state's memory for 100,000 live events.
+//! What `lexwire tag` costs against matcher-only (normalize + automaton + boundaries + spans) on
+//! the same articles, in the same run: tags out (`lexwire tag`), the whole path (`lexwire tag
+//! --events`: decode, tag, extract, deduplicate, encode the event records) on one thread and on
+//! every core; then the dedup state's memory for 100,000 live events.
 //!
 //!     cargo bench --bench pipeline
 //!
@@ -10,18 +11,20 @@
 mod support;
 
 use std::hint::black_box;
+use std::io::{self, Write};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{Days, NaiveDate};
-use criterion::{BatchSize, Criterion, Throughput};
-use lexwire::article::decode_json;
+use criterion::{Criterion, Throughput};
+use lexwire::article::{DEFAULT_MAX_BYTES, decode_json};
 use lexwire::dedup::DedupConfig;
 use lexwire::dictionary::check::resident_bytes;
 use lexwire::dictionary::{Dictionary, EntryKind};
 use lexwire::engine::Engine;
 use lexwire::matcher::AutomatonKind;
 use lexwire::normalize::Normalized;
+use lexwire::offline::{Input, InputFormat, TagOptions, tag_inputs};
 use lexwire::tag::Tagger;
 
 fn main() {
@@ -34,6 +37,7 @@ fn main() {
     let tagger = Arc::new(Tagger::new(dict.clone(), AutomatonKind::Dfa).expect("automaton"));
 
     let corpora = support::all();
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     for corpus in &corpora {
         let messages = as_messages(corpus);
         let mut group = c.benchmark_group(format!("pipeline-{}", corpus.name));
@@ -49,56 +53,80 @@ fn main() {
                     .sum::<usize>()
             })
         });
-        let mut buf = Vec::new();
-        let mut encoded = Vec::with_capacity(1 << 20);
-        group.bench_function("pipeline", |b| {
-            b.iter_batched_ref(
-                || Engine::new(tagger.clone(), DedupConfig::default()).expect("engine"),
-                |engine| {
-                    encoded.clear();
-                    for m in &messages {
-                        buf.clear();
-                        buf.extend_from_slice(m);
-                        let article = decode_json(&mut buf).expect("valid article");
-                        let processed = engine.process(&article).expect("small enough");
-                        for record in engine.records(&processed.outcome) {
-                            serde_json::to_writer(&mut encoded, &record).expect("encodes");
-                            encoded.push(b'\n');
-                        }
-                    }
-                    encoded.len()
-                },
-                BatchSize::LargeInput,
-            )
-        });
+        // What users run: `lexwire tag` (tags out) and `lexwire tag --events` at 1 and N threads,
+        // from a JSONL file, output to memory.
+        let file = jsonl_file(&messages);
+        let inputs = [Input::File(file.path().to_path_buf())];
+        let mut out = Vec::with_capacity(1 << 24);
+        let mut run = |options: &TagOptions| {
+            out.clear();
+            let report = tag_inputs(&tagger, &inputs, options, &mut out, &mut io::sink()).expect("runs");
+            assert_eq!(report.failed_total(), 0, "the bench articles are valid");
+            out.len()
+        };
+        let tags = options(None, 1);
+        group.bench_function("tags", |b| b.iter(|| run(&tags)));
+        let whole = options(Some(DedupConfig::default()), 1);
+        group.bench_function("whole", |b| b.iter(|| run(&whole)));
+        let threaded = options(Some(DedupConfig::default()), threads);
+        group.bench_function(format!("whole-{threads}t"), |b| b.iter(|| run(&threaded)));
         group.finish();
     }
     c.final_summary();
 
-    println!("\n=== lexwire pipeline benchmark: medians of this run ===");
+    println!("\n=== lexwire pipeline benchmark: medians of this run ({threads} threads for whole-{threads}t) ===");
     println!(
-        "{:<10} {:>8} {:>7} {:>12} {:>14} {:>14} {:>9} {:>8}",
-        "corpus", "articles", "MB", "match MB/s", "pipeline MB/s", "articles/s", "pipe/match", "events"
+        "{:<10} {:>8} {:>6} {:>7} | {:>14} | {:>14} {:>6} | {:>14} {:>6} | {:>14} {:>6} {:>5}",
+        "corpus",
+        "articles",
+        "MB",
+        "events",
+        "match MB/s",
+        "tags MB/s",
+        "/match",
+        "whole MB/s",
+        "/match",
+        format!("whole-{threads}t MB/s"),
+        "/match",
+        "xN"
     );
     for corpus in &corpora {
         let group = format!("pipeline-{}", corpus.name);
-        let (m, p) = (support::median_ns(&group, "match"), support::median_ns(&group, "pipeline"));
+        let median = |bench: &str| support::median_ns(&group, bench);
+        let (m, t, w, n) = (median("match"), median("tags"), median("whole"), median(&format!("whole-{threads}t")));
         let events = count_events(&tagger, &as_messages(corpus));
-        let f = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0}"));
+        // MB/s and articles/s of one measurement.
+        let speed = |ns: Option<f64>| {
+            ns.map_or("n/a".to_string(), |ns| {
+                format!(
+                    "{:.0} ({:.0}/s)",
+                    support::mb_per_s(corpus.bytes(), ns),
+                    corpus.articles.len() as f64 / ns * 1e9
+                )
+            })
+        };
+        let ratio =
+            |a: Option<f64>, b: Option<f64>| a.zip(b).map_or("n/a".to_string(), |(a, b)| format!("{:.2}", a / b));
         println!(
-            "{:<10} {:>8} {:>7.2} {:>12} {:>14} {:>14} {:>9} {:>8}",
+            "{:<10} {:>8} {:>6.2} {:>7} | {:>14} | {:>14} {:>6} | {:>14} {:>6} | {:>14} {:>6} {:>5}",
             corpus.name,
             corpus.articles.len(),
             corpus.bytes() as f64 / 1e6,
-            f(m.map(|ns| support::mb_per_s(corpus.bytes(), ns))),
-            f(p.map(|ns| support::mb_per_s(corpus.bytes(), ns))),
-            f(p.map(|ns| corpus.articles.len() as f64 / ns * 1e9)),
-            m.zip(p).map_or("n/a".to_string(), |(m, p)| format!("{:.2}", m / p)),
             events,
+            speed(m),
+            speed(t),
+            ratio(m, t),
+            speed(w),
+            ratio(m, w),
+            speed(n),
+            ratio(m, n),
+            ratio(w, n),
         );
     }
-    println!("pipeline = decode JSON + normalize + match + tag + extract + dedup + encode records (JSON)");
-    println!("pipe/match = whole-path throughput as a share of matcher-only throughput");
+    println!("match = normalize + automaton + word boundaries + spans (no output)");
+    println!("tags = `lexwire tag`: read JSONL + decode + normalize + match + tag + encode tags (JSON)");
+    println!("whole = `lexwire tag --events --threads 1`: ... + extract + dedup + encode event records (JSON)");
+    println!("/match = throughput as a share of matcher-only; xN = whole-{threads}t speed-up over whole");
 
     println!("\n=== dedup state for 100,000 live events ===");
     dedup_memory(&dict, &tagger, 100_000);
@@ -164,6 +192,21 @@ fn dedup_at_caps(dict: &Dictionary, tagger: &Arc<Tagger>, cap: usize) {
         engine.deduper().live_events(),
         engine.deduper().remembered_articles()
     );
+}
+
+/// The options of `lexwire tag` (`--events` with a dedup config) on `threads` threads.
+fn options(events: Option<DedupConfig>, threads: usize) -> TagOptions {
+    TagOptions { format: InputFormat::Jsonl, max_article_bytes: DEFAULT_MAX_BYTES, all_tags: false, events, threads }
+}
+
+/// The messages as a JSONL file.
+fn jsonl_file(messages: &[Vec<u8>]) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().expect("a temporary file");
+    for m in messages {
+        file.write_all(m).and_then(|()| file.write_all(b"\n")).expect("writes");
+    }
+    file.flush().expect("writes");
+    file
 }
 
 /// The corpus as JSON article messages, 50 articles a day from 2021-01-01.

@@ -103,7 +103,7 @@ impl Serialize for ActorsJson<'_> {
             });
             seq.serialize_element(&ActorJson {
                 id: &a.id,
-                name: entry.map_or(a.id.as_str(), |e| e.name.as_str()),
+                name: entry.map_or(&*a.id, |e| e.name.as_str()),
                 role: a.role,
                 actor_type: actor.map(|x| x.actor_type.as_str()),
                 affiliation: actor.map(|x| x.affiliation.as_str()),
@@ -138,11 +138,7 @@ impl Serialize for WeaponsJson<'_> {
                 Detail::Weapon(x) => Some(x.category.as_str()),
                 _ => None,
             });
-            seq.serialize_element(&WeaponJson {
-                id: w,
-                name: entry.map_or(w.as_str(), |e| e.name.as_str()),
-                category,
-            })?;
+            seq.serialize_element(&WeaponJson { id: w, name: entry.map_or(&**w, |e| e.name.as_str()), category })?;
         }
         seq.end()
     }

@@ -35,7 +35,7 @@ fn identities(engine: &Engine) -> BTreeSet<(String, String, Option<String>)> {
         .deduper()
         .events()
         .into_iter()
-        .map(|e| (e.family.clone(), e.date.date.to_string(), e.location.as_ref().map(|l| l.place_id.clone())))
+        .map(|e| (e.family.to_string(), e.date.date.to_string(), e.location.as_ref().map(|l| l.place_id.to_string())))
         .collect()
 }
 
@@ -197,6 +197,14 @@ fn restore_rejects_what_it_does_not_know() {
     last.value = Some(b"{not json".to_vec());
     let err = e.deduper_mut().restore(snapshot).unwrap_err();
     assert!(err.to_string().contains("cannot restore"), "{err}");
+    // Event ids are lexwire's ("ev_" and 16 hex digits), in a key and in an article's evidence.
+    let foreign = lexwire::dedup::StateChange { key: "event/ev_1".into(), value: None };
+    let err = e.deduper_mut().restore([foreign]).unwrap_err();
+    assert!(err.to_string().contains("event/ev_1") && err.to_string().contains("not a lexwire event id"), "{err}");
+    let article = r#"{"published":null,"content_hash":1,"seq":1,"sketch":[],"evidence":[[[],"event-9"]]}"#;
+    let foreign = lexwire::dedup::StateChange { key: "article/a".into(), value: Some(article.as_bytes().to_vec()) };
+    let err = e.deduper_mut().restore([foreign]).unwrap_err();
+    assert!(err.to_string().contains("\"event-9\" is not a lexwire event id"), "{err}");
 }
 
 fn strike(id: &str, day: &str, place: &str) -> String {

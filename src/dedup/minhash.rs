@@ -8,15 +8,12 @@
 //! of its shingles (similarity around 0.8); two reports of different events, even in the same
 //! words of the same outlet, share few.
 //!
-//! The index files each sketch under its four smallest hashes: a text similar to a stored one
+//! The index files each sketch's key under its four smallest hashes: a text similar to a stored one
 //! almost always shares one of them, so a lookup reads four buckets. Hashes are FNV-1a over
 //! the normalized words, mixed: stable across runs and machines, since sketches are kept in the
 //! state that survives restarts.
 
-use std::collections::HashMap;
-
-use foldhash::fast::FixedState;
-use std::hash::Hash;
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -129,61 +126,64 @@ fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
-/// Sketches by key, findable by similarity.
+/// Keys of stored sketches, findable by similarity. The sketches themselves stay with their
+/// owner (the dedup state's articles), which lends them to a lookup: the index holds only
+/// (hash, key) pairs, four per sketch, in one B-tree.
 #[derive(Debug, Clone)]
 pub struct SketchIndex<Key> {
-    sketches: HashMap<Key, Sketch, FixedState>,
-    buckets: HashMap<u64, Vec<Key>, FixedState>,
+    buckets: BTreeSet<(u64, Key)>,
 }
 
 impl<Key> Default for SketchIndex<Key> {
     fn default() -> Self {
-        SketchIndex { sketches: HashMap::default(), buckets: HashMap::default() }
+        SketchIndex { buckets: BTreeSet::new() }
     }
 }
 
-impl<Key: Clone + Eq + Hash + Ord> SketchIndex<Key> {
-    /// Files `sketch` under `key` (replacing what the key held).
-    pub fn insert(&mut self, key: Key, sketch: Sketch) {
-        self.remove(&key);
-        if sketch.is_empty() {
-            return;
-        }
-        for h in sketch.0.iter().take(INDEXED) {
-            let bucket = self.buckets.entry(*h).or_default();
+/// `Default` must be the least key: a bucket's entries start at `(hash, Key::default())`.
+impl<Key: Clone + Ord + Default> SketchIndex<Key> {
+    /// Files `key` under its sketch's smallest hashes (the caller removes what the key held
+    /// before).
+    pub fn insert(&mut self, key: Key, sketch: &Sketch) {
+        for &h in sketch.0.iter().take(INDEXED) {
             // A shingle this common says nothing about which text is whose ("the Syrian
             // Observatory for"): its bucket stops growing, and lookups rely on the rarer ones.
-            if bucket.len() < MAX_BUCKET {
-                bucket.push(key.clone());
-            }
-        }
-        self.sketches.insert(key, sketch);
-    }
-
-    pub fn remove(&mut self, key: &Key) {
-        let Some(sketch) = self.sketches.remove(key) else { return };
-        for h in sketch.0.iter().take(INDEXED) {
-            if let Some(list) = self.buckets.get_mut(h) {
-                list.retain(|k| k != key);
-                if list.is_empty() {
-                    self.buckets.remove(h);
-                }
+            if self.bucket(h).nth(MAX_BUCKET - 1).is_none() {
+                self.buckets.insert((h, key.clone()));
             }
         }
     }
 
-    /// The most similar stored key at or above `threshold` that `accept` allows; ties go to the
-    /// smallest key, so the answer does not depend on insertion order.
-    pub fn most_similar(&self, sketch: &Sketch, threshold: f64, accept: impl Fn(&Key) -> bool) -> Option<(Key, f64)> {
+    /// Removes `key`, filed with `sketch`.
+    pub fn remove(&mut self, key: &Key, sketch: &Sketch) {
+        for &h in sketch.0.iter().take(INDEXED) {
+            self.buckets.remove(&(h, key.clone()));
+        }
+    }
+
+    fn bucket(&self, h: u64) -> impl Iterator<Item = &Key> {
+        self.buckets.range((h, Key::default())..).take_while(move |(x, _)| *x == h).map(|(_, k)| k)
+    }
+
+    /// The most similar stored key at or above `threshold`, among those `stored` lends a sketch
+    /// for (`None`: not a candidate); ties go to the smallest key, so the answer does not depend
+    /// on insertion order.
+    pub fn most_similar<'s>(
+        &self,
+        sketch: &Sketch,
+        threshold: f64,
+        stored: impl Fn(&Key) -> Option<&'s Sketch>,
+    ) -> Option<(Key, f64)> {
         let mut best: Option<(Key, f64)> = None;
         let mut seen: Vec<&Key> = Vec::new();
-        for h in sketch.0.iter().take(INDEXED) {
-            for key in self.buckets.get(h).into_iter().flatten() {
-                if seen.contains(&key) || !accept(key) {
+        for &h in sketch.0.iter().take(INDEXED) {
+            for key in self.bucket(h) {
+                if seen.contains(&key) {
                     continue;
                 }
                 seen.push(key);
-                let s = self.sketches[key].similarity(sketch);
+                let Some(other) = stored(key) else { continue };
+                let s = other.similarity(sketch);
                 let better = match &best {
                     None => true,
                     Some((k, b)) => s > *b || s == *b && key < k,
@@ -196,16 +196,9 @@ impl<Key: Clone + Eq + Hash + Ord> SketchIndex<Key> {
         best
     }
 
-    pub fn get(&self, key: &Key) -> Option<&Sketch> {
-        self.sketches.get(key)
-    }
-
-    pub fn len(&self) -> usize {
-        self.sketches.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.sketches.is_empty()
+    /// How many (hash, key) entries the index holds.
+    pub fn entries(&self) -> usize {
+        self.buckets.len()
     }
 }
 
@@ -235,13 +228,30 @@ mod tests {
 
     #[test]
     fn the_index_finds_the_most_similar() {
+        let stored = [("a", Sketch::of(A)), ("c", Sketch::of(C))];
+        let of = |key: &&str| stored.iter().find(|(k, _)| k == key).map(|(_, s)| s);
         let mut index = SketchIndex::default();
-        index.insert("a", Sketch::of(A));
-        index.insert("c", Sketch::of(C));
-        assert_eq!(index.most_similar(&Sketch::of(B), 0.6, |_| true).map(|(k, _)| k), Some("a"));
-        assert_eq!(index.most_similar(&Sketch::of(B), 0.6, |k| *k != "a"), None);
-        index.remove(&"a");
-        assert_eq!(index.most_similar(&Sketch::of(B), 0.6, |_| true), None);
-        assert_eq!(index.len(), 1);
+        for (key, sketch) in &stored {
+            index.insert(*key, sketch);
+        }
+        assert_eq!(index.most_similar(&Sketch::of(B), 0.6, of).map(|(k, _)| k), Some("a"));
+        assert_eq!(index.most_similar(&Sketch::of(B), 0.6, |k| of(k).filter(|_| *k != "a")), None);
+        index.remove(&"a", &stored[0].1);
+        assert_eq!(index.most_similar(&Sketch::of(B), 0.6, of), None);
+        assert_eq!(index.entries(), INDEXED, "c's four hashes");
+    }
+
+    #[test]
+    fn a_common_shingle_files_at_most_a_bucket_of_keys() {
+        let sketch = Sketch::of(A);
+        let mut index = SketchIndex::default();
+        for key in 0..2 * MAX_BUCKET as u32 {
+            index.insert(key, &sketch);
+        }
+        assert_eq!(index.entries(), INDEXED * MAX_BUCKET);
+        // The first keys filed answer; the smallest of equals wins.
+        assert_eq!(index.most_similar(&sketch, 0.6, |_| Some(&sketch)).map(|(k, _)| k), Some(0));
+        index.remove(&0, &sketch);
+        assert_eq!(index.most_similar(&sketch, 0.6, |_| Some(&sketch)).map(|(k, _)| k), Some(1));
     }
 }

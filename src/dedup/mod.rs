@@ -34,9 +34,11 @@
 //! Pure and synchronous: time is what the caller passes (publication dates, the receipt day of
 //! [`ArticleMeta::received`]), never a clock read here.
 
+pub mod keys;
 pub mod minhash;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use foldhash::fast::FixedState;
 
@@ -49,6 +51,8 @@ use crate::extract::casualties::Count;
 use crate::extract::dates::ResolvedDate;
 use crate::extract::{Candidate, Role};
 use crate::normalize::Normalized;
+pub use keys::EventKey;
+use keys::Interner;
 use minhash::{Sketch, SketchBuilder, SketchIndex};
 
 /// Dedup settings.
@@ -100,13 +104,15 @@ pub struct EventState {
     pub event_id: String,
     pub revision: u32,
     /// Taxonomy code; names, ACLED and CAMEO codes come from the dictionary when encoding.
-    pub event_type: String,
-    pub family: String,
+    // The strings that events repeat (codes, places, actors, outlets) are shared: one copy in
+    // the state, whatever the number of events.
+    pub event_type: Arc<str>,
+    pub family: Arc<str>,
     pub generic: bool,
     pub date: ResolvedDate,
     pub location: Option<LocationState>,
     pub actors: Vec<ActorState>,
-    pub weapons: Vec<String>,
+    pub weapons: Vec<Arc<str>>,
     pub fatalities: Option<Count>,
     pub injured: Option<Count>,
     pub confidence: f32,
@@ -123,7 +129,7 @@ pub struct EventState {
     /// Known events this one may be a report of, on too little evidence to merge them.
     #[serde(default, skip_serializing_if = "<[Link]>::is_empty")]
     pub possible_duplicates: Box<[Link]>,
-    pub dictionary_version: String,
+    pub dictionary_version: Arc<str>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -144,18 +150,18 @@ pub struct Link {
 /// Where an event took place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LocationState {
-    pub place_id: String,
-    pub name: String,
+    pub place_id: Arc<str>,
+    pub name: Arc<str>,
     /// The alias as the first report wrote it.
-    pub surface: String,
-    pub country: String,
-    pub admin1: Option<String>,
-    pub admin1_name: Option<String>,
-    pub admin2: Option<String>,
-    pub admin2_name: Option<String>,
+    pub surface: Arc<str>,
+    pub country: Arc<str>,
+    pub admin1: Option<Arc<str>>,
+    pub admin1_name: Option<Arc<str>>,
+    pub admin2: Option<Arc<str>>,
+    pub admin2_name: Option<Arc<str>>,
     pub lat: f64,
     pub lon: f64,
-    pub feature_class: String,
+    pub feature_class: Arc<str>,
     pub level: PlaceLevel,
     pub geo_precision: u8,
     /// A place inside this one that the text names and the gazetteer lacks ("Iztacalco" in
@@ -166,7 +172,7 @@ pub struct LocationState {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActorState {
-    pub id: String,
+    pub id: Arc<str>,
     pub role: Role,
 }
 
@@ -174,12 +180,13 @@ pub struct ActorState {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceState {
     // Boxed strings: a report is never edited once read, and a box is 8 bytes smaller than a
-    // `String` in every source of every live event.
-    pub article_id: Box<str>,
+    // `String` in every source of every live event. The article id is the article state's
+    // copy, the outlet one shared by all its reports.
+    pub article_id: Arc<str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<Box<str>>,
+    pub source: Option<Arc<str>>,
     pub language: Lang,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<Box<str>>,
@@ -219,7 +226,7 @@ pub struct ArticleState {
     /// The whole article's sketch.
     pub sketch: Sketch,
     /// One per event the article reported: the evidence sentence's sketch and the event.
-    pub evidence: Vec<(Sketch, String)>,
+    pub evidence: Vec<(Sketch, EventKey)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<String>,
 }
@@ -287,28 +294,33 @@ pub struct RestoreError {
 #[derive(Debug, Default)]
 pub struct Deduper {
     config: DedupConfig,
-    events: HashMap<String, EventState, FixedState>,
-    /// (family, first day of the date range, event id): candidates look up a date range.
-    by_date: BTreeSet<(String, NaiveDate, String)>,
+    // Boxed: a hash table keeps spare slots, and a box in a slot is 8 bytes where an event is
+    // hundreds.
+    events: HashMap<EventKey, Box<EventState>, FixedState>,
+    /// (hash of the family, first day of the date range, event): candidates look up a date
+    /// range.
+    by_date: BTreeSet<(u64, NaiveDate, EventKey)>,
     /// The same for events dated to a week, a month or a year only: the ones a report can
     /// agree with though their range starts weeks before its date. Events dated to a day agree
     /// only with reports within a day of them, so a report scans weeks of this index and
     /// days of the other.
-    wide_by_date: BTreeSet<(String, NaiveDate, String)>,
-    /// (date of the last report, event id), per [`Clock`]: eviction order.
-    by_end: [BTreeSet<(NaiveDate, String)>; 2],
-    articles: HashMap<String, ArticleState, FixedState>,
+    wide_by_date: BTreeSet<(u64, NaiveDate, EventKey)>,
+    /// (date of the last report, event), per [`Clock`]: eviction order.
+    by_end: [BTreeSet<(NaiveDate, EventKey)>; 2],
+    /// By article id; the key is the one copy of the id that the indexes and sources share.
+    articles: HashMap<Arc<str>, ArticleState, FixedState>,
     /// (publication or receipt date, article id), per [`Clock`].
-    articles_by_date: [BTreeSet<(NaiveDate, String)>; 2],
-    /// Evidence sketches by (article id, index).
-    evidence_index: SketchIndex<(String, u32)>,
-    /// Article sketches (the union of its evidence sketches).
-    article_index: SketchIndex<String>,
+    articles_by_date: [BTreeSet<(NaiveDate, Arc<str>)>; 2],
+    /// Evidence sketches by (article id, index); the sketches stay in [`ArticleState::evidence`].
+    evidence_index: SketchIndex<(Arc<str>, u32)>,
+    /// Article sketches ([`ArticleState::sketch`]).
+    article_index: SketchIndex<Arc<str>>,
     /// The newest time seen on each [`Clock`]: the window counts back from it.
     watermarks: [Option<NaiveDate>; 2],
     seq: u64,
-    changed_events: BTreeSet<String>,
-    changed_articles: BTreeSet<String>,
+    changed_events: BTreeSet<EventKey>,
+    changed_articles: BTreeSet<Arc<str>>,
+    strings: Interner,
     norm: Normalized,
 }
 
@@ -339,7 +351,7 @@ impl Deduper {
     }
 
     pub fn event(&self, id: &str) -> Option<&EventState> {
-        self.events.get(id)
+        EventKey::parse(id).and_then(|k| self.events.get(&k)).map(|e| &**e)
     }
 
     pub fn live_events(&self) -> usize {
@@ -352,9 +364,9 @@ impl Deduper {
 
     /// Every live event, in event id order.
     pub fn events(&self) -> Vec<&EventState> {
-        let mut all: Vec<&EventState> = self.events.values().collect();
-        all.sort_by(|a, b| a.event_id.cmp(&b.event_id));
-        all
+        let mut all: Vec<(&EventKey, &Box<EventState>)> = self.events.iter().collect();
+        all.sort_unstable_by_key(|(k, _)| **k);
+        all.into_iter().map(|(_, e)| &**e).collect()
     }
 
     /// Deduplicates one article's candidates (from [`crate::extract::Extractor::extract`]).
@@ -367,9 +379,10 @@ impl Deduper {
             outcome.seen_before = true;
             // A redelivery: the live events the article reported, for a caller that must
             // re-publish them (its earlier records may not have reached the broker).
-            for (_, id) in &known.evidence {
-                if self.events.contains_key(id) && !outcome.replay.contains(id) {
-                    outcome.replay.push(id.clone());
+            for (_, key) in &known.evidence {
+                let id = key.to_string();
+                if self.events.contains_key(key) && !outcome.replay.contains(&id) {
+                    outcome.replay.push(id);
                 }
             }
             return outcome;
@@ -400,12 +413,13 @@ impl Deduper {
             (None, Some(r)) => Some((r, Clock::Received)),
             (None, None) => None,
         };
+        let article_id = self.strings.get(article.id);
         // The events this article id reported in an earlier text: an edited article updates its
         // own events.
-        let own: Vec<String> = self
+        let own: Vec<EventKey> = self
             .articles
             .get(article.id)
-            .map(|a| a.evidence.iter().map(|(_, e)| e.clone()).filter(|e| self.events.contains_key(e)).collect())
+            .map(|a| a.evidence.iter().map(|(_, e)| *e).filter(|e| self.events.contains_key(e)).collect())
             .unwrap_or_default();
 
         // Sketches of the evidence sentences, and of the article as their union.
@@ -418,67 +432,79 @@ impl Deduper {
             })
             .collect();
         let duplicate_of = if article.sketch.is_full() {
+            let others = |k: &Arc<str>| if **k == *article.id { None } else { self.articles.get(k).map(|a| &a.sketch) };
             self.article_index
-                .most_similar(article.sketch, self.config.article_similarity, |k| k != article.id)
-                .map(|(k, _)| k)
+                .most_similar(article.sketch, self.config.article_similarity, others)
+                .map(|(k, _)| k.to_string())
         } else {
             None
         };
         outcome.duplicate_of = duplicate_of.clone();
 
+        let mut records: Vec<(EventKey, Status)> = Vec::new();
         let mut evidence_links = Vec::new();
         for (candidate, sketch) in candidates.iter().zip(&sketches) {
             // A sentence republished from another article: the events it produced there.
-            let republished: Vec<String> = if sketch.is_full() {
+            let evidence = |(a, i): &(Arc<str>, u32)| self.articles.get(a).and_then(|s| s.evidence.get(*i as usize));
+            let republished: Vec<EventKey> = if sketch.is_full() {
+                let others = |k: &(Arc<str>, u32)| if *k.0 == *article.id { None } else { evidence(k).map(|(s, _)| s) };
                 self.evidence_index
-                    .most_similar(sketch, self.config.sentence_similarity, |(a, _)| a != article.id)
-                    .and_then(|((a, i), _)| self.articles.get(&a).and_then(|s| s.evidence.get(i as usize)))
-                    .map(|(_, e)| vec![e.clone()])
+                    .most_similar(sketch, self.config.sentence_similarity, others)
+                    .and_then(|(k, _)| evidence(&k))
+                    .map(|(_, e)| vec![*e])
                     .unwrap_or_default()
             } else {
                 Vec::new()
             };
-            let proto = self.proto_event(dict, article, candidate, (seq, content_hash), duplicate_of.clone(), time);
+            let (key, proto) = self.proto_event(
+                dict,
+                article,
+                &article_id,
+                candidate,
+                (seq, content_hash),
+                duplicate_of.clone(),
+                time,
+            );
             // The event this candidate created when the same text was processed before (the
             // state of a process stopped midway holds the events of its last article without the
             // article), else the closest known one.
-            let (matched, links) = if self.applied_before(&proto.event_id, article.id, content_hash, seq) {
-                (Some(proto.event_id.clone()), Vec::new())
+            let (matched, links) = if self.applied_before(key, article.id, content_hash, seq) {
+                (Some(key), Vec::new())
             } else {
                 let facts = ReportFacts::of(dict, candidate);
                 self.best_match(&proto, &facts, &own, &republished)
             };
-            let (id, status) = match matched {
-                Some(id) => {
-                    let created_now = outcome.records.iter().any(|(e, st)| *e == id && *st == Status::Created);
-                    let touched_now = outcome.records.iter().any(|(e, _)| *e == id);
+            let (key, status) = match matched {
+                Some(key) => {
+                    let created_now = records.iter().any(|(e, st)| *e == key && *st == Status::Created);
+                    let touched_now = records.iter().any(|(e, _)| *e == key);
                     // The same text reported into this event already: applying it again would
                     // count it twice; the event is announced as it stands.
-                    if !self.applied_before(&id, article.id, content_hash, seq) {
+                    if !self.applied_before(key, article.id, content_hash, seq) {
                         outcome.duplicates += 1;
-                        self.update(&id, proto, dict.version(), !touched_now);
+                        self.update(key, proto, !touched_now);
                     }
-                    (id, if created_now { Status::Created } else { Status::Updated })
+                    (key, if created_now { Status::Created } else { Status::Updated })
                 }
                 // Nothing known agrees enough: a new event, linked to those it may repeat.
                 None => {
                     let mut proto = proto;
                     outcome.linked += !links.is_empty() as usize;
                     proto.possible_duplicates = links.into_boxed_slice();
-                    let id = proto.event_id.clone();
-                    self.insert(proto);
-                    (id, Status::Created)
+                    self.insert(key, proto);
+                    (key, Status::Created)
                 }
             };
-            evidence_links.push((sketch.clone(), id.clone()));
-            if !outcome.records.iter().any(|(e, _)| *e == id) {
-                outcome.records.push((id, status));
+            evidence_links.push((sketch.clone(), key));
+            if !records.iter().any(|(e, _)| *e == key) {
+                records.push((key, status));
             }
         }
+        outcome.records = records.into_iter().map(|(key, status)| (key.to_string(), status)).collect();
 
         // Remember the article.
         if let Some(old) = self.articles.remove(article.id) {
-            self.forget_article_indexes(article.id, &old);
+            self.forget_article_indexes(&article_id, &old);
         }
         let state = ArticleState {
             published,
@@ -489,65 +515,74 @@ impl Deduper {
             evidence: evidence_links,
             duplicate_of,
         };
-        self.index_article(article.id, &state);
-        self.articles.insert(article.id.to_string(), state);
-        self.changed_articles.insert(article.id.to_string());
+        self.index_article(&article_id, &state);
+        self.changed_articles.insert(article_id.clone());
+        self.articles.insert(article_id, state);
         outcome
     }
 
-    /// Whether event `id` holds a report of this article's text from an earlier processing
+    /// Whether event `key` holds a report of this article's text from an earlier processing
     /// (another `seq`).
-    fn applied_before(&self, id: &str, article_id: &str, content_hash: u64, seq: u64) -> bool {
-        self.events.get(id).is_some_and(|e| {
+    fn applied_before(&self, key: EventKey, article_id: &str, content_hash: u64, seq: u64) -> bool {
+        self.events.get(&key).is_some_and(|e| {
             e.sources.iter().any(|s| &*s.article_id == article_id && s.content_hash == content_hash && s.seq != seq)
         })
     }
 
     /// The event a candidate would create, with its deterministic id.
+    #[allow(clippy::too_many_arguments)]
     fn proto_event(
-        &self,
+        &mut self,
         dict: &Dictionary,
         article: &ArticleMeta<'_>,
+        article_id: &Arc<str>,
         c: &Candidate,
         (seq, content_hash): (u64, u64),
         duplicate_of: Option<String>,
         time: Option<(NaiveDate, Clock)>,
-    ) -> EventState {
+    ) -> (EventKey, EventState) {
         let ty = dict.event_type(c.event_type);
+        let strings = &mut self.strings;
         let location = c.location.and_then(|p| {
             let entry = dict.entry(p.entry);
             let place = entry.place()?;
-            let name_of =
-                |code: &Option<String>| code.as_deref().and_then(|c| dict.admin_area(c)).map(|a| a.name.clone());
+            let mut admin = |code: &Option<String>| match code {
+                Some(code) => {
+                    (Some(strings.get(code)), dict.admin_area(code).map(|a| a.name.as_str()).map(|n| strings.get(n)))
+                }
+                None => (None, None),
+            };
+            let (admin1, admin1_name) = admin(&place.admin1);
+            let (admin2, admin2_name) = admin(&place.admin2);
             Some(LocationState {
-                place_id: entry.id.clone(),
-                name: entry.name.clone(),
-                surface: if p.end > p.start { article.text[p.start..p.end].to_string() } else { entry.name.clone() },
-                country: place.country.clone(),
-                admin1: place.admin1.clone(),
-                admin1_name: name_of(&place.admin1),
-                admin2: place.admin2.clone(),
-                admin2_name: name_of(&place.admin2),
+                place_id: strings.get(&entry.id),
+                name: strings.get(&entry.name),
+                surface: strings.get(if p.end > p.start { &article.text[p.start..p.end] } else { &entry.name }),
+                country: strings.get(&place.country),
+                admin1,
+                admin1_name,
+                admin2,
+                admin2_name,
                 lat: place.lat,
                 lon: place.lon,
-                feature_class: place.feature_class.clone(),
+                feature_class: strings.get(&place.feature_class),
                 level: place.level,
                 geo_precision: c.geo_precision,
                 locality: c.locality.map(|(start, end)| article.text[start..end].into()),
             })
         });
         let actors =
-            c.actors.iter().map(|(e, role)| ActorState { id: dict.entry(*e).id.clone(), role: *role }).collect();
-        let weapons = c.weapons.iter().map(|w| dict.entry(*w).id.clone()).collect();
+            c.actors.iter().map(|(e, role)| ActorState { id: strings.get(&dict.entry(*e).id), role: *role }).collect();
+        let weapons = c.weapons.iter().map(|w| strings.get(&dict.entry(*w).id)).collect();
         let sentence = &article.text[c.evidence.0..c.evidence.1];
         let sentence = match sentence.char_indices().nth(self.config.evidence_chars) {
             Some((cut, _)) => format!("{}…", &sentence[..cut]),
             None => sentence.to_string(),
         };
         let source = SourceState {
-            article_id: article.id.into(),
+            article_id: article_id.clone(),
             url: article.url.map(Into::into),
-            source: article.source.map(Into::into),
+            source: article.source.map(|s| self.strings.get(s)),
             language: article.language,
             published_at: article.published_at.map(Into::into),
             duplicate_of: duplicate_of.map(Into::into),
@@ -563,17 +598,17 @@ impl Deduper {
             ty.family,
             ty.code,
             c.date.date,
-            location.as_ref().map_or("", |l| l.place_id.as_str()),
+            location.as_ref().map_or("", |l| &*l.place_id),
             article.id,
             c.evidence.0
         );
         let digest = Sha256::digest(signature.as_bytes());
-        let event_id = format!("ev_{}", digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>());
-        EventState {
-            event_id,
+        let key = EventKey(u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 8 bytes")));
+        let event = EventState {
+            event_id: key.to_string(),
             revision: 1,
-            event_type: ty.code.clone(),
-            family: ty.family.clone(),
+            event_type: self.strings.get(&ty.code),
+            family: self.strings.get(&ty.family),
             generic: c.generic,
             date: c.date,
             location,
@@ -589,8 +624,9 @@ impl Deduper {
             last_seen_received: time.is_some_and(|(_, clock)| clock == Clock::Received),
             more_sources: 0,
             possible_duplicates: Box::default(),
-            dictionary_version: dict.version().to_string(),
-        }
+            dictionary_version: self.strings.get(dict.version()),
+        };
+        (key, event)
     }
 
     /// The known event a candidate reports, if any, with links to the events it may repeat
@@ -613,28 +649,31 @@ impl Deduper {
         &self,
         proto: &EventState,
         facts: &ReportFacts,
-        own: &[String],
-        republished: &[String],
-    ) -> (Option<String>, Vec<Link>) {
+        own: &[EventKey],
+        republished: &[EventKey],
+    ) -> (Option<EventKey>, Vec<Link>) {
         let km = self.config.distance_km;
         // The date first: most events of a range are of another day, and the family is a string.
         let family_and_date = |e: &EventState| dates_agree(&e.date, &proto.date) && e.family == proto.family;
         // The best of `events` by (place agreement, date closeness); among equals the smallest id.
-        let pick = |events: &mut dyn Iterator<Item = &EventState>, fits: &dyn Fn(&EventState) -> bool| {
-            let mut best: Option<((u8, i64), &str)> = None;
-            for e in events.filter(|e| family_and_date(e) && fits(e)) {
-                let key = (
+        let pick = |events: &mut dyn Iterator<Item = (EventKey, &EventState)>, fits: &dyn Fn(&EventState) -> bool| {
+            let mut best: Option<((u8, i64), EventKey)> = None;
+            for (id, e) in events.filter(|(_, e)| family_and_date(e) && fits(e)) {
+                let rank = (
                     place_agreement(e.location.as_ref(), proto.location.as_ref(), km),
                     -e.date.distance_days(&proto.date),
                 );
-                if best.is_none_or(|(k, id)| key > k || key == k && e.event_id.as_str() < id) {
-                    best = Some((key, e.event_id.as_str()));
+                if best.is_none_or(|(r, best_id)| rank > r || rank == r && id < best_id) {
+                    best = Some((rank, id));
                 }
             }
-            best.map(|(_, id)| id.to_string())
+            best.map(|(_, id)| id)
+        };
+        let known = |keys: &[EventKey]| -> Vec<(EventKey, &EventState)> {
+            keys.iter().filter_map(|k| self.events.get(k).map(|e| (*k, &**e))).collect()
         };
         let not_conflicting = |e: &EventState| place_agreement(e.location.as_ref(), proto.location.as_ref(), km) > 0;
-        if let Some(id) = pick(&mut own.iter().filter_map(|id| self.events.get(id)), &not_conflicting) {
+        if let Some(id) = pick(&mut known(own).into_iter(), &not_conflicting) {
             return (Some(id), Vec::new());
         }
         // A twin sentence is no evidence of place: templates ("X shelled Y in the countryside of
@@ -654,7 +693,7 @@ impl Deduper {
                 && sides_agree(&e.actors, &proto.actors)
                 && (word_for_word(e, proto) || corroborated(e, proto, facts))
         };
-        if let Some(id) = pick(&mut republished.iter().filter_map(|id| self.events.get(id)), &twin) {
+        if let Some(id) = pick(&mut known(republished).into_iter(), &twin) {
             return (Some(id), Vec::new());
         }
         // The events whose date range starts from a month before the report's to a day after:
@@ -664,13 +703,15 @@ impl Deduper {
         let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
         let day_before = start.checked_sub_days(Days::new(1)).unwrap_or(start);
         let to = end.checked_add_days(Days::new(1)).unwrap_or(end);
-        let key = |day: NaiveDate, id: &str| (proto.family.clone(), day, id.to_string());
-        let (near, wide) = (key(day_before, "")..=key(to, "\u{10FFFF}"), key(from, "")..key(day_before, ""));
+        let family = fast_hash(proto.family.as_bytes());
+        let (first, last) = (EventKey(u64::MIN), EventKey(u64::MAX));
+        let (near, wide) =
+            ((family, day_before, first)..=(family, to, last), (family, from, first)..(family, day_before, first));
         let in_range = || {
             self.wide_by_date
                 .range(wide.clone())
                 .chain(self.by_date.range(near.clone()))
-                .map(|(_, _, id)| &self.events[id])
+                .map(|&(_, _, id)| (id, &*self.events[&id]))
         };
         let agrees = |e: &EventState| {
             place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 2
@@ -683,6 +724,7 @@ impl Deduper {
         }
         // Thin evidence: link, scored by what agrees.
         let mut links: Vec<Link> = in_range()
+            .map(|(_, e)| e)
             .filter(|e| {
                 family_and_date(e)
                     && place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 1
@@ -696,33 +738,35 @@ impl Deduper {
         (None, links)
     }
 
-    fn insert(&mut self, event: EventState) {
+    fn insert(&mut self, key: EventKey, event: EventState) {
         let (start, _) = event.date.range();
+        let family = fast_hash(event.family.as_bytes());
         if event.date.precision != DatePrecision::Day {
-            self.wide_by_date.insert((event.family.clone(), start, event.event_id.clone()));
+            self.wide_by_date.insert((family, start, key));
         }
-        self.by_date.insert((event.family.clone(), start, event.event_id.clone()));
-        self.by_end[event_clock(&event) as usize].insert((event.last_seen, event.event_id.clone()));
-        self.changed_events.insert(event.event_id.clone());
-        self.events.insert(event.event_id.clone(), event);
+        self.by_date.insert((family, start, key));
+        self.by_end[event_clock(&event) as usize].insert((event.last_seen, key));
+        self.changed_events.insert(key);
+        self.events.insert(key, Box::new(event));
     }
 
-    fn remove_event(&mut self, id: &str) -> Option<EventState> {
-        let event = self.events.remove(id)?;
+    fn remove_event(&mut self, key: EventKey) -> Option<EventState> {
+        let event = self.events.remove(&key)?;
         let (start, _) = event.date.range();
+        let family = fast_hash(event.family.as_bytes());
         if event.date.precision != DatePrecision::Day {
-            self.wide_by_date.remove(&(event.family.clone(), start, id.to_string()));
+            self.wide_by_date.remove(&(family, start, key));
         }
-        self.by_date.remove(&(event.family.clone(), start, id.to_string()));
-        self.by_end[event_clock(&event) as usize].remove(&(event.last_seen, id.to_string()));
-        self.changed_events.insert(id.to_string());
-        Some(event)
+        self.by_date.remove(&(family, start, key));
+        self.by_end[event_clock(&event) as usize].remove(&(event.last_seen, key));
+        self.changed_events.insert(key);
+        Some(*event)
     }
 
     /// Folds a new report into a known event. `new_revision` is false for a second report of
     /// the same article in the same pass: one article makes one revision.
-    fn update(&mut self, id: &str, report: EventState, dictionary_version: &str, new_revision: bool) {
-        let Some(mut e) = self.remove_event(id) else { return };
+    fn update(&mut self, key: EventKey, report: EventState, new_revision: bool) {
+        let Some(mut e) = self.remove_event(key) else { return };
         let source = report.sources.into_iter().next().expect("a report has its source");
         match e.sources.iter_mut().find(|s| s.article_id == source.article_id) {
             // Another sentence of the article being processed: its figures add to the first
@@ -790,30 +834,30 @@ impl Deduper {
             e.confidence = ((1.0 - (1.0 - e.confidence) * (1.0 - report.confidence)).min(0.99) * 100.0).round() / 100.0;
             e.revision += 1;
         }
-        e.dictionary_version = dictionary_version.to_string();
-        self.insert(e);
+        e.dictionary_version = report.dictionary_version;
+        self.insert(key, e);
     }
 
-    fn index_article(&mut self, id: &str, state: &ArticleState) {
+    fn index_article(&mut self, id: &Arc<str>, state: &ArticleState) {
         for (i, (sketch, _)) in state.evidence.iter().enumerate() {
             if sketch.is_full() {
-                self.evidence_index.insert((id.to_string(), i as u32), sketch.clone());
+                self.evidence_index.insert((id.clone(), i as u32), sketch);
             }
         }
         if state.sketch.is_full() {
-            self.article_index.insert(id.to_string(), state.sketch.clone());
+            self.article_index.insert(id.clone(), &state.sketch);
         }
         let (clock, time) = article_time(state);
-        self.articles_by_date[clock as usize].insert((time, id.to_string()));
+        self.articles_by_date[clock as usize].insert((time, id.clone()));
     }
 
-    fn forget_article_indexes(&mut self, id: &str, state: &ArticleState) {
-        for i in 0..state.evidence.len() {
-            self.evidence_index.remove(&(id.to_string(), i as u32));
+    fn forget_article_indexes(&mut self, id: &Arc<str>, state: &ArticleState) {
+        for (i, (sketch, _)) in state.evidence.iter().enumerate() {
+            self.evidence_index.remove(&(id.clone(), i as u32), sketch);
         }
-        self.article_index.remove(&id.to_string());
+        self.article_index.remove(id, &state.sketch);
         let (clock, time) = article_time(state);
-        self.articles_by_date[clock as usize].remove(&(time, id.to_string()));
+        self.articles_by_date[clock as usize].remove(&(time, id.clone()));
     }
 
     /// Forgets events and articles outside the window, each on its clock, then the oldest beyond
@@ -825,11 +869,11 @@ impl Deduper {
             let Some(watermark) = self.watermarks[c] else { continue };
             let horizon =
                 watermark.checked_sub_days(Days::new(self.config.window_days as u64)).unwrap_or(NaiveDate::MIN);
-            while let Some((end, id)) = self.by_end[c].first().cloned() {
+            while let Some(&(end, key)) = self.by_end[c].first() {
                 if end >= horizon {
                     break;
                 }
-                self.remove_event(&id);
+                self.remove_event(key);
             }
             while let Some((time, id)) = self.articles_by_date[c].first().cloned() {
                 if time >= horizon {
@@ -839,8 +883,8 @@ impl Deduper {
             }
         }
         while self.events.len() > self.config.max_events {
-            let Some((_, id)) = self.by_end[1].first().or_else(|| self.by_end[0].first()).cloned() else { break };
-            self.remove_event(&id);
+            let Some(&(_, key)) = self.by_end[1].first().or_else(|| self.by_end[0].first()) else { break };
+            self.remove_event(key);
         }
         while self.articles.len() > self.config.max_articles {
             let Some((_, id)) = self.articles_by_date[1].first().or_else(|| self.articles_by_date[0].first()).cloned()
@@ -852,9 +896,9 @@ impl Deduper {
     }
 
     fn forget_article(&mut self, id: &str) {
-        if let Some(state) = self.articles.remove(id) {
-            self.forget_article_indexes(id, &state);
-            self.changed_articles.insert(id.to_string());
+        if let Some((id, state)) = self.articles.remove_entry(id) {
+            self.forget_article_indexes(&id, &state);
+            self.changed_articles.insert(id);
         }
     }
 
@@ -866,9 +910,9 @@ impl Deduper {
         let mut out = Vec::with_capacity(events.len() + articles.len());
         // Events before articles: a restore that has an article has the events it reported
         // (records of one partition are appended in order).
-        for id in events {
-            let value = self.events.get(&id).map(|e| serde_json::to_vec(e).expect("event state serializes"));
-            out.push(StateChange { key: format!("{EVENT_KEY}{id}"), value });
+        for key in events {
+            let value = self.events.get(&key).map(|e| serde_json::to_vec(e).expect("event state serializes"));
+            out.push(StateChange { key: format!("{EVENT_KEY}{key}"), value });
         }
         for id in articles {
             let value = self.articles.get(&id).map(|a| serde_json::to_vec(a).expect("article state serializes"));
@@ -879,7 +923,7 @@ impl Deduper {
 
     /// The whole state as changes (a snapshot), in key order.
     pub fn snapshot(&self) -> Vec<StateChange> {
-        let mut articles: Vec<&String> = self.articles.keys().collect();
+        let mut articles: Vec<&Arc<str>> = self.articles.keys().collect();
         articles.sort();
         let mut out: Vec<StateChange> = articles
             .into_iter()
@@ -907,14 +951,17 @@ impl Deduper {
         for change in changes {
             let error = |message: String| RestoreError { key: change.key.clone(), message };
             if let Some(id) = change.key.strip_prefix(EVENT_KEY) {
-                self.remove_event(id);
+                let key = EventKey::parse(id)
+                    .ok_or_else(|| error("not a lexwire event id (ev_ and 16 hex digits)".into()))?;
+                self.remove_event(key);
                 if let Some(bytes) = &change.value {
-                    let event: EventState = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
+                    let mut event: EventState = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
                     if event.event_id != id {
                         return Err(error(format!("holds event {:?}", event.event_id)));
                     }
                     self.seq = self.seq.max(event.sources.iter().map(|s| s.seq).max().unwrap_or(0));
-                    self.insert(event);
+                    self.share_strings(&mut event);
+                    self.insert(key, event);
                 }
             } else if let Some(id) = change.key.strip_prefix(ARTICLE_KEY) {
                 self.forget_article(id);
@@ -923,8 +970,9 @@ impl Deduper {
                     self.seq = self.seq.max(article.seq);
                     advance(&mut self.watermarks[Clock::Published as usize], article.published);
                     advance(&mut self.watermarks[Clock::Received as usize], article.received);
-                    self.index_article(id, &article);
-                    self.articles.insert(id.to_string(), article);
+                    let id = self.strings.get(id);
+                    self.index_article(&id, &article);
+                    self.articles.insert(id, article);
                 }
             } else {
                 return Err(error("unknown key".into()));
@@ -944,6 +992,31 @@ impl Deduper {
         Ok(())
     }
 
+    /// Replaces the strings of an event read back from saved state by the shared copies.
+    fn share_strings(&mut self, e: &mut EventState) {
+        let strings = &mut self.strings;
+        for s in [&mut e.event_type, &mut e.family, &mut e.dictionary_version].into_iter().chain(&mut e.weapons) {
+            strings.share(s);
+        }
+        for a in &mut e.actors {
+            strings.share(&mut a.id);
+        }
+        for s in &mut e.sources {
+            strings.share(&mut s.article_id);
+            if let Some(outlet) = &mut s.source {
+                strings.share(outlet);
+            }
+        }
+        if let Some(l) = &mut e.location {
+            for s in [&mut l.place_id, &mut l.name, &mut l.surface, &mut l.country, &mut l.feature_class] {
+                strings.share(s);
+            }
+            for s in [&mut l.admin1, &mut l.admin1_name, &mut l.admin2, &mut l.admin2_name].into_iter().flatten() {
+                strings.share(s);
+            }
+        }
+    }
+
     /// An estimate of the heap memory the state holds, in bytes.
     pub fn memory_estimate(&self) -> usize {
         self.memory_estimate_sampled(usize::MAX)
@@ -952,57 +1025,67 @@ impl Deduper {
     /// As [`Deduper::memory_estimate`], from at most `sample` events and `sample` articles scaled
     /// to the whole (exact when the state holds no more): cheap enough to call while serving.
     pub fn memory_estimate_sampled(&self, sample: usize) -> usize {
-        let strings = |e: &EventState| {
-            e.event_id.len()
-                + e.event_type.len()
-                + e.family.len()
-                + e.dictionary_version.len()
-                + e.location.as_ref().map_or(0, |l| {
-                    l.place_id.len()
-                        + l.name.len()
-                        + l.surface.len()
-                        + l.country.len()
-                        + 64
-                        + std::mem::size_of::<LocationState>()
-                })
-                + e.actors.iter().map(|a| a.id.len() + 32).sum::<usize>()
-                + e.weapons.iter().map(|w| w.len() + 24).sum::<usize>()
-                + e.sources
-                    .iter()
-                    .map(|s| {
-                        std::mem::size_of::<SourceState>()
-                            + s.article_id.len()
-                            + s.url.as_ref().map_or(0, |x| x.len())
-                            + s.source.as_ref().map_or(0, |x| x.len())
-                            + s.published_at.as_ref().map_or(0, |x| x.len())
-                            + s.evidence.sentence.len()
-                    })
-                    .sum::<usize>()
-        };
+        use std::mem::size_of;
+        // An allocation costs the allocator's bookkeeping beyond its bytes (glibc: 8 to 16).
+        const ALLOCATION: usize = 16;
+        let boxed = |len: usize| if len == 0 { 0 } else { len + ALLOCATION };
+        let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| boxed(s.len()));
+        // A B-tree's nodes are two-thirds full on average.
+        let btree = |entries: usize, entry: usize| entries * entry * 3 / 2;
+        let table = |capacity: usize, entry: usize| capacity * (entry + 1);
         let scaled = |sum: usize, seen: usize, all: usize| {
             if seen == all { sum } else { (sum as f64 * all as f64 / seen as f64) as usize }
         };
+        // What each event and article owns alone (shared strings are the interner's).
         let events: usize = self
             .events
             .values()
             .take(sample)
             .map(|e| {
-                // Its keys in the indexes (a second date key for an event of a week or more).
-                let wide =
-                    if e.date.precision == DatePrecision::Day { 0 } else { e.family.len() + e.event_id.len() + 48 };
-                std::mem::size_of::<EventState>() + strings(e) + 2 * e.event_id.len() + 96 + wide
+                boxed(size_of::<EventState>())
+                    + boxed(e.event_id.len())
+                    + boxed(e.actors.capacity() * size_of::<ActorState>())
+                    + boxed(e.weapons.capacity() * size_of::<Arc<str>>())
+                    + e.possible_duplicates
+                        .iter()
+                        .map(|l| boxed(size_of::<Link>()) + boxed(l.event_id.len()))
+                        .sum::<usize>()
+                    + e.location.as_ref().map_or(0, |l| l.locality.as_ref().map_or(0, |x| boxed(x.len())))
+                    + boxed(e.sources.capacity() * size_of::<SourceState>())
+                    + e.sources
+                        .iter()
+                        .map(|s| {
+                            boxed(s.evidence.sentence.len())
+                                + text(&s.url)
+                                + text(&s.published_at)
+                                + text(&s.duplicate_of)
+                        })
+                        .sum::<usize>()
             })
             .sum();
         let articles: usize = self
             .articles
-            .iter()
+            .values()
             .take(sample)
-            .map(|(id, a)| {
-                id.len() * 4 + std::mem::size_of::<ArticleState>() + a.evidence.len() * (minhash::K * 8 + 64) + 128
+            .map(|a| {
+                let sketch = |s: &Sketch| boxed(s.0.capacity() * size_of::<u64>());
+                sketch(&a.sketch)
+                    + boxed(a.evidence.capacity() * size_of::<(Sketch, EventKey)>())
+                    + a.evidence.iter().map(|(s, _)| sketch(s)).sum::<usize>()
+                    + a.duplicate_of.as_ref().map_or(0, |d| boxed(d.capacity()))
             })
             .sum();
+        let indexes = btree(self.by_date.len() + self.wide_by_date.len(), size_of::<(u64, NaiveDate, EventKey)>())
+            + btree(self.by_end.iter().map(BTreeSet::len).sum(), size_of::<(NaiveDate, EventKey)>())
+            + btree(self.articles_by_date.iter().map(BTreeSet::len).sum(), size_of::<(NaiveDate, Arc<str>)>())
+            + btree(self.evidence_index.entries(), size_of::<(u64, (Arc<str>, u32))>())
+            + btree(self.article_index.entries(), size_of::<(u64, Arc<str>)>());
         scaled(events, self.events.len().min(sample), self.events.len())
             + scaled(articles, self.articles.len().min(sample), self.articles.len())
+            + table(self.events.capacity(), size_of::<(EventKey, Box<EventState>)>())
+            + table(self.articles.capacity(), size_of::<(Arc<str>, ArticleState)>())
+            + indexes
+            + self.strings.memory_estimate()
     }
 }
 
@@ -1113,38 +1196,38 @@ fn tolls_agree(a: Option<Count>, b: Option<Count>) -> bool {
 /// do the named targets.
 fn sides_agree(a: &[ActorState], b: &[ActorState]) -> bool {
     fn targets(x: &[ActorState]) -> Vec<&str> {
-        x.iter().filter(|s| s.role == Role::Target).map(|s| s.id.as_str()).collect()
+        x.iter().filter(|s| s.role == Role::Target).map(|s| &*s.id).collect()
     }
     let (ta, tb) = (targets(a), targets(b));
     actors_agree(a, b) && (ta.is_empty() || tb.is_empty() || ta.iter().any(|t| tb.contains(t)))
 }
 
 /// What a report tells beyond its record that decides a merge.
-struct ReportFacts {
+struct ReportFacts<'d> {
     /// It revises a toll ("rose to seven"): it tells of an event already known.
     revised_toll: bool,
     /// Its weapons of a kind that tells one event from another (a drone, a car bomb; not the
     /// guns or "weapons" of most clashes).
-    telling_weapons: Vec<String>,
+    telling_weapons: Vec<&'d str>,
     /// Its organisations, with their roles: an armed group or a state's forces tells one event
     /// from another; "civilians" or "unidentified gunmen" do not.
-    named_actors: Vec<ActorState>,
+    named_actors: Vec<(&'d str, Role)>,
 }
 
-impl ReportFacts {
-    fn of(dict: &Dictionary, c: &Candidate) -> ReportFacts {
+impl<'d> ReportFacts<'d> {
+    fn of(dict: &'d Dictionary, c: &Candidate) -> ReportFacts<'d> {
         let telling =
             |w: &EntryId| matches!(&dict.entry(*w).detail, Detail::Weapon(x) if x.category.tells_events_apart());
         ReportFacts {
             revised_toll: c.casualties.revised,
-            telling_weapons: c.weapons.iter().filter(|w| telling(w)).map(|w| dict.entry(*w).id.clone()).collect(),
+            telling_weapons: c.weapons.iter().filter(|w| telling(w)).map(|w| dict.entry(*w).id.as_str()).collect(),
             named_actors: c
                 .actors
                 .iter()
                 .filter(|(a, _)| {
                     matches!(&dict.entry(*a).detail, Detail::Actor(x) if !matches!(x.actor_type.as_str(), "civilians" | "unidentified"))
                 })
-                .map(|(a, role)| ActorState { id: dict.entry(*a).id.clone(), role: *role })
+                .map(|(a, role)| (dict.entry(*a).id.as_str(), *role))
                 .collect(),
         }
     }
@@ -1167,7 +1250,7 @@ fn word_for_word(e: &EventState, report: &EventState) -> bool {
 /// shootings or raids a day, and coded data lists them as distinct events.
 fn corroborated(e: &EventState, report: &EventState, facts: &ReportFacts) -> bool {
     let toll = |x: Option<Count>, y: Option<Count>| matches!((x, y), (Some(x), Some(y)) if x.best > 0 && y.best > 0 && tolls_agree(Some(x), Some(y)));
-    let shared = facts.named_actors.iter().any(|x| e.actors.contains(x));
+    let shared = facts.named_actors.iter().any(|&(id, role)| e.actors.iter().any(|a| &*a.id == id && a.role == role));
     let locality = match (
         e.location.as_ref().and_then(|l| l.locality.as_deref()),
         report.location.as_ref().and_then(|l| l.locality.as_deref()),
@@ -1175,7 +1258,7 @@ fn corroborated(e: &EventState, report: &EventState, facts: &ReportFacts) -> boo
         (Some(x), Some(y)) => crate::normalize::normalize_str(x).eq(&crate::normalize::normalize_str(y)),
         _ => false,
     };
-    let weapon = facts.telling_weapons.iter().any(|w| e.weapons.contains(w));
+    let weapon = facts.telling_weapons.iter().any(|&w| e.weapons.iter().any(|x| &**x == w));
     toll(e.fatalities, report.fatalities) || toll(e.injured, report.injured) || shared || locality || weapon
 }
 
@@ -1203,8 +1286,8 @@ fn link_score(e: &EventState, proto: &EventState) -> f32 {
 fn actors_agree(a: &[ActorState], b: &[ActorState]) -> bool {
     fn doers(x: &[ActorState]) -> impl Iterator<Item = &str> {
         x.iter()
-            .filter(|s| s.role == Role::Actor && s.id != crate::dictionary::requirements::UNIDENTIFIED_ACTOR)
-            .map(|s| s.id.as_str())
+            .filter(|s| s.role == Role::Actor && &*s.id != crate::dictionary::requirements::UNIDENTIFIED_ACTOR)
+            .map(|s| &*s.id)
     }
     doers(a).next().is_none() || doers(b).next().is_none() || doers(a).any(|d| doers(b).any(|e| e == d))
 }
@@ -1216,7 +1299,7 @@ pub fn tolls(sources: &[SourceState]) -> (Option<Count>, Option<Count>) {
         let mut latest: BTreeMap<&str, (u64, Count)> = BTreeMap::new();
         for s in sources {
             let Some(count) = get(s) else { continue };
-            let outlet = s.source.as_deref().unwrap_or(&s.article_id);
+            let outlet = s.source.as_deref().unwrap_or(&*s.article_id);
             let slot = latest.entry(outlet).or_insert((s.seq, count));
             if s.seq >= slot.0 {
                 *slot = (s.seq, count);

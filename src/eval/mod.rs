@@ -472,8 +472,8 @@ impl Prediction {
         Prediction {
             events: events.len(),
             sub_event_type: ty.map(|t| t.acled_sub_event_type.clone()),
-            code: Some(first.event_type.clone()),
-            violent: events.iter().any(|e| VIOLENT_FAMILIES.contains(&e.family.as_str())),
+            code: Some(first.event_type.to_string()),
+            violent: events.iter().any(|e| VIOLENT_FAMILIES.contains(&&*e.family)),
             fatalities: first.fatalities.map_or(0, |c| c.best),
             injured: first.injured.map_or(0, |c| c.best),
             date: Some(first.date.date),
@@ -484,11 +484,11 @@ impl Prediction {
                     [Some(&l.name), Some(&l.surface), l.admin2_name.as_ref(), l.admin1_name.as_ref()]
                         .into_iter()
                         .flatten()
-                        .cloned()
+                        .map(|s| s.to_string())
                         .collect()
                 })
                 .unwrap_or_default(),
-            country: location.map(|l| l.country.clone()),
+            country: location.map(|l| l.country.to_string()),
             sentence: first.sources.first().map(|s| s.evidence.sentence.to_string()),
         }
     }

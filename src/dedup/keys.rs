@@ -1,0 +1,132 @@
+//! What keeps the dedup state small: event ids as numbers in its indexes, and one shared copy of
+//! each string its events repeat (type codes, place names, actor ids, outlets).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use foldhash::fast::FixedState;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// An event id as a number. lexwire's ids are `ev_` and 16 lowercase hex digits: the number
+/// orders as the id does, so indexes keyed by it keep the id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventKey(pub u64);
+
+impl EventKey {
+    const PREFIX: &'static str = "ev_";
+
+    /// The key of a lexwire event id; `None` for any other string.
+    pub fn parse(id: &str) -> Option<EventKey> {
+        let hex = id.strip_prefix(Self::PREFIX)?;
+        let lower_hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if hex.len() != 16 || !hex.bytes().all(lower_hex) {
+            return None;
+        }
+        u64::from_str_radix(hex, 16).ok().map(EventKey)
+    }
+}
+
+impl fmt::Display for EventKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{:016x}", Self::PREFIX, self.0)
+    }
+}
+
+/// Written as the event id it stands for, as the state always was.
+impl Serialize for EventKey {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventKey {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let id = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        EventKey::parse(&id).ok_or_else(|| {
+            serde::de::Error::custom(format!("{id:?} is not a lexwire event id (ev_ and 16 hex digits)"))
+        })
+    }
+}
+
+/// One copy of each string: events of one place, type or outlet share theirs. Strings no event
+/// holds any more are dropped when the set has doubled since the last sweep, so the set stays
+/// within twice what the live state uses.
+#[derive(Debug, Default)]
+pub struct Interner {
+    strings: HashSet<Arc<str>, FixedState>,
+    sweep_at: usize,
+}
+
+/// The set is swept no more often than every this many new strings.
+const MIN_SWEEP: usize = 1024;
+
+impl Interner {
+    /// The shared copy of `s`.
+    pub fn get(&mut self, s: &str) -> Arc<str> {
+        if let Some(shared) = self.strings.get(s) {
+            return shared.clone();
+        }
+        if self.strings.len() >= self.sweep_at {
+            self.strings.retain(|x| Arc::strong_count(x) > 1);
+            self.sweep_at = (2 * self.strings.len()).max(MIN_SWEEP);
+        }
+        let shared: Arc<str> = Arc::from(s);
+        self.strings.insert(shared.clone());
+        shared
+    }
+
+    /// The shared copy of a string held elsewhere (one read back from saved state).
+    pub fn share(&mut self, s: &mut Arc<str>) {
+        *s = self.get(s);
+    }
+
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+
+    /// The heap the set and its strings hold, in bytes (an estimate: an allocation costs the
+    /// allocator 16 bytes beyond its own, an `Arc` two counts).
+    pub fn memory_estimate(&self) -> usize {
+        self.strings.capacity() * (std::mem::size_of::<Arc<str>>() + 1)
+            + self.strings.iter().map(|s| s.len() + 2 * std::mem::size_of::<usize>() + 16).sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_keys_order_as_their_ids() {
+        let ids = ["ev_0000000000000000", "ev_00000000000000ff", "ev_0a00000000000000", "ev_ffffffffffffffff"];
+        let keys: Vec<EventKey> = ids.iter().map(|id| EventKey::parse(id).expect("a lexwire id")).collect();
+        assert!(keys.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(keys.iter().map(|k| k.to_string()).collect::<Vec<_>>(), ids);
+        for not_ours in
+            ["ev_", "ev_00000000000000FF", "ev_000000000000000", "ev_00000000000000000", "x_0000000000000000"]
+        {
+            assert_eq!(EventKey::parse(not_ours), None, "{not_ours}");
+        }
+        let json = serde_json::to_string(&keys[1]).unwrap();
+        assert_eq!(json, "\"ev_00000000000000ff\"");
+        assert_eq!(serde_json::from_str::<EventKey>(&json).unwrap(), keys[1]);
+        assert!(serde_json::from_str::<EventKey>("\"event-1\"").unwrap_err().to_string().contains("event-1"));
+    }
+
+    #[test]
+    fn strings_are_shared_and_the_unused_swept() {
+        let mut interner = Interner::default();
+        let a = interner.get("Aleppo");
+        assert!(Arc::ptr_eq(&a, &interner.get("Aleppo")));
+        for i in 0..3 * MIN_SWEEP {
+            interner.get(&format!("gone {i}"));
+        }
+        assert!(interner.len() <= 2 * MIN_SWEEP + 1, "{}", interner.len());
+        assert!(Arc::ptr_eq(&a, &interner.get("Aleppo")), "a string in use survives a sweep");
+    }
+}
