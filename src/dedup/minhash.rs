@@ -27,9 +27,15 @@ const INDEXED: usize = 4;
 /// shingle is.
 const MAX_BUCKET: usize = 48;
 
-/// The `K` smallest shingle hashes of a text, ascending.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct Sketch(pub Vec<u64>);
+/// The `K` smallest shingle hashes of a text, ascending, held inline: the dedup state keeps one
+/// per article and per evidence sentence, with no allocation of their own. Written as the list
+/// of hashes.
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sketch {
+    len: u8,
+    /// The first `len` are the hashes; the rest are 0.
+    hashes: [u64; K],
+}
 
 impl Sketch {
     /// The sketch of one text.
@@ -39,42 +45,77 @@ impl Sketch {
         b.finish()
     }
 
+    /// A sketch from its hashes, which must be ascending, distinct and at most `K`.
+    pub fn from_hashes(hashes: &[u64]) -> Result<Sketch, String> {
+        if hashes.len() > K {
+            return Err(format!("a sketch holds at most {K} hashes, not {}", hashes.len()));
+        }
+        if hashes.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("a sketch's hashes are ascending and distinct".into());
+        }
+        let mut sketch = Sketch { len: hashes.len() as u8, hashes: [0; K] };
+        sketch.hashes[..hashes.len()].copy_from_slice(hashes);
+        Ok(sketch)
+    }
+
+    pub fn hashes(&self) -> &[u64] {
+        &self.hashes[..self.len as usize]
+    }
+
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len == 0
     }
 
     /// Whether it holds all `K` hashes: a text with fewer shingles is too short to judge.
     pub fn is_full(&self) -> bool {
-        self.0.len() == K
+        self.len as usize == K
     }
 
-    /// The sketch of the union of two texts' shingles (exact for bottom-k sketches).
-    pub fn union(&self, other: &Sketch) -> Sketch {
-        let mut all: Vec<u64> = self.0.iter().chain(&other.0).copied().collect();
-        all.sort_unstable();
-        all.dedup();
-        all.truncate(K);
-        Sketch(all)
-    }
-
-    /// The estimated Jaccard similarity of the two texts' shingle sets.
+    /// The estimated Jaccard similarity of the two texts' shingle sets: the share of the `K`
+    /// smallest hashes of their union that both hold (one merge of the two sorted lists).
     pub fn similarity(&self, other: &Sketch) -> f64 {
-        let mut union: Vec<u64> = self.0.iter().chain(&other.0).copied().collect();
-        union.sort_unstable();
-        union.dedup();
-        union.truncate(K);
-        if union.is_empty() {
-            return 0.0;
+        let (a, b) = (self.hashes(), other.hashes());
+        let (mut i, mut j, mut union, mut both) = (0, 0, 0, 0);
+        while union < K && (i < a.len() || j < b.len()) {
+            match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) if x == y => {
+                    both += 1;
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), Some(y)) if x > y => j += 1,
+                (Some(_), _) => i += 1,
+                (None, _) => j += 1,
+            }
+            union += 1;
         }
-        let both = union.iter().filter(|h| self.0.binary_search(h).is_ok() && other.0.binary_search(h).is_ok()).count();
-        both as f64 / union.len() as f64
+        if union == 0 { 0.0 } else { both as f64 / union as f64 }
+    }
+}
+
+impl std::fmt::Debug for Sketch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.hashes()).finish()
+    }
+}
+
+impl Serialize for Sketch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.hashes().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sketch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let hashes = Vec::<u64>::deserialize(deserializer)?;
+        Sketch::from_hashes(&hashes).map_err(serde::de::Error::custom)
     }
 }
 
 /// Accumulates the shingles of one or more texts.
 #[derive(Debug, Clone, Default)]
 pub struct SketchBuilder {
-    mins: Vec<u64>,
+    mins: Sketch,
 }
 
 impl SketchBuilder {
@@ -101,17 +142,22 @@ impl SketchBuilder {
     }
 
     fn add(&mut self, h: u64) {
-        if self.mins.len() == K && h >= self.mins[K - 1] {
+        let len = self.mins.len as usize;
+        let mins = &mut self.mins;
+        if len == K && h >= mins.hashes[K - 1] {
             return;
         }
-        if let Err(at) = self.mins.binary_search(&h) {
-            self.mins.insert(at, h);
-            self.mins.truncate(K);
+        if let Err(at) = mins.hashes[..len].binary_search(&h) {
+            // Shift the larger ones up, the largest out when full.
+            let end = len.min(K - 1);
+            mins.hashes.copy_within(at..end, at + 1);
+            mins.hashes[at] = h;
+            mins.len = (len + 1).min(K) as u8;
         }
     }
 
     pub fn finish(self) -> Sketch {
-        Sketch(self.mins)
+        self.mins
     }
 }
 
@@ -145,7 +191,7 @@ impl<Key: Clone + Ord + Default> SketchIndex<Key> {
     /// Files `key` under its sketch's smallest hashes (the caller removes what the key held
     /// before).
     pub fn insert(&mut self, key: Key, sketch: &Sketch) {
-        for &h in sketch.0.iter().take(INDEXED) {
+        for &h in sketch.hashes().iter().take(INDEXED) {
             // A shingle this common says nothing about which text is whose ("the Syrian
             // Observatory for"): its bucket stops growing, and lookups rely on the rarer ones.
             if self.bucket(h).nth(MAX_BUCKET - 1).is_none() {
@@ -156,7 +202,7 @@ impl<Key: Clone + Ord + Default> SketchIndex<Key> {
 
     /// Removes `key`, filed with `sketch`.
     pub fn remove(&mut self, key: &Key, sketch: &Sketch) {
-        for &h in sketch.0.iter().take(INDEXED) {
+        for &h in sketch.hashes().iter().take(INDEXED) {
             self.buckets.remove(&(h, key.clone()));
         }
     }
@@ -176,7 +222,7 @@ impl<Key: Clone + Ord + Default> SketchIndex<Key> {
     ) -> Option<(Key, f64)> {
         let mut best: Option<(Key, f64)> = None;
         let mut seen: Vec<&Key> = Vec::new();
-        for &h in sketch.0.iter().take(INDEXED) {
+        for &h in sketch.hashes().iter().take(INDEXED) {
             for key in self.bucket(h) {
                 if seen.contains(&key) {
                     continue;
@@ -253,5 +299,55 @@ mod tests {
         assert_eq!(index.most_similar(&sketch, 0.6, |_| Some(&sketch)).map(|(k, _)| k), Some(0));
         index.remove(&0, &sketch);
         assert_eq!(index.most_similar(&sketch, 0.6, |_| Some(&sketch)).map(|(k, _)| k), Some(1));
+    }
+
+    /// The sketch of a list of hashes and the similarity, as sorting the lists would give them.
+    #[test]
+    fn the_inline_sketch_is_the_sorted_list() {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % 40
+        };
+        for _ in 0..2000 {
+            let lists: Vec<Vec<u64>> = (0..2).map(|_| (0..next() % 16).map(|_| next()).collect()).collect();
+            let sketches: Vec<Sketch> = lists
+                .iter()
+                .map(|l| {
+                    let mut b = SketchBuilder::default();
+                    l.iter().for_each(|&h| b.add(h));
+                    b.finish()
+                })
+                .collect();
+            let smallest = |l: &[u64]| {
+                let mut l = l.to_vec();
+                l.sort_unstable();
+                l.dedup();
+                l.truncate(K);
+                l
+            };
+            for (l, sketch) in lists.iter().zip(&sketches) {
+                assert_eq!(sketch.hashes(), smallest(l), "{l:?}");
+            }
+            let (a, b) = (smallest(&lists[0]), smallest(&lists[1]));
+            let union = smallest(&[a.clone(), b.clone()].concat());
+            let both = union.iter().filter(|h| a.contains(h) && b.contains(h)).count();
+            let expected = if union.is_empty() { 0.0 } else { both as f64 / union.len() as f64 };
+            assert_eq!(sketches[0].similarity(&sketches[1]), expected, "{a:?} {b:?}");
+        }
+    }
+
+    #[test]
+    fn a_sketch_is_written_as_its_hashes() {
+        let sketch = Sketch::of(A);
+        let json = serde_json::to_string(&sketch).unwrap();
+        assert_eq!(json, serde_json::to_string(sketch.hashes()).unwrap());
+        assert_eq!(serde_json::from_str::<Sketch>(&json).unwrap(), sketch);
+        assert_eq!(serde_json::from_str::<Sketch>("[]").unwrap(), Sketch::default());
+        for bad in ["[2,1]", "[1,1]", "[1,2,3,4,5,6,7,8,9]"] {
+            assert!(serde_json::from_str::<Sketch>(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -442,7 +442,8 @@ impl Deduper {
         outcome.duplicate_of = duplicate_of.clone();
 
         let mut records: Vec<(EventKey, Status)> = Vec::new();
-        let mut evidence_links = Vec::new();
+        // Exact capacities here and below: the state keeps these lists for weeks.
+        let mut evidence_links = Vec::with_capacity(candidates.len());
         for (candidate, sketch) in candidates.iter().zip(&sketches) {
             // A sentence republished from another article: the events it produced there.
             let evidence = |(a, i): &(Arc<str>, u32)| self.articles.get(a).and_then(|s| s.evidence.get(*i as usize));
@@ -495,7 +496,7 @@ impl Deduper {
                     (key, Status::Created)
                 }
             };
-            evidence_links.push((sketch.clone(), key));
+            evidence_links.push((*sketch, key));
             if !records.iter().any(|(e, _)| *e == key) {
                 records.push((key, status));
             }
@@ -511,7 +512,7 @@ impl Deduper {
             received: article.received,
             content_hash,
             seq,
-            sketch: article.sketch.clone(),
+            sketch: *article.sketch,
             evidence: evidence_links,
             duplicate_of,
         };
@@ -791,6 +792,7 @@ impl Deduper {
             Some(existing) => *existing = source,
             None => {
                 if e.sources.len() < self.config.max_sources {
+                    e.sources.reserve_exact(1);
                     e.sources.push(source);
                 } else {
                     e.more_sources += 1;
@@ -821,11 +823,13 @@ impl Deduper {
         }
         for a in report.actors {
             if !e.actors.iter().any(|x| x.id == a.id) {
+                e.actors.reserve_exact(1);
                 e.actors.push(a);
             }
         }
         for w in report.weapons {
             if !e.weapons.contains(&w) {
+                e.weapons.reserve_exact(1);
                 e.weapons.push(w);
             }
         }
@@ -1068,10 +1072,7 @@ impl Deduper {
             .values()
             .take(sample)
             .map(|a| {
-                let sketch = |s: &Sketch| boxed(s.0.capacity() * size_of::<u64>());
-                sketch(&a.sketch)
-                    + boxed(a.evidence.capacity() * size_of::<(Sketch, EventKey)>())
-                    + a.evidence.iter().map(|(s, _)| sketch(s)).sum::<usize>()
+                boxed(a.evidence.capacity() * size_of::<(Sketch, EventKey)>())
                     + a.duplicate_of.as_ref().map_or(0, |d| boxed(d.capacity()))
             })
             .sum();

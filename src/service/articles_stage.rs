@@ -226,7 +226,7 @@ pub(super) fn routes(dict: &Dictionary, analysis: Analysis) -> BTreeMap<String, 
             .and_then(|p| dict.entry(p.entry).place())
             .and_then(|p| p.admin1.clone())
             .unwrap_or_else(|| article.clone());
-        out.entry(key).or_insert_with(|| (sketch.clone(), language, Vec::new())).2.push(candidate);
+        out.entry(key).or_insert_with(|| (sketch, language, Vec::new())).2.push(candidate);
     }
     out
 }
