@@ -124,11 +124,13 @@ impl Serialize for TagJson<'_> {
             match &entry.detail {
                 Detail::Place(p) => {
                     map.serialize_entry("country", &p.country)?;
-                    for (key, code) in [("admin1", &p.admin1), ("admin2", &p.admin2)] {
+                    for (key, name, code) in
+                        [("admin1", "admin1_name", &p.admin1), ("admin2", "admin2_name", &p.admin2)]
+                    {
                         if let Some(code) = code {
                             map.serialize_entry(key, code)?;
                             if let Some(area) = dict.admin_area(code) {
-                                map.serialize_entry(&format!("{key}_name"), &area.name)?;
+                                map.serialize_entry(name, &area.name)?;
                             }
                         }
                     }

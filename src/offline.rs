@@ -229,6 +229,7 @@ pub fn tag_inputs(
         scratches: (0..options.threads.max(1)).map(|_| Scratch::new()).collect(),
         report: TagReport::default(),
         line: Vec::new(),
+        encoded: Vec::new(),
     };
     for source in inputs {
         let name = source.name();
@@ -274,6 +275,9 @@ struct Run<'a> {
     scratches: Vec<Scratch>,
     report: TagReport,
     line: Vec<u8>,
+    /// The JSON line being written: encoded here, then written whole (the writer behind `out`
+    /// is called once a line, not once a JSON token).
+    encoded: Vec<u8>,
 }
 
 impl Run<'_> {
@@ -482,8 +486,7 @@ impl Run<'_> {
                     crate::dedup::Status::Created => self.report.created += 1,
                     crate::dedup::Status::Updated => self.report.updated += 1,
                 }
-                output(serde_json::to_writer(&mut *self.out, &record).map_err(io::Error::from))?;
-                output(self.out.write_all(b"\n"))?;
+                output(write_line(&mut *self.out, &mut self.encoded, &record))?;
             }
             self.report.tagged += 1;
             return Ok(Ok(()));
@@ -502,8 +505,7 @@ impl Run<'_> {
             all_tags: self.options.all_tags,
             duplicate_of: None,
         };
-        output(serde_json::to_writer(&mut *self.out, &json).map_err(io::Error::from))?;
-        output(self.out.write_all(b"\n"))?;
+        output(write_line(&mut *self.out, &mut self.encoded, &json))?;
         self.report.tagged += 1;
         Ok(Ok(()))
     }
@@ -515,6 +517,14 @@ impl Run<'_> {
             None => writeln!(self.err, "lexwire: {name}: {}: {}", e.class, e.message),
         })
     }
+}
+
+/// Writes `value` as one JSON line, encoded in `buffer` first.
+fn write_line(out: &mut dyn Write, buffer: &mut Vec<u8>, value: &impl serde::Serialize) -> io::Result<()> {
+    buffer.clear();
+    serde_json::to_writer(&mut *buffer, value)?;
+    buffer.push(b'\n');
+    out.write_all(buffer)
 }
 
 /// Peeks at the first non-blank byte: `{` means JSONL.

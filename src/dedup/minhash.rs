@@ -221,22 +221,16 @@ impl<Key: Clone + Ord + Default> SketchIndex<Key> {
         stored: impl Fn(&Key) -> Option<&'s Sketch>,
     ) -> Option<(Key, f64)> {
         let mut best: Option<(Key, f64)> = None;
-        let mut seen: Vec<&Key> = Vec::new();
-        for &h in sketch.hashes().iter().take(INDEXED) {
-            for key in self.bucket(h) {
-                if seen.contains(&key) {
-                    continue;
-                }
-                seen.push(key);
-                let Some(other) = stored(key) else { continue };
-                let s = other.similarity(sketch);
-                let better = match &best {
-                    None => true,
-                    Some((k, b)) => s > *b || s == *b && key < k,
-                };
-                if s >= threshold && better {
-                    best = Some((key.clone(), s));
-                }
+        // A key filed under several of the hashes is read once.
+        let mut keys: Vec<&Key> = sketch.hashes().iter().take(INDEXED).flat_map(|&h| self.bucket(h)).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        // In key order: among equals the first, the smallest, stays.
+        for key in keys {
+            let Some(other) = stored(key) else { continue };
+            let s = other.similarity(sketch);
+            if s >= threshold && best.as_ref().is_none_or(|(_, b)| s > *b) {
+                best = Some((key.clone(), s));
             }
         }
         best

@@ -41,10 +41,18 @@
 //! trucks destroyed" and "at 01:00 am" never become casualties: no casualty word claims them, or
 //! what follows them is not people, or they are not counts at all.
 
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::{CasualtyRole, CueKind, Detail, Dictionary, EntryKind, NegationKind};
 use crate::tag::Tag;
+
+/// A finder of fixed phrases, ASCII case aside: one pass over a sentence for all of them.
+fn phrase_finder(phrases: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder().ascii_case_insensitive(true).build(phrases).expect("a few fixed phrases always build")
+}
 
 /// A count with its uncertainty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -270,16 +278,15 @@ fn died_of(dict: &Dictionary, text: &str, fatal: &Tag, wound: &Tag) -> bool {
 ///    Returns the count and the index of its quantity.
 fn besides_the_doers(g: &Grammar<'_>, sentence: std::ops::Range<usize>) -> Option<(Count, Option<usize>)> {
     const OPENERS: [&str; 6] = ["in addition to ", "besides ", "en plus du ", "en plus des ", "en plus de ", "outre "];
+    static FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| phrase_finder(&OPENERS));
 
     let text = g.text;
-    let sentence_start = sentence.start;
-    let bytes = &text.as_bytes()[sentence];
-    let opener = OPENERS.iter().find_map(|o| {
-        let at = bytes.windows(o.len()).position(|w| w.eq_ignore_ascii_case(o.as_bytes()))?;
-        let start = sentence_start + at;
-        Some((start, start + o.len()))
-    })?;
-    let (start, after) = opener;
+    // The first opener of the list that the sentence holds, at its first place.
+    let mut first = [None; OPENERS.len()];
+    for m in FINDER.find_overlapping_iter(&text.as_bytes()[sentence.clone()]) {
+        first[m.pattern().as_usize()].get_or_insert(sentence.start + m.start());
+    }
+    let (start, after) = first.iter().zip(OPENERS).find_map(|(at, o)| at.map(|at| (at, at + o.len())))?;
     if start > 0 && text[..start].chars().next_back().is_some_and(char::is_alphanumeric) {
         return None;
     }
@@ -319,8 +326,8 @@ fn shared_by(text: &str, sentence: std::ops::Range<usize>, tags: &[&Tag]) -> Opt
     const OPENERS: [&str; 4] = ["across both ", "across all ", "across the ", "across "];
     const EVENTS: [&str; 9] =
         ["attacks", "assaults", "events", "incidents", "blasts", "bombings", "explosions", "raids", "strikes"];
-    let bytes = &text.as_bytes()[sentence.clone()];
-    if !bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"across")) {
+    static ACROSS: LazyLock<AhoCorasick> = LazyLock::new(|| phrase_finder(&["across"]));
+    if !ACROSS.is_match(&text.as_bytes()[sentence.clone()]) {
         return None;
     }
     let lower = text[sentence.clone()].to_ascii_lowercase();
