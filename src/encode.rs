@@ -5,10 +5,12 @@
 //! dictionary consulted for each tag's canonical id, name and facts. Field names are part of the
 //! output contract documented in the README.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
-use crate::dictionary::{Detail, Dictionary, EntryKind, Lang};
+use crate::dictionary::{Detail, Dictionary, EntryId, EntryKind, Lang};
 use crate::tag::{Tag, TagValue};
 
 /// A tagged article, as one JSON line.
@@ -35,6 +37,98 @@ impl Serialize for TaggedArticleJson<'_> {
         }
         map.serialize_entry("tags", &Tags(self))?;
         map.end()
+    }
+}
+
+/// Writes tagged articles as JSON: the same bytes as [`TaggedArticleJson`]'s `Serialize`, with
+/// no serializer call for most of a dictionary tag. What a tag of an entry writes besides its
+/// surface and span (kind, id, name, the entry's facts) depends on the entry alone: it is
+/// encoded once, by the serializer, and copied for every tag of that entry after.
+#[derive(Debug, Default)]
+pub struct TagWriter {
+    /// (kind, entry, alias) → the JSON before the surface and after the span.
+    fragments: HashMap<(EntryKind, EntryId, Option<u32>), Fragments>,
+}
+
+/// A dictionary tag's JSON before its surface and after its span.
+#[derive(Debug)]
+struct Fragments {
+    before: Box<[u8]>,
+    after: Box<[u8]>,
+}
+
+/// Where a tag's own part sits in the serializer's output of a tag with an empty surface at 0.
+const SPAN_MARK: &[u8] = br#","surface":"","start":0,"end":0"#;
+const SURFACE_KEY: &[u8] = br#","surface":"#;
+
+impl TagWriter {
+    pub fn new() -> TagWriter {
+        TagWriter::default()
+    }
+
+    /// Appends `article` as JSON to `out`.
+    ///
+    /// # Errors
+    /// What the serializer reports (nothing lexwire writes can fail into memory).
+    pub fn write(&mut self, out: &mut Vec<u8>, article: &TaggedArticleJson<'_>) -> serde_json::Result<()> {
+        out.extend_from_slice(br#"{"article_id":"#);
+        serde_json::to_writer(&mut *out, article.article_id)?;
+        out.extend_from_slice(br#","language":"#);
+        serde_json::to_writer(&mut *out, article.language.as_str())?;
+        out.extend_from_slice(br#","dictionary_version":"#);
+        serde_json::to_writer(&mut *out, article.dict.version())?;
+        if let Some(original) = article.duplicate_of {
+            out.extend_from_slice(br#","duplicate_of":"#);
+            serde_json::to_writer(&mut *out, original)?;
+        }
+        out.extend_from_slice(br#","tags":["#);
+        let shown = article.tags.iter().filter(|t| article.all_tags || !t.is_internal());
+        for (i, tag) in shown.enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            match (tag.entry, &tag.value) {
+                (Some(entry), TagValue::None) => {
+                    let (before, after) = self.fragments(tag.kind, entry, tag.alias, article.dict)?;
+                    out.extend_from_slice(before);
+                    serde_json::to_writer(&mut *out, &article.text[tag.start..tag.end])?;
+                    out.extend_from_slice(br#","start":"#);
+                    serde_json::to_writer(&mut *out, &tag.start)?;
+                    out.extend_from_slice(br#","end":"#);
+                    serde_json::to_writer(&mut *out, &tag.end)?;
+                    out.extend_from_slice(after);
+                }
+                _ => serde_json::to_writer(&mut *out, &TagJson { tag, text: article.text, dict: article.dict })?,
+            }
+        }
+        out.extend_from_slice(b"]}");
+        Ok(())
+    }
+
+    /// The JSON of a tag of `entry` before its surface and after its span.
+    fn fragments(
+        &mut self,
+        kind: EntryKind,
+        entry: EntryId,
+        alias: Option<u32>,
+        dict: &Dictionary,
+    ) -> serde_json::Result<(&[u8], &[u8])> {
+        let fragments = match self.fragments.entry((kind, entry, alias)) {
+            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
+            std::collections::hash_map::Entry::Vacant(new) => {
+                let tag = Tag { kind, start: 0, end: 0, entry: Some(entry), alias, value: TagValue::None };
+                let json = serde_json::to_vec(&TagJson { tag: &tag, text: "", dict })?;
+                // Strings are escaped: the mark's quotes are the serializer's, found once, after
+                // the id and the name.
+                let at = json.windows(SPAN_MARK.len()).position(|w| w == SPAN_MARK).ok_or_else(|| {
+                    serde::ser::Error::custom("a dictionary tag's JSON holds its surface and span in order")
+                })?;
+                let before = json[..at + SURFACE_KEY.len()].into();
+                let after = json[at + SPAN_MARK.len()..].into();
+                new.insert(Fragments { before, after })
+            }
+        };
+        Ok((&fragments.before, &fragments.after))
     }
 }
 
@@ -188,5 +282,48 @@ fn number_json(v: f64) -> serde_json::Number {
         serde_json::Number::from(v as i64)
     } else {
         serde_json::Number::from_f64(v).unwrap_or_else(|| serde_json::Number::from(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::AutomatonKind;
+    use crate::tag::{Scratch, Tagger};
+    use std::sync::Arc;
+
+    /// The writer gives the serializer's bytes, on the seeds, with and without internal tags,
+    /// for a near-duplicate, and for tags of one entry at several places.
+    #[test]
+    fn the_tag_writer_writes_what_the_serializer_writes() {
+        let dict = Arc::new(Dictionary::bundled().expect("bundled dictionary"));
+        let tagger = Tagger::new(dict.clone(), AutomatonKind::Dfa).expect("automaton");
+        let mut writer = TagWriter::new();
+        let mut scratch = Scratch::new();
+        let seeds = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/articles.jsonl"))
+            .expect("the seed fixture");
+        let mut texts: Vec<String> = seeds
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["text"].as_str().unwrap().to_string())
+            .collect();
+        texts.push("Des frappes près d'Idlib et d'Alep \"sans précédent\" ; 3 morts à Idlib le 5 mars.".into());
+        for text in &texts {
+            let tagged = tagger.tag(text, None, &mut scratch).expect("small enough");
+            assert!(tagged.tags.iter().any(|t| t.entry.is_some() && t.value == TagValue::None));
+            for (all_tags, duplicate_of) in [(false, None), (true, Some("an \"earlier\" one"))] {
+                let article = TaggedArticleJson {
+                    article_id: "a\u{1}",
+                    language: tagged.language,
+                    text,
+                    tags: &tagged.tags,
+                    dict: &dict,
+                    all_tags,
+                    duplicate_of,
+                };
+                let mut out = Vec::new();
+                writer.write(&mut out, &article).unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&article).unwrap());
+            }
+        }
     }
 }

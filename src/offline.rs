@@ -22,7 +22,7 @@ use crate::article::{
 };
 use crate::dedup::DedupConfig;
 use crate::dictionary::Lang;
-use crate::encode::TaggedArticleJson;
+use crate::encode::{TagWriter, TaggedArticleJson};
 use crate::engine::{Analysis, Engine, analyze};
 use crate::extract::Extractor;
 use crate::normalize::TextTooLarge;
@@ -230,6 +230,7 @@ pub fn tag_inputs(
         report: TagReport::default(),
         line: Vec::new(),
         encoded: Vec::new(),
+        tags: TagWriter::new(),
     };
     for source in inputs {
         let name = source.name();
@@ -278,6 +279,7 @@ struct Run<'a> {
     /// The JSON line being written: encoded here, then written whole (the writer behind `out`
     /// is called once a line, not once a JSON token).
     encoded: Vec<u8>,
+    tags: TagWriter,
 }
 
 impl Run<'_> {
@@ -505,7 +507,10 @@ impl Run<'_> {
             all_tags: self.options.all_tags,
             duplicate_of: None,
         };
-        output(write_line(&mut *self.out, &mut self.encoded, &json))?;
+        self.encoded.clear();
+        output(self.tags.write(&mut self.encoded, &json).map_err(io::Error::from))?;
+        self.encoded.push(b'\n');
+        output(self.out.write_all(&self.encoded))?;
         self.report.tagged += 1;
         Ok(Ok(()))
     }
