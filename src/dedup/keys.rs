@@ -1,12 +1,14 @@
 //! What keeps the dedup state small: event ids as numbers in its indexes, and one shared copy of
 //! each string its events repeat (type codes, place names, actor ids, outlets).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 
 use foldhash::fast::FixedState;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::PlaceFacts;
 
 /// An event id as a number. lexwire's ids are `ev_` and 16 lowercase hex digits: the number
 /// orders as the id does, so indexes keyed by it keep the id order.
@@ -97,6 +99,56 @@ impl Interner {
     }
 }
 
+/// One copy of each place's facts: the events of a town share them. Facts no event holds any
+/// more are dropped as the [`Interner`] drops strings.
+#[derive(Debug, Default)]
+pub struct SharedPlaces {
+    by_id: HashMap<Arc<str>, Arc<PlaceFacts>, FixedState>,
+    sweep_at: usize,
+}
+
+impl SharedPlaces {
+    /// The shared copy of `facts`: the one held when equal, else `facts` (its strings shared),
+    /// held from now on. A dictionary reload may change a place's facts: events made before
+    /// keep theirs.
+    pub fn share(&mut self, facts: &Arc<PlaceFacts>, strings: &mut Interner) -> Arc<PlaceFacts> {
+        if let Some(held) = self.by_id.get(&*facts.place_id)
+            && **held == **facts
+        {
+            return held.clone();
+        }
+        if self.by_id.len() >= self.sweep_at {
+            self.by_id.retain(|_, p| Arc::strong_count(p) > 1);
+            self.sweep_at = (2 * self.by_id.len()).max(MIN_SWEEP);
+        }
+        let mut own = PlaceFacts::clone(facts);
+        for s in [&mut own.place_id, &mut own.name, &mut own.country, &mut own.feature_class] {
+            strings.share(s);
+        }
+        for s in [&mut own.admin1, &mut own.admin1_name, &mut own.admin2, &mut own.admin2_name].into_iter().flatten() {
+            strings.share(s);
+        }
+        let shared = Arc::new(own);
+        self.by_id.insert(shared.place_id.clone(), shared.clone());
+        shared
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// The heap the places hold beyond their strings, in bytes (an estimate, as
+    /// [`Interner::memory_estimate`]).
+    pub fn memory_estimate(&self) -> usize {
+        self.by_id.capacity() * (std::mem::size_of::<(Arc<str>, Arc<PlaceFacts>)>() + 1)
+            + self.by_id.len() * (std::mem::size_of::<PlaceFacts>() + 2 * std::mem::size_of::<usize>() + 16)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -128,5 +180,34 @@ mod tests {
         }
         assert!(interner.len() <= 2 * MIN_SWEEP + 1, "{}", interner.len());
         assert!(Arc::ptr_eq(&a, &interner.get("Aleppo")), "a string in use survives a sweep");
+    }
+
+    #[test]
+    fn equal_places_are_shared_and_a_changed_one_is_not() {
+        let (mut places, mut strings) = (SharedPlaces::default(), Interner::default());
+        let idlib = |lat: f64| {
+            Arc::new(PlaceFacts {
+                place_id: "geonames:163345".into(),
+                name: "Idlib".into(),
+                country: "SY".into(),
+                admin1: Some("SY.09".into()),
+                admin1_name: Some("Idlib".into()),
+                admin2: None,
+                admin2_name: None,
+                lat,
+                lon: 36.63,
+                feature_class: "P".into(),
+                level: crate::dictionary::PlaceLevel::Point,
+            })
+        };
+        let first = places.share(&idlib(35.93), &mut strings);
+        let again = places.share(&idlib(35.93), &mut strings);
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(Arc::ptr_eq(&first.name, &first.admin1_name.clone().unwrap()), "strings are shared too");
+        // A reloaded dictionary moved the point: new events get the new facts, old ones keep theirs.
+        let moved = places.share(&idlib(35.94), &mut strings);
+        assert!(!Arc::ptr_eq(&first, &moved));
+        assert_eq!((first.lat, moved.lat), (35.93, 35.94));
+        assert!(Arc::ptr_eq(&moved, &places.share(&idlib(35.94), &mut strings)));
     }
 }

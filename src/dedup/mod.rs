@@ -52,7 +52,7 @@ use crate::extract::dates::ResolvedDate;
 use crate::extract::{Candidate, Role};
 use crate::normalize::Normalized;
 pub use keys::EventKey;
-use keys::Interner;
+use keys::{Interner, SharedPlaces};
 use minhash::{Sketch, SketchBuilder, SketchIndex};
 
 /// Dedup settings.
@@ -147,13 +147,33 @@ pub struct Link {
     pub score: f32,
 }
 
-/// Where an event took place.
+/// Where an event took place: the gazetteer's place (shared by every event there; its fields
+/// read through this), as the report named it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(from = "FlatLocation", into = "FlatLocation")]
 pub struct LocationState {
-    pub place_id: Arc<str>,
-    pub name: Arc<str>,
+    pub place: Arc<PlaceFacts>,
     /// The alias as the first report wrote it.
     pub surface: Arc<str>,
+    pub geo_precision: u8,
+    /// A place inside this one that the text names and the gazetteer lacks ("Iztacalco" in
+    /// Mexico City), as the first report wrote it.
+    pub locality: Option<Box<str>>,
+}
+
+impl std::ops::Deref for LocationState {
+    type Target = PlaceFacts;
+
+    fn deref(&self) -> &PlaceFacts {
+        &self.place
+    }
+}
+
+/// What the gazetteer says of a place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlaceFacts {
+    pub place_id: Arc<str>,
+    pub name: Arc<str>,
     pub country: Arc<str>,
     pub admin1: Option<Arc<str>>,
     pub admin1_name: Option<Arc<str>>,
@@ -163,11 +183,72 @@ pub struct LocationState {
     pub lon: f64,
     pub feature_class: Arc<str>,
     pub level: PlaceLevel,
-    pub geo_precision: u8,
-    /// A place inside this one that the text names and the gazetteer lacks ("Iztacalco" in
-    /// Mexico City), as the first report wrote it.
+}
+
+/// A location as records and saved state write it: one object, in this order.
+#[derive(Serialize, Deserialize)]
+struct FlatLocation {
+    place_id: Arc<str>,
+    name: Arc<str>,
+    surface: Arc<str>,
+    country: Arc<str>,
+    admin1: Option<Arc<str>>,
+    admin1_name: Option<Arc<str>>,
+    admin2: Option<Arc<str>>,
+    admin2_name: Option<Arc<str>>,
+    lat: f64,
+    lon: f64,
+    feature_class: Arc<str>,
+    level: PlaceLevel,
+    geo_precision: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub locality: Option<Box<str>>,
+    locality: Option<Box<str>>,
+}
+
+impl From<FlatLocation> for LocationState {
+    fn from(l: FlatLocation) -> LocationState {
+        let place = PlaceFacts {
+            place_id: l.place_id,
+            name: l.name,
+            country: l.country,
+            admin1: l.admin1,
+            admin1_name: l.admin1_name,
+            admin2: l.admin2,
+            admin2_name: l.admin2_name,
+            lat: l.lat,
+            lon: l.lon,
+            feature_class: l.feature_class,
+            level: l.level,
+        };
+        LocationState {
+            place: Arc::new(place),
+            surface: l.surface,
+            geo_precision: l.geo_precision,
+            locality: l.locality,
+        }
+    }
+}
+
+impl From<LocationState> for FlatLocation {
+    fn from(l: LocationState) -> FlatLocation {
+        let p = &*l.place;
+        FlatLocation {
+            place_id: p.place_id.clone(),
+            name: p.name.clone(),
+            surface: l.surface,
+            country: p.country.clone(),
+            admin1: p.admin1.clone(),
+            admin1_name: p.admin1_name.clone(),
+            admin2: p.admin2.clone(),
+            admin2_name: p.admin2_name.clone(),
+            lat: p.lat,
+            lon: p.lon,
+            feature_class: p.feature_class.clone(),
+            level: p.level,
+            geo_precision: l.geo_precision,
+            locality: l.locality,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,6 +402,7 @@ pub struct Deduper {
     changed_events: BTreeSet<EventKey>,
     changed_articles: BTreeSet<Arc<str>>,
     strings: Interner,
+    places: SharedPlaces,
     norm: Normalized,
 }
 
@@ -543,35 +625,17 @@ impl Deduper {
         time: Option<(NaiveDate, Clock)>,
     ) -> (EventKey, EventState) {
         let ty = dict.event_type(c.event_type);
-        let strings = &mut self.strings;
         let location = c.location.and_then(|p| {
             let entry = dict.entry(p.entry);
-            let place = entry.place()?;
-            let mut admin = |code: &Option<String>| match code {
-                Some(code) => {
-                    (Some(strings.get(code)), dict.admin_area(code).map(|a| a.name.as_str()).map(|n| strings.get(n)))
-                }
-                None => (None, None),
-            };
-            let (admin1, admin1_name) = admin(&place.admin1);
-            let (admin2, admin2_name) = admin(&place.admin2);
+            let place = self.place_facts(dict, p.entry)?;
             Some(LocationState {
-                place_id: strings.get(&entry.id),
-                name: strings.get(&entry.name),
-                surface: strings.get(if p.end > p.start { &article.text[p.start..p.end] } else { &entry.name }),
-                country: strings.get(&place.country),
-                admin1,
-                admin1_name,
-                admin2,
-                admin2_name,
-                lat: place.lat,
-                lon: place.lon,
-                feature_class: strings.get(&place.feature_class),
-                level: place.level,
+                place,
+                surface: self.strings.get(if p.end > p.start { &article.text[p.start..p.end] } else { &entry.name }),
                 geo_precision: c.geo_precision,
                 locality: c.locality.map(|(start, end)| article.text[start..end].into()),
             })
         });
+        let strings = &mut self.strings;
         let actors =
             c.actors.iter().map(|(e, role)| ActorState { id: strings.get(&dict.entry(*e).id), role: *role }).collect();
         let weapons = c.weapons.iter().map(|w| strings.get(&dict.entry(*w).id)).collect();
@@ -1012,13 +1076,36 @@ impl Deduper {
             }
         }
         if let Some(l) = &mut e.location {
-            for s in [&mut l.place_id, &mut l.name, &mut l.surface, &mut l.country, &mut l.feature_class] {
-                strings.share(s);
-            }
-            for s in [&mut l.admin1, &mut l.admin1_name, &mut l.admin2, &mut l.admin2_name].into_iter().flatten() {
-                strings.share(s);
-            }
+            strings.share(&mut l.surface);
+            l.place = self.places.share(&l.place, strings);
         }
+    }
+
+    /// The shared facts of a dictionary place, `None` for an entry that is no place.
+    fn place_facts(&mut self, dict: &Dictionary, id: EntryId) -> Option<Arc<PlaceFacts>> {
+        let entry = dict.entry(id);
+        let place = entry.place()?;
+        let strings = &mut self.strings;
+        let mut admin = |code: &Option<String>| match code {
+            Some(code) => (Some(strings.get(code)), dict.admin_area(code).map(|a| strings.get(&a.name))),
+            None => (None, None),
+        };
+        let (admin1, admin1_name) = admin(&place.admin1);
+        let (admin2, admin2_name) = admin(&place.admin2);
+        let facts = PlaceFacts {
+            place_id: strings.get(&entry.id),
+            name: strings.get(&entry.name),
+            country: strings.get(&place.country),
+            admin1,
+            admin1_name,
+            admin2,
+            admin2_name,
+            lat: place.lat,
+            lon: place.lon,
+            feature_class: strings.get(&place.feature_class),
+            level: place.level,
+        };
+        Some(self.places.share(&Arc::new(facts), strings))
     }
 
     /// An estimate of the heap memory the state holds, in bytes.
@@ -1087,6 +1174,7 @@ impl Deduper {
             + table(self.articles.capacity(), size_of::<(Arc<str>, ArticleState)>())
             + indexes
             + self.strings.memory_estimate()
+            + self.places.memory_estimate()
     }
 }
 
