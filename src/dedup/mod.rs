@@ -719,7 +719,10 @@ impl Deduper {
     ) -> (Option<EventKey>, Vec<Link>) {
         let km = self.config.distance_km;
         // The date first: most events of a range are of another day, and the family is a string.
-        let family_and_date = |e: &EventState| dates_agree(&e.date, &proto.date) && e.family == proto.family;
+        // The family strings are shared: one pointer compare, most often.
+        let family_and_date = |e: &EventState| {
+            dates_agree(&e.date, &proto.date) && (Arc::ptr_eq(&e.family, &proto.family) || e.family == proto.family)
+        };
         // The best of `events` by (place agreement, date closeness); among equals the smallest id.
         let pick = |events: &mut dyn Iterator<Item = (EventKey, &EventState)>, fits: &dyn Fn(&EventState) -> bool| {
             let mut best: Option<((u8, i64), EventKey)> = None;
@@ -778,28 +781,37 @@ impl Deduper {
                 .chain(self.by_date.range(near.clone()))
                 .map(|&(_, _, id)| (id, &*self.events[&id]))
         };
-        let agrees = |e: &EventState| {
-            place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 2
-                && sides_agree(&e.actors, &proto.actors)
-                && types_agree(e, proto)
-                && (facts.revised_toll || corroborated(e, proto, facts))
-        };
-        if let Some(id) = pick(&mut in_range(), &agrees) {
+        // One pass: the best event that agrees on a specific footing, and, in case none does,
+        // the thin-evidence links (each event's place agreement and sides computed once).
+        let mut best: Option<((u8, i64), EventKey)> = None;
+        let mut links: Vec<(f32, EventKey)> = Vec::new();
+        for (id, e) in in_range() {
+            if !family_and_date(e) {
+                continue;
+            }
+            let place = place_agreement(e.location.as_ref(), proto.location.as_ref(), km);
+            if place == 0 || !sides_agree(&e.actors, &proto.actors) {
+                continue;
+            }
+            if place >= 2 && types_agree(e, proto) && (facts.revised_toll || corroborated(e, proto, facts)) {
+                let rank = (place, -e.date.distance_days(&proto.date));
+                if best.is_none_or(|(r, best_id)| rank > r || rank == r && id < best_id) {
+                    best = Some((rank, id));
+                }
+            }
+            let score = link_score(e, proto);
+            if best.is_none() && score >= MIN_LINK_SCORE {
+                links.push((score, id));
+            }
+        }
+        if let Some((_, id)) = best {
             return (Some(id), Vec::new());
         }
-        // Thin evidence: link, scored by what agrees.
-        let mut links: Vec<Link> = in_range()
-            .map(|(_, e)| e)
-            .filter(|e| {
-                family_and_date(e)
-                    && place_agreement(e.location.as_ref(), proto.location.as_ref(), km) >= 1
-                    && sides_agree(&e.actors, &proto.actors)
-            })
-            .map(|e| Link { event_id: e.event_id.clone(), score: link_score(e, proto) })
-            .filter(|l| l.score >= MIN_LINK_SCORE)
-            .collect();
-        links.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.event_id.cmp(&b.event_id)));
+        // Thin evidence: link, scored by what agrees; among equal scores the smallest id (keys
+        // order as ids do).
+        links.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         links.truncate(MAX_LINKS);
+        let links = links.into_iter().map(|(score, id)| Link { event_id: id.to_string(), score }).collect();
         (None, links)
     }
 
@@ -1284,11 +1296,13 @@ fn tolls_agree(a: Option<Count>, b: Option<Count>) -> bool {
 /// Whether the people on both sides can be the same: the doers agree ([`actors_agree`]) and so
 /// do the named targets.
 fn sides_agree(a: &[ActorState], b: &[ActorState]) -> bool {
-    fn targets(x: &[ActorState]) -> Vec<&str> {
-        x.iter().filter(|s| s.role == Role::Target).map(|s| &*s.id).collect()
+    fn targets(x: &[ActorState]) -> impl Iterator<Item = &str> {
+        x.iter().filter(|s| s.role == Role::Target).map(|s| &*s.id)
     }
-    let (ta, tb) = (targets(a), targets(b));
-    actors_agree(a, b) && (ta.is_empty() || tb.is_empty() || ta.iter().any(|t| tb.contains(t)))
+    actors_agree(a, b)
+        && (targets(a).next().is_none()
+            || targets(b).next().is_none()
+            || targets(a).any(|t| targets(b).any(|u| u == t)))
 }
 
 /// What a report tells beyond its record that decides a merge.
