@@ -869,14 +869,13 @@ impl Extractor {
         // else the article's; else a country the sentence names.
         let places: Vec<PlaceMention> = tags
             .iter()
-            .filter(|t| {
+            .filter_map(|t| {
+                let p = self.place_mention(t)?;
                 // A short form of its own name ("Tuz" for "Ţūz Khūrmātū") may go on with the rest.
-                let short_form = t.entry.is_some_and(|e| {
-                    dict.entry(e).name.split_whitespace().count() > text[t.start..t.end].split_whitespace().count()
-                });
-                short_form || !prefix_of_an_unknown_name(text, tags, t)
+                let short_form = dict.entry(p.entry).name.split_whitespace().count()
+                    > text[t.start..t.end].split_whitespace().count();
+                (short_form || !prefix_of_an_unknown_name(text, tags, t)).then_some(p)
             })
-            .filter_map(|t| self.place_mention(t))
             .map(|p| self.widen_to_countryside(text, p))
             .collect();
         let local: Vec<PlaceMention> = self.without_homonym_parts(text, self.consistent(&places));
