@@ -87,14 +87,6 @@ impl Interner {
         *s = self.get(s);
     }
 
-    pub fn len(&self) -> usize {
-        self.strings.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
-    }
-
     /// The heap the set and its strings hold, in bytes (an estimate: an allocation costs the
     /// allocator 16 bytes beyond its own, an `Arc` two counts).
     pub fn memory_estimate(&self) -> usize {
@@ -138,14 +130,6 @@ impl SharedPlaces {
         shared
     }
 
-    pub fn len(&self) -> usize {
-        self.by_id.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-
     /// The heap the places hold beyond their strings, in bytes (an estimate, as
     /// [`Interner::memory_estimate`]).
     pub fn memory_estimate(&self) -> usize {
@@ -183,7 +167,7 @@ mod tests {
         for i in 0..3 * MIN_SWEEP {
             interner.get(&format!("gone {i}"));
         }
-        assert!(interner.len() <= 2 * MIN_SWEEP + 1, "{}", interner.len());
+        assert!(interner.strings.len() <= 2 * MIN_SWEEP + 1, "{}", interner.strings.len());
         assert!(Arc::ptr_eq(&a, &interner.get("Aleppo")), "a string in use survives a sweep");
         // The running total is the strings' length.
         let held: usize = interner.strings.iter().map(|s| s.len()).sum();
