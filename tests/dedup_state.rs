@@ -416,7 +416,7 @@ fn undated_messages_age_by_receipt_and_never_move_a_replay_out_of_the_window() {
     feed_received(&mut e, &later.to_string(), "2027-01-15");
     feed_received(&mut e, &later.to_string().replace("live2", "live3"), "2027-01-15");
     assert_eq!(e.deduper().live_events(), 1, "{:?}", e.deduper().events());
-    assert_eq!(e.deduper().events()[0].event_id, first[0]["event_id"].as_str().unwrap());
+    assert_eq!(e.deduper().events()[0].event_id.to_string(), first[0]["event_id"].as_str().unwrap());
 }
 
 #[test]

@@ -138,6 +138,47 @@ impl SharedPlaces {
     }
 }
 
+/// Small numbers for the remembered articles: an index entry names its article in 4 bytes,
+/// where the id would take 16 (and be compared as a string). A handle is reused once its
+/// article is forgotten, so the table stays as long as the most articles held at once.
+#[derive(Debug, Default)]
+pub struct ArticleHandles {
+    ids: Vec<Option<Arc<str>>>,
+    free: Vec<u32>,
+}
+
+impl ArticleHandles {
+    /// A handle for `id`, until [`ArticleHandles::release`].
+    pub fn acquire(&mut self, id: Arc<str>) -> u32 {
+        if let Some(h) = self.free.pop() {
+            self.ids[h as usize] = Some(id);
+            return h;
+        }
+        // The caps on remembered articles keep far below this.
+        let h = u32::try_from(self.ids.len()).expect("fewer than 2^32 articles remembered at once");
+        self.ids.push(Some(id));
+        h
+    }
+
+    pub fn release(&mut self, h: u32) {
+        if let Some(slot) = self.ids.get_mut(h as usize)
+            && slot.take().is_some()
+        {
+            self.free.push(h);
+        }
+    }
+
+    /// The id of the article that holds `h`.
+    pub fn id(&self, h: u32) -> Option<&Arc<str>> {
+        self.ids.get(h as usize)?.as_ref()
+    }
+
+    /// The heap the table holds, in bytes (the ids are the interner's).
+    pub fn memory_estimate(&self) -> usize {
+        self.ids.capacity() * std::mem::size_of::<Option<Arc<str>>>() + self.free.capacity() * 4
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,6 +198,21 @@ mod tests {
         assert_eq!(json, "\"ev_00000000000000ff\"");
         assert_eq!(serde_json::from_str::<EventKey>(&json).unwrap(), keys[1]);
         assert!(serde_json::from_str::<EventKey>("\"event-1\"").unwrap_err().to_string().contains("event-1"));
+    }
+
+    #[test]
+    fn article_handles_are_reused_once_released() {
+        let mut handles = ArticleHandles::default();
+        let (a, b) = (handles.acquire("a".into()), handles.acquire("b".into()));
+        assert_ne!(a, b);
+        assert_eq!(handles.id(a).map(|s| &**s), Some("a"));
+        handles.release(a);
+        handles.release(a);
+        assert_eq!(handles.id(a), None);
+        let c = handles.acquire("c".into());
+        assert_eq!(c, a, "the freed handle is reused");
+        assert_eq!(handles.acquire("d".into()), 2, "released twice, handed out once");
+        assert_eq!(handles.id(b).map(|s| &**s), Some("b"));
     }
 
     #[test]

@@ -212,28 +212,28 @@ impl<Key: Clone + Ord + Default> SketchIndex<Key> {
     }
 
     /// The most similar stored key at or above `threshold`, among those `stored` lends a sketch
-    /// for (`None`: not a candidate); ties go to the smallest key, so the answer does not depend
-    /// on insertion order.
-    pub fn most_similar<'s>(
+    /// for (`None`: not a candidate), with the rank that settles ties: the smallest rank wins,
+    /// so the answer does not depend on insertion order (nor on how keys were handed out).
+    pub fn most_similar<'s, Rank: Ord>(
         &self,
         sketch: &Sketch,
         threshold: f64,
-        stored: impl Fn(&Key) -> Option<&'s Sketch>,
+        stored: impl Fn(&Key) -> Option<(&'s Sketch, Rank)>,
     ) -> Option<(Key, f64)> {
-        let mut best: Option<(Key, f64)> = None;
+        let mut best: Option<(&Key, f64, Rank)> = None;
         // A key filed under several of the hashes is read once.
         let mut keys: Vec<&Key> = sketch.hashes().iter().take(INDEXED).flat_map(|&h| self.bucket(h)).collect();
         keys.sort_unstable();
         keys.dedup();
-        // In key order: among equals the first, the smallest, stays.
         for key in keys {
-            let Some(other) = stored(key) else { continue };
+            let Some((other, rank)) = stored(key) else { continue };
             let s = other.similarity(sketch);
-            if s >= threshold && best.as_ref().is_none_or(|(_, b)| s > *b) {
-                best = Some((key.clone(), s));
+            let better = |(_, b, r): &(&Key, f64, Rank)| s > *b || s == *b && rank < *r;
+            if s >= threshold && best.as_ref().is_none_or(better) {
+                best = Some((key, s, rank));
             }
         }
-        best
+        best.map(|(key, s, _)| (key.clone(), s))
     }
 
     /// How many (hash, key) entries the index holds.
@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn the_index_finds_the_most_similar() {
         let stored = [("a", Sketch::of(A)), ("c", Sketch::of(C))];
-        let of = |key: &&str| stored.iter().find(|(k, _)| k == key).map(|(_, s)| s);
+        let of = |key: &&'static str| stored.iter().find(|(k, _)| k == key).map(|(k, s)| (s, *k));
         let mut index = SketchIndex::default();
         for (key, sketch) in &stored {
             index.insert(*key, sketch);
@@ -289,10 +289,14 @@ mod tests {
             index.insert(key, &sketch);
         }
         assert_eq!(index.entries(), INDEXED * MAX_BUCKET);
-        // The first keys filed answer; the smallest of equals wins.
-        assert_eq!(index.most_similar(&sketch, 0.6, |_| Some(&sketch)).map(|(k, _)| k), Some(0));
+        // The first keys filed answer; the smallest rank of equals wins.
+        let by_key = |k: &u32| Some((&sketch, *k));
+        assert_eq!(index.most_similar(&sketch, 0.6, by_key).map(|(k, _)| k), Some(0));
         index.remove(&0, &sketch);
-        assert_eq!(index.most_similar(&sketch, 0.6, |_| Some(&sketch)).map(|(k, _)| k), Some(1));
+        assert_eq!(index.most_similar(&sketch, 0.6, by_key).map(|(k, _)| k), Some(1));
+        // The rank, not the key's order, settles a tie.
+        let reversed = |k: &u32| Some((&sketch, std::cmp::Reverse(*k)));
+        assert_eq!(index.most_similar(&sketch, 0.6, reversed).map(|(k, _)| k), Some(MAX_BUCKET as u32 - 1));
     }
 
     /// The sketch of a list of hashes and the similarity, as sorting the lists would give them.

@@ -52,7 +52,7 @@ use crate::extract::dates::ResolvedDate;
 use crate::extract::{Candidate, Role};
 use crate::normalize::Normalized;
 pub use keys::EventKey;
-use keys::{Interner, SharedPlaces};
+use keys::{ArticleHandles, Interner, SharedPlaces};
 use minhash::{Sketch, SketchBuilder, SketchIndex};
 
 /// Dedup settings.
@@ -101,7 +101,8 @@ impl Default for DedupConfig {
 /// An event as lexwire knows it: what its record says.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventState {
-    pub event_id: String,
+    /// Written as the id (`ev_` and 16 hex digits); kept as its number.
+    pub event_id: EventKey,
     pub revision: u32,
     /// Taxonomy code; names, ACLED and CAMEO codes come from the dictionary when encoding.
     // The strings that events repeat (codes, places, actors, outlets) are shared: one copy in
@@ -111,12 +112,13 @@ pub struct EventState {
     pub generic: bool,
     pub date: ResolvedDate,
     pub location: Option<LocationState>,
-    pub actors: Vec<ActorState>,
-    pub weapons: Vec<Arc<str>>,
+    // Boxed slices, not vectors: 8 bytes less each, and a list grows by one report at a time.
+    pub actors: Box<[ActorState]>,
+    pub weapons: Box<[Arc<str>]>,
     pub fatalities: Option<Count>,
     pub injured: Option<Count>,
     pub confidence: f32,
-    pub sources: Vec<SourceState>,
+    pub sources: Box<[SourceState]>,
     /// The time of the latest report: its publication date, else the day lexwire received it
     /// (`last_seen_received`), else the event's date. The state forgets the event
     /// `window_days` after it, on the clock it was read from.
@@ -143,7 +145,7 @@ fn is_false(b: &bool) -> bool {
 /// A known event that may be the same as this one, with how much the two agree (0 to 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Link {
-    pub event_id: String,
+    pub event_id: EventKey,
     pub score: f32,
 }
 
@@ -286,11 +288,12 @@ pub struct SourceState {
     pub content_hash: u64,
 }
 
-/// The sentence that reports an event, as byte offsets into the article's original text.
+/// The sentence that reports an event, as byte offsets into the article's original text (32
+/// bits: a text is at most [`crate::normalize::MAX_TEXT_BYTES`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
-    pub start: usize,
-    pub end: usize,
+    pub start: u32,
+    pub end: u32,
     pub sentence: Box<str>,
 }
 
@@ -307,9 +310,20 @@ pub struct ArticleState {
     /// The whole article's sketch.
     pub sketch: Sketch,
     /// One per event the article reported: the evidence sentence's sketch and the event.
-    pub evidence: Vec<(Sketch, EventKey)>,
+    pub evidence: Box<[(Sketch, EventKey)]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicate_of: Option<String>,
+    pub duplicate_of: Option<Box<str>>,
+    /// Its number in the deduper's indexes while remembered ([`ArticleHandles`]), not saved.
+    #[serde(skip)]
+    handle: u32,
+}
+
+/// An evidence sentence of a remembered article in the sketch index: the article's handle and
+/// the sentence's place in [`ArticleState::evidence`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct EvidenceKey {
+    article: u32,
+    index: u32,
 }
 
 /// The article being deduplicated.
@@ -392,8 +406,11 @@ pub struct Deduper {
     articles: HashMap<Arc<str>, ArticleState, FixedState>,
     /// (publication or receipt date, article id), per [`Clock`].
     articles_by_date: [BTreeSet<(NaiveDate, Arc<str>)>; 2],
-    /// Evidence sketches by (article id, index); the sketches stay in [`ArticleState::evidence`].
-    evidence_index: SketchIndex<(Arc<str>, u32)>,
+    /// Evidence sketches by article handle and index; the sketches stay in
+    /// [`ArticleState::evidence`].
+    evidence_index: SketchIndex<EvidenceKey>,
+    /// The ids of the remembered articles by handle.
+    article_handles: ArticleHandles,
     /// Article sketches ([`ArticleState::sketch`]).
     article_index: SketchIndex<Arc<str>>,
     /// The newest time seen on each [`Clock`]: the window counts back from it.
@@ -514,7 +531,11 @@ impl Deduper {
             })
             .collect();
         let duplicate_of = if article.sketch.is_full() {
-            let others = |k: &Arc<str>| if **k == *article.id { None } else { self.articles.get(k).map(|a| &a.sketch) };
+            // Ties go to the smallest article id.
+            let others = |k: &Arc<str>| {
+                let (id, a) = self.articles.get_key_value(k).filter(|(id, _)| ***id != *article.id)?;
+                Some((&a.sketch, &**id))
+            };
             self.article_index
                 .most_similar(article.sketch, self.config.article_similarity, others)
                 .map(|(k, _)| k.to_string())
@@ -528,13 +549,20 @@ impl Deduper {
         let mut evidence_links = Vec::with_capacity(candidates.len());
         for (candidate, sketch) in candidates.iter().zip(&sketches) {
             // A sentence republished from another article: the events it produced there.
-            let evidence = |(a, i): &(Arc<str>, u32)| self.articles.get(a).and_then(|s| s.evidence.get(*i as usize));
+            let evidence = |k: &EvidenceKey| {
+                let id = self.article_handles.id(k.article)?;
+                Some((id, self.articles.get(id)?.evidence.get(k.index as usize)?))
+            };
             let republished: Vec<EventKey> = if sketch.is_full() {
-                let others = |k: &(Arc<str>, u32)| if *k.0 == *article.id { None } else { evidence(k).map(|(s, _)| s) };
+                // Ties go to the smallest (article id, index).
+                let others = |k: &EvidenceKey| {
+                    let (id, (s, _)) = evidence(k).filter(|(id, _)| ***id != *article.id)?;
+                    Some((s, (&**id, k.index)))
+                };
                 self.evidence_index
                     .most_similar(sketch, self.config.sentence_similarity, others)
                     .and_then(|(k, _)| evidence(&k))
-                    .map(|(_, e)| vec![*e])
+                    .map(|(_, (_, e))| vec![*e])
                     .unwrap_or_default()
             } else {
                 Vec::new()
@@ -589,16 +617,17 @@ impl Deduper {
         if let Some(old) = self.articles.remove(article.id) {
             self.forget_article_indexes(&article_id, &old);
         }
-        let state = ArticleState {
+        let mut state = ArticleState {
             published,
             received: article.received,
             content_hash,
             seq,
             sketch: *article.sketch,
-            evidence: evidence_links,
-            duplicate_of,
+            evidence: evidence_links.into_boxed_slice(),
+            duplicate_of: duplicate_of.map(Into::into),
+            handle: 0,
         };
-        self.index_article(&article_id, &state);
+        self.index_article(&article_id, &mut state);
         self.changed_articles.insert(article_id.clone());
         self.articles.insert(article_id, state);
         outcome
@@ -651,7 +680,7 @@ impl Deduper {
             language: article.language,
             published_at: article.published_at.map(Into::into),
             duplicate_of: duplicate_of.map(Into::into),
-            evidence: Evidence { start: c.evidence.0, end: c.evidence.1, sentence: sentence.into() },
+            evidence: Evidence { start: offset(c.evidence.0), end: offset(c.evidence.1), sentence: sentence.into() },
             fatalities: c.casualties.fatalities,
             injured: c.casualties.injured,
             seq,
@@ -670,7 +699,7 @@ impl Deduper {
         let digest = Sha256::digest(signature.as_bytes());
         let key = EventKey(u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 8 bytes")));
         let event = EventState {
-            event_id: key.to_string(),
+            event_id: key,
             revision: 1,
             event_type: self.strings.get(&ty.code),
             family: self.strings.get(&ty.family),
@@ -682,7 +711,7 @@ impl Deduper {
             fatalities: c.casualties.fatalities,
             injured: c.casualties.injured,
             confidence: c.confidence,
-            sources: vec![source],
+            sources: Box::new([source]),
             // The report's time, not the event's date: a report of an old event keeps it alive,
             // and a date read wrong from the text cannot hold state in the window.
             last_seen: time.map_or(c.date.date, |(t, _)| t),
@@ -811,7 +840,7 @@ impl Deduper {
         // order as ids do).
         links.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
         links.truncate(MAX_LINKS);
-        let links = links.into_iter().map(|(score, id)| Link { event_id: id.to_string(), score }).collect();
+        let links = links.into_iter().map(|(score, id)| Link { event_id: id, score }).collect();
         (None, links)
     }
 
@@ -868,8 +897,7 @@ impl Deduper {
             Some(existing) => *existing = source,
             None => {
                 if e.sources.len() < self.config.max_sources {
-                    e.sources.reserve_exact(1);
-                    e.sources.push(source);
+                    push(&mut e.sources, source);
                 } else {
                     e.more_sources += 1;
                 }
@@ -899,14 +927,12 @@ impl Deduper {
         }
         for a in report.actors {
             if !e.actors.iter().any(|x| x.id == a.id) {
-                e.actors.reserve_exact(1);
-                e.actors.push(a);
+                push(&mut e.actors, a);
             }
         }
         for w in report.weapons {
             if !e.weapons.contains(&w) {
-                e.weapons.reserve_exact(1);
-                e.weapons.push(w);
+                push(&mut e.weapons, w);
             }
         }
         (e.fatalities, e.injured) = tolls(&e.sources);
@@ -918,10 +944,11 @@ impl Deduper {
         self.insert(key, e);
     }
 
-    fn index_article(&mut self, id: &Arc<str>, state: &ArticleState) {
+    fn index_article(&mut self, id: &Arc<str>, state: &mut ArticleState) {
+        state.handle = self.article_handles.acquire(id.clone());
         for (i, (sketch, _)) in state.evidence.iter().enumerate() {
             if sketch.is_full() {
-                self.evidence_index.insert((id.clone(), i as u32), sketch);
+                self.evidence_index.insert(EvidenceKey { article: state.handle, index: i as u32 }, sketch);
             }
         }
         if state.sketch.is_full() {
@@ -933,8 +960,9 @@ impl Deduper {
 
     fn forget_article_indexes(&mut self, id: &Arc<str>, state: &ArticleState) {
         for (i, (sketch, _)) in state.evidence.iter().enumerate() {
-            self.evidence_index.remove(&(id.clone(), i as u32), sketch);
+            self.evidence_index.remove(&EvidenceKey { article: state.handle, index: i as u32 }, sketch);
         }
+        self.article_handles.release(state.handle);
         self.article_index.remove(id, &state.sketch);
         let (clock, time) = article_time(state);
         self.articles_by_date[clock as usize].remove(&(time, id.clone()));
@@ -1036,8 +1064,8 @@ impl Deduper {
                 self.remove_event(key);
                 if let Some(bytes) = &change.value {
                     let mut event: EventState = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
-                    if event.event_id != id {
-                        return Err(error(format!("holds event {:?}", event.event_id)));
+                    if event.event_id != key {
+                        return Err(error(format!("holds event {:?}", event.event_id.to_string())));
                     }
                     self.seq = self.seq.max(event.sources.iter().map(|s| s.seq).max().unwrap_or(0));
                     self.share_strings(&mut event);
@@ -1046,12 +1074,12 @@ impl Deduper {
             } else if let Some(id) = change.key.strip_prefix(ARTICLE_KEY) {
                 self.forget_article(id);
                 if let Some(bytes) = &change.value {
-                    let article: ArticleState = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
+                    let mut article: ArticleState = serde_json::from_slice(bytes).map_err(|e| error(e.to_string()))?;
                     self.seq = self.seq.max(article.seq);
                     advance(&mut self.watermarks[Clock::Published as usize], article.published);
                     advance(&mut self.watermarks[Clock::Received as usize], article.received);
                     let id = self.strings.get(id);
-                    self.index_article(&id, &article);
+                    self.index_article(&id, &mut article);
                     self.articles.insert(id, article);
                 }
             } else {
@@ -1146,15 +1174,11 @@ impl Deduper {
             .take(sample)
             .map(|e| {
                 boxed(size_of::<EventState>())
-                    + boxed(e.event_id.len())
-                    + boxed(e.actors.capacity() * size_of::<ActorState>())
-                    + boxed(e.weapons.capacity() * size_of::<Arc<str>>())
-                    + e.possible_duplicates
-                        .iter()
-                        .map(|l| boxed(size_of::<Link>()) + boxed(l.event_id.len()))
-                        .sum::<usize>()
+                    + boxed(e.actors.len() * size_of::<ActorState>())
+                    + boxed(e.weapons.len() * size_of::<Arc<str>>())
+                    + boxed(e.possible_duplicates.len() * size_of::<Link>())
                     + e.location.as_ref().map_or(0, |l| l.locality.as_ref().map_or(0, |x| boxed(x.len())))
-                    + boxed(e.sources.capacity() * size_of::<SourceState>())
+                    + boxed(e.sources.len() * size_of::<SourceState>())
                     + e.sources
                         .iter()
                         .map(|s| {
@@ -1171,14 +1195,15 @@ impl Deduper {
             .values()
             .take(sample)
             .map(|a| {
-                boxed(a.evidence.capacity() * size_of::<(Sketch, EventKey)>())
-                    + a.duplicate_of.as_ref().map_or(0, |d| boxed(d.capacity()))
+                boxed(a.evidence.len() * size_of::<(Sketch, EventKey)>())
+                    + a.duplicate_of.as_ref().map_or(0, |d| boxed(d.len()))
             })
             .sum();
         let indexes = btree(self.by_date.len() + self.wide_by_date.len(), size_of::<(u64, NaiveDate, EventKey)>())
             + btree(self.by_end.iter().map(BTreeSet::len).sum(), size_of::<(NaiveDate, EventKey)>())
             + btree(self.articles_by_date.iter().map(BTreeSet::len).sum(), size_of::<(NaiveDate, Arc<str>)>())
-            + btree(self.evidence_index.entries(), size_of::<(u64, (Arc<str>, u32))>())
+            + btree(self.evidence_index.entries(), size_of::<(u64, EvidenceKey)>())
+            + self.article_handles.memory_estimate()
             + btree(self.article_index.entries(), size_of::<(u64, Arc<str>)>());
         scaled(events, self.events.len().min(sample), self.events.len())
             + scaled(articles, self.articles.len().min(sample), self.articles.len())
@@ -1438,6 +1463,20 @@ pub fn tag_sketch(dict: &Dictionary, tags: &[crate::tag::Tag]) -> Sketch {
         b.add_hash(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42));
     }
     b.finish()
+}
+
+/// Appends to a list the state keeps for weeks, in one allocation of the exact size.
+fn push<T>(list: &mut Box<[T]>, item: T) {
+    let mut v = std::mem::take(list).into_vec();
+    v.reserve_exact(1);
+    v.push(item);
+    *list = v.into_boxed_slice();
+}
+
+/// A byte offset into an article's text, which normalisation caps at
+/// [`crate::normalize::MAX_TEXT_BYTES`] (2 GiB).
+fn offset(at: usize) -> u32 {
+    u32::try_from(at).expect("texts are capped at 2 GiB before extraction")
 }
 
 /// A fast, stable 64-bit hash of a text (8 bytes at a time), to recognise an article seen

@@ -174,7 +174,7 @@ pub fn evaluate(
                 && let Some(event) = engine.deduper().event(id)
             {
                 for link in &event.possible_duplicates {
-                    let same = holds.get(&link.event_id).is_some_and(|g| g.contains(&gold));
+                    let same = holds.get(&link.event_id.to_string()).is_some_and(|g| g.contains(&gold));
                     if same {
                         report.linked_to_same += 1;
                     } else {

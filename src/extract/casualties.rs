@@ -54,22 +54,24 @@ fn phrase_finder(phrases: &[&str]) -> AhoCorasick {
     AhoCorasick::builder().ascii_case_insensitive(true).build(phrases).expect("a few fixed phrases always build")
 }
 
-/// A count with its uncertainty.
+/// A count of people with its uncertainty. 32 bits: no event harms more people than that, and
+/// the dedup state keeps four counts per event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Count {
-    pub best: u64,
-    pub low: u64,
-    pub high: u64,
+    pub best: u32,
+    pub low: u32,
+    pub high: u32,
 }
 
 impl Count {
-    pub fn exact(n: u64) -> Count {
+    pub fn exact(n: u32) -> Count {
         Count { best: n, low: n, high: n }
     }
 
     /// One of `n` equal shares, rounded up: no share of a death toll is zero.
     fn share(self, n: u64) -> Count {
-        let part = |x: u64| x.div_ceil(n.max(1));
+        // A share is no larger than the whole: it fits.
+        let part = |x: u32| u32::try_from(u64::from(x).div_ceil(n.max(1))).unwrap_or(x);
         Count { best: part(self.best), low: part(self.low), high: part(self.high) }
     }
 
@@ -102,6 +104,12 @@ impl Casualties {
     pub fn harmed(&self) -> bool {
         self.fatalities.is_some_and(|n| n.best > 0) || self.injured.is_some_and(|n| n.best > 0)
     }
+}
+
+/// A number as a count of people: a whole number that fits 32 bits (4,294,967,295; a larger
+/// figure counts no people).
+fn people(n: &crate::tag::NumberValue) -> Option<u32> {
+    n.as_count().and_then(|v| u32::try_from(v).ok())
 }
 
 /// How many words (runs of letters or digits) `text` holds.
@@ -145,7 +153,7 @@ const NO_FIGURE: [&str; 7] =
     ["several", "a number of", "many", "plusieurs", "un certain nombre de", "de nombreux", "عدد من"];
 
 /// ACLED's count for deaths reported without a number (its codebook, "Reported fatalities").
-const DEATHS_WITHOUT_A_NUMBER: u64 = 10;
+const DEATHS_WITHOUT_A_NUMBER: u32 = 10;
 
 /// Auxiliaries and adverbs that may stand between a count and its casualty word.
 #[rustfmt::skip]
@@ -399,7 +407,7 @@ impl<'a> Grammar<'a> {
     }
 
     fn is_count(&self, t: &Tag) -> bool {
-        t.number().is_some_and(|n| n.unit.is_none() && !n.ordinal && n.as_count().is_some())
+        t.number().is_some_and(|n| n.unit.is_none() && !n.ordinal && people(n).is_some())
             && !(t.number().is_some_and(|n| n.digits) && is_year(self.text, t))
     }
 
@@ -418,7 +426,7 @@ impl<'a> Grammar<'a> {
     /// Every count of the sentence, in text order.
     fn find_quantities(&self) -> Vec<Quantity> {
         let (text, tags) = (self.text, self.tags);
-        let value = |t: &Tag| t.number().and_then(|v| v.as_count()).unwrap_or(0);
+        let value = |t: &Tag| t.number().and_then(people).unwrap_or(0);
         let mut out: Vec<Quantity> = Vec::new();
         let mut nouns_taken: Vec<usize> = Vec::new();
         let mut i = 0;
@@ -955,7 +963,7 @@ fn of_them(rest: &str) -> bool {
 /// SSPDF.") — the object of a verb of killing is people, whatever the noun. Two unknown words
 /// ("killed 3 stray dogs") or a phrase that goes on ("killing 2 birds with one stone") are not
 /// read.
-fn one_unknown_noun_then_end(rest: &str, count: u64) -> bool {
+fn one_unknown_noun_then_end(rest: &str, count: u32) -> bool {
     let rest = rest.trim_start();
     let word: String = rest.chars().take_while(|c| c.is_alphabetic()).collect();
     let mut after = &rest[word.len()..];
@@ -971,7 +979,7 @@ fn one_unknown_noun_then_end(rest: &str, count: u64) -> bool {
 /// A word that can name people the dictionary does not know, in the number of `count`: a
 /// plural of more than three letters ("imams") after more than one, a singular of more than
 /// three ("pastoralist") after one, or a capitalised name of three or more ("Fulani", "SSPDF").
-fn one_unknown_noun(word: &str, count: u64) -> bool {
+fn one_unknown_noun(word: &str, count: u32) -> bool {
     let lower = word.to_lowercase();
     let letters = lower.chars().count();
     let lowercase = word.chars().next().is_some_and(char::is_lowercase);
@@ -989,7 +997,7 @@ const NOT_NOUNS: &[&str] = &["other", "another", "more", "person", "each", "whic
 /// know, in the count's number, and a passive auxiliary, with at most a participle of manner:
 /// "3 Fulani were killed", "two Palestinians were injured", "two siblings were shot to death",
 /// "1 pastoralist was killed".
-fn one_noun_then_passive(gap: &str, casualty_word: &str, count: u64) -> bool {
+fn one_noun_then_passive(gap: &str, casualty_word: &str, count: u32) -> bool {
     let gap = gap.trim_start();
     let word: String = gap.chars().take_while(|c| c.is_alphabetic()).collect();
     let rest = &gap[word.len()..];
@@ -1121,9 +1129,20 @@ mod tests {
         assert!(found.fatalities.is_none_or(|n| n.best <= 1), "{found:?}");
     }
 
-    fn tolls(text: &str) -> (Option<u64>, Option<u64>) {
+    fn tolls(text: &str) -> (Option<u32>, Option<u32>) {
         let c = casualties(text);
         (c.fatalities.map(|c| c.best), c.injured.map(|c| c.best))
+    }
+
+    /// A toll is 32 bits in the record and the dedup state: a larger figure is no count of
+    /// people, and never wraps into a small one.
+    #[test]
+    fn a_figure_beyond_32_bits_is_no_toll() {
+        assert_eq!(tolls("Officials said 4294967295 people were killed."), (Some(u32::MAX), None));
+        for text in ["Officials said 5000000000 people were killed.", "Officials said 4294967296 people were killed."] {
+            let (dead, _) = tolls(text);
+            assert!(dead.is_none_or(|n| n <= DEATHS_WITHOUT_A_NUMBER), "{text}: {dead:?}");
+        }
     }
 
     #[test]

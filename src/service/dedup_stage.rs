@@ -194,7 +194,7 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
                             outputs.push(Output {
                                 topic: s.config.kafka.events_topic.clone(),
                                 partition: None,
-                                key: Some(record.event.event_id.clone().into_bytes()),
+                                key: Some(record.event.event_id.to_string().into_bytes()),
                                 payload: Some(json),
                                 headers: cause.clone(),
                                 timestamp: None,
