@@ -58,9 +58,17 @@ fn phrase_finder(phrases: &[&str]) -> AhoCorasick {
 /// the dedup state keeps four counts per event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Count {
+    // State saved by versions that kept 64 bits restores, a larger figure as the largest.
+    #[serde(deserialize_with = "saturating")]
     pub best: u32,
+    #[serde(deserialize_with = "saturating")]
     pub low: u32,
+    #[serde(deserialize_with = "saturating")]
     pub high: u32,
+}
+
+fn saturating<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u32, D::Error> {
+    Ok(u32::try_from(u64::deserialize(d)?).unwrap_or(u32::MAX))
 }
 
 impl Count {
@@ -1143,6 +1151,10 @@ mod tests {
             let (dead, _) = tolls(text);
             assert!(dead.is_none_or(|n| n <= DEATHS_WITHOUT_A_NUMBER), "{text}: {dead:?}");
         }
+        // A 64-bit figure saved by an earlier version restores as the largest.
+        let saved: Count = serde_json::from_str(r#"{"best":5000000000,"low":7,"high":5000000000}"#).unwrap();
+        assert_eq!(saved, Count { best: u32::MAX, low: 7, high: u32::MAX });
+        assert!(serde_json::from_str::<Count>(r#"{"best":-1,"low":0,"high":0}"#).is_err());
     }
 
     #[test]
