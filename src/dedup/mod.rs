@@ -264,7 +264,7 @@ pub struct ActorState {
 pub struct SourceState {
     // Boxed strings: a report is never edited once read, and a box is 8 bytes smaller than a
     // `String` in every source of every live event. The article id is the article state's
-    // copy, the outlet one shared by all its reports.
+    // copy, the outlet one shared by all its reports, `duplicate_of` the earlier article's id.
     pub article_id: Arc<str>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<Box<str>>,
@@ -274,7 +274,7 @@ pub struct SourceState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<Box<str>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicate_of: Option<Box<str>>,
+    pub duplicate_of: Option<Arc<str>>,
     pub evidence: Evidence,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fatalities: Option<Count>,
@@ -312,7 +312,7 @@ pub struct ArticleState {
     /// One per event the article reported: the evidence sentence's sketch and the event.
     pub evidence: Box<[(Sketch, EventKey)]>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub duplicate_of: Option<Box<str>>,
+    pub duplicate_of: Option<Arc<str>>,
     /// Its number in the deduper's indexes while remembered ([`ArticleHandles`]), not saved.
     #[serde(skip)]
     handle: u32,
@@ -536,13 +536,11 @@ impl Deduper {
                 let (id, a) = self.articles.get_key_value(k).filter(|(id, _)| ***id != *article.id)?;
                 Some((&a.sketch, &**id))
             };
-            self.article_index
-                .most_similar(article.sketch, self.config.article_similarity, others)
-                .map(|(k, _)| k.to_string())
+            self.article_index.most_similar(article.sketch, self.config.article_similarity, others).map(|(k, _)| k)
         } else {
             None
         };
-        outcome.duplicate_of = duplicate_of.clone();
+        outcome.duplicate_of = duplicate_of.as_deref().map(String::from);
 
         let mut records: Vec<(EventKey, Status)> = Vec::new();
         // Exact capacities here and below: the state keeps these lists for weeks.
@@ -624,7 +622,7 @@ impl Deduper {
             seq,
             sketch: *article.sketch,
             evidence: evidence_links.into_boxed_slice(),
-            duplicate_of: duplicate_of.map(Into::into),
+            duplicate_of,
             handle: 0,
         };
         self.index_article(&article_id, &mut state);
@@ -650,7 +648,7 @@ impl Deduper {
         article_id: &Arc<str>,
         c: &Candidate,
         (seq, content_hash): (u64, u64),
-        duplicate_of: Option<String>,
+        duplicate_of: Option<Arc<str>>,
         time: Option<(NaiveDate, Clock)>,
     ) -> (EventKey, EventState) {
         let ty = dict.event_type(c.event_type);
@@ -679,7 +677,7 @@ impl Deduper {
             source: article.source.map(|s| self.strings.get(s)),
             language: article.language,
             published_at: article.published_at.map(Into::into),
-            duplicate_of: duplicate_of.map(Into::into),
+            duplicate_of,
             evidence: Evidence { start: offset(c.evidence.0), end: offset(c.evidence.1), sentence: sentence.into() },
             fatalities: c.casualties.fatalities,
             injured: c.casualties.injured,
@@ -1079,6 +1077,9 @@ impl Deduper {
                     advance(&mut self.watermarks[Clock::Published as usize], article.published);
                     advance(&mut self.watermarks[Clock::Received as usize], article.received);
                     let id = self.strings.get(id);
+                    if let Some(d) = &mut article.duplicate_of {
+                        self.strings.share(d);
+                    }
                     self.index_article(&id, &mut article);
                     self.articles.insert(id, article);
                 }
@@ -1111,8 +1112,8 @@ impl Deduper {
         }
         for s in &mut e.sources {
             strings.share(&mut s.article_id);
-            if let Some(outlet) = &mut s.source {
-                strings.share(outlet);
+            for shared in [&mut s.source, &mut s.duplicate_of].into_iter().flatten() {
+                strings.share(shared);
             }
         }
         if let Some(l) = &mut e.location {
@@ -1181,12 +1182,7 @@ impl Deduper {
                     + boxed(e.sources.len() * size_of::<SourceState>())
                     + e.sources
                         .iter()
-                        .map(|s| {
-                            boxed(s.evidence.sentence.len())
-                                + text(&s.url)
-                                + text(&s.published_at)
-                                + text(&s.duplicate_of)
-                        })
+                        .map(|s| boxed(s.evidence.sentence.len()) + text(&s.url) + text(&s.published_at))
                         .sum::<usize>()
             })
             .sum();
@@ -1194,10 +1190,7 @@ impl Deduper {
             .articles
             .values()
             .take(sample)
-            .map(|a| {
-                boxed(a.evidence.len() * size_of::<(Sketch, EventKey)>())
-                    + a.duplicate_of.as_ref().map_or(0, |d| boxed(d.len()))
-            })
+            .map(|a| boxed(a.evidence.len() * size_of::<(Sketch, EventKey)>()))
             .sum();
         let indexes = btree(self.by_date.len() + self.wide_by_date.len(), size_of::<(u64, NaiveDate, EventKey)>())
             + btree(self.by_end.iter().map(BTreeSet::len).sum(), size_of::<(NaiveDate, EventKey)>())
