@@ -12,17 +12,76 @@ use crate::normalize::Normalized;
 /// How much of the normalized text the function-word count reads.
 const SAMPLE_BYTES: usize = 8 * 1024;
 
-/// Which language a frequent function word belongs to (normalized: no accents).
-fn function_word(word: &[u8]) -> Option<Lang> {
-    match word {
-        b"the" | b"and" | b"of" | b"to" | b"in" | b"was" | b"were" | b"is" | b"that" | b"with" | b"by" | b"for"
-        | b"on" | b"from" | b"which" | b"has" | b"have" | b"said" | b"at" | b"his" | b"their" | b"this" | b"after"
-        | b"been" | b"are" => Some(Lang::En),
-        b"le" | b"la" | b"les" | b"des" | b"du" | b"de" | b"et" | b"une" | b"est" | b"dans" | b"pour" | b"par"
-        | b"sur" | b"que" | b"qui" | b"au" | b"aux" | b"ont" | b"ete" | b"avait" | b"cette" | b"selon" | b"se"
-        | b"pas" | b"il" | b"sont" | b"ces" | b"leur" => Some(Lang::Fr),
-        _ => None,
+/// The most frequent function words of English and French (normalized: no accents).
+const ENGLISH: [&[u8]; 25] = [
+    b"the", b"and", b"of", b"to", b"in", b"was", b"were", b"is", b"that", b"with", b"by", b"for", b"on", b"from",
+    b"which", b"has", b"have", b"said", b"at", b"his", b"their", b"this", b"after", b"been", b"are",
+];
+const FRENCH: [&[u8]; 28] = [
+    b"le", b"la", b"les", b"des", b"du", b"de", b"et", b"une", b"est", b"dans", b"pour", b"par", b"sur", b"que",
+    b"qui", b"au", b"aux", b"ont", b"ete", b"avait", b"cette", b"selon", b"se", b"pas", b"il", b"sont", b"ces",
+    b"leur",
+];
+
+/// The longest function word, in bytes.
+const MAX_WORD: usize = 5;
+
+/// A word as one integer: its first [`MAX_WORD`] bytes, first lowest, and its length (up to
+/// 255) in the top byte. Two words of at most [`MAX_WORD`] bytes never share a key, and a longer
+/// word never has the key of a function word.
+const fn key(prefix: u64, len: usize) -> u64 {
+    let len = if len > 255 { 255 } else { len };
+    prefix | (len as u64) << 56
+}
+
+/// The first `n` bytes of `word` (at most 8) as an integer, first lowest.
+const fn prefix(word: &[u8], n: usize) -> u64 {
+    let mut v = 0;
+    let mut i = 0;
+    while i < n {
+        v |= (word[i] as u64) << (8 * i);
+        i += 1;
     }
+    v
+}
+
+/// Slots of the function-word table: a power of two, a few times the number of words.
+const SLOTS: usize = 256;
+/// The key of an empty slot: no word's key (bytes 5 to 6 of a key are always 0).
+const EMPTY: u64 = u64::MAX;
+
+/// The function words as a perfect hash table, built at compile time: the multiplier, and for
+/// each slot the key of the word there and its language (0 English, 1 French). A word is looked
+/// up with one multiplication and one comparison, with no branch.
+const TABLE: (u64, [u64; SLOTS], [u8; SLOTS]) = {
+    let mut multiplier: u64 = 0x9e37_79b9_7f4a_7c15;
+    loop {
+        let mut keys = [EMPTY; SLOTS];
+        let mut langs = [0u8; SLOTS];
+        let mut clash = false;
+        let mut i = 0;
+        while i < ENGLISH.len() + FRENCH.len() && !clash {
+            let (word, lang) = if i < ENGLISH.len() { (ENGLISH[i], 0) } else { (FRENCH[i - ENGLISH.len()], 1) };
+            assert!(!word.is_empty() && word.len() <= MAX_WORD, "a function word is 1 to MAX_WORD bytes");
+            let k = key(prefix(word, word.len()), word.len());
+            let slot = slot(k, multiplier);
+            // A word listed twice clashes with itself under any multiplier.
+            assert!(keys[slot] != k, "a function word is listed twice");
+            clash = keys[slot] != EMPTY;
+            keys[slot] = k;
+            langs[slot] = lang;
+            i += 1;
+        }
+        if !clash {
+            break (multiplier, keys, langs);
+        }
+        multiplier = multiplier.wrapping_add(0x2_0000_0002);
+    }
+};
+
+/// The slot of a key in [`TABLE`].
+const fn slot(key: u64, multiplier: u64) -> usize {
+    (key.wrapping_mul(multiplier) >> (64 - SLOTS.trailing_zeros())) as usize
 }
 
 /// The language of a normalized text: Arabic when Arabic letters make up a good part of it,
@@ -45,14 +104,29 @@ pub fn detect(text: &Normalized) -> Lang {
     while end < bytes.len() && bytes[end] != b' ' {
         end += 1;
     }
-    let (mut en, mut fr) = (0usize, 0usize);
-    for word in bytes[..end].split(|&b| b == b' ').filter(|w| !w.is_empty()) {
-        match function_word(word) {
-            Some(Lang::En) => en += 1,
-            Some(Lang::Fr) => fr += 1,
-            _ => {}
-        }
+    let sample = &bytes[..end];
+    let (multiplier, keys, langs) = &TABLE;
+    // Counts by language of the words whose key is in the table (a word not there adds 0).
+    let mut counts = [0usize; 2];
+    let mut count = |start: usize, stop: usize| {
+        let len = stop - start;
+        let n = len.min(MAX_WORD);
+        // Eight bytes read at once where the sample has them, masked to the word's first n.
+        let word = match sample.get(start..start + 8) {
+            Some(eight) => u64::from_le_bytes(eight.try_into().expect("eight bytes")) & ((1 << (8 * n)) - 1),
+            None => prefix(&sample[start..], n),
+        };
+        let k = key(word, len);
+        let slot = slot(k, *multiplier);
+        counts[usize::from(langs[slot])] += usize::from(keys[slot] == k);
+    };
+    let mut start = 0;
+    for space in memchr::memchr_iter(b' ', sample) {
+        count(start, space);
+        start = space + 1;
     }
+    count(start, sample.len());
+    let [en, fr] = counts;
     if fr > en { Lang::Fr } else { Lang::En }
 }
 
@@ -64,6 +138,60 @@ mod tests {
         let mut n = Normalized::new();
         n.normalize(s).unwrap();
         detect(&n)
+    }
+
+    #[test]
+    fn function_words_are_distinct_and_short() {
+        let words: Vec<&[u8]> = ENGLISH.iter().chain(&FRENCH).copied().collect();
+        assert!(words.iter().all(|w| (1..=MAX_WORD).contains(&w.len())));
+        let (_, keys, _) = &TABLE;
+        assert_eq!(keys.iter().filter(|&&k| k != EMPTY).count(), words.len(), "no word twice, in either language");
+        // A longer word that starts with a function word is not one.
+        assert_eq!(lang("theirs therein thereafter leurs sontag"), Lang::En);
+        assert_eq!(lang("les thermes de la ville"), Lang::Fr);
+    }
+
+    /// The count as first written: split on spaces, compare each word with the lists.
+    fn reference(text: &Normalized) -> Lang {
+        let bytes = text.as_bytes();
+        let mut end = bytes.len().min(SAMPLE_BYTES);
+        while end < bytes.len() && bytes[end] != b' ' {
+            end += 1;
+        }
+        let (mut en, mut fr) = (0, 0);
+        for word in bytes[..end].split(|&b| b == b' ') {
+            en += ENGLISH.contains(&word) as usize;
+            fr += FRENCH.contains(&word) as usize;
+        }
+        if fr > en { Lang::Fr } else { Lang::En }
+    }
+
+    proptest::proptest! {
+        /// The table lookup counts what comparing each word with the lists counts, on texts of
+        /// function words, their prefixes and extensions, and other words, around the sample's
+        /// end.
+        #[test]
+        fn the_table_counts_what_the_lists_count(
+            words in proptest::collection::vec((0..ENGLISH.len() + FRENCH.len(), 0..4usize), 0..3000),
+            spaces in 1..3usize,
+        ) {
+            let all: Vec<&[u8]> = ENGLISH.iter().chain(&FRENCH).copied().collect();
+            let text: Vec<String> = words
+                .iter()
+                .map(|&(i, shape)| {
+                    let w = std::str::from_utf8(all[i]).unwrap();
+                    match shape {
+                        0 => w.to_string(),
+                        1 => format!("{w}s"),
+                        2 => w[..w.len() - 1].to_string(),
+                        _ => "armee".to_string(),
+                    }
+                })
+                .collect();
+            let mut n = Normalized::new();
+            n.normalize(&text.join(&" ".repeat(spaces))).unwrap();
+            proptest::prop_assert_eq!(detect(&n), reference(&n));
+        }
     }
 
     #[test]
