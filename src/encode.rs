@@ -6,6 +6,7 @@
 //! output contract documented in the README.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use foldhash::fast::FixedState;
 use serde::Serialize;
@@ -45,27 +46,52 @@ impl Serialize for TaggedArticleJson<'_> {
 /// no serializer call for most of a dictionary tag. What a tag of an entry writes besides its
 /// surface and span (kind, id, name, the entry's facts) depends on the entry alone: it is
 /// encoded once, by the serializer, and copied for every tag of that entry after.
-#[derive(Debug, Default)]
-pub struct TagWriter {
-    /// (kind, entry, alias) → the JSON before the surface and after the span. The keys are the
-    /// dictionary's own: a fast fixed-seed hash is safe (SipHash showed in the profile).
-    fragments: HashMap<(EntryKind, EntryId, Option<u32>), Fragments, FixedState>,
+#[derive(Debug)]
+pub struct TagWriter<'a> {
+    /// Fragments by alias, shared by every writer of the dictionary.
+    shared: &'a SharedFragments,
+    /// (kind, entry, alias) → fragments, for a tag whose kind or entry is not its alias's.
+    /// The keys are the dictionary's own: a fast fixed-seed hash is safe (SipHash showed in the
+    /// profile).
+    local: HashMap<(EntryKind, EntryId, Option<u32>), Fragments, FixedState>,
 }
 
-/// A dictionary tag's JSON before its surface and after its span.
+/// The fragments of a dictionary's tags, one slot per alias, each encoded on first use and then
+/// shared by every writer and run (a short run would otherwise spend its time encoding them).
+pub struct SharedFragments {
+    /// A tag of an alias has the alias's entry and that entry's kind: the alias is the key.
+    by_alias: Box<[OnceLock<Fragments>]>,
+}
+
+impl std::fmt::Debug for SharedFragments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let encoded = self.by_alias.iter().filter(|s| s.get().is_some()).count();
+        f.debug_struct("SharedFragments").field("aliases", &self.by_alias.len()).field("encoded", &encoded).finish()
+    }
+}
+
+impl SharedFragments {
+    /// Empty slots for a dictionary of `aliases` aliases.
+    pub fn new(aliases: usize) -> SharedFragments {
+        SharedFragments { by_alias: (0..aliases).map(|_| OnceLock::new()).collect() }
+    }
+}
+
+/// A dictionary tag's JSON before its surface and after its span, or why it could not be
+/// encoded (kept, so that every tag of the entry reports it).
 #[derive(Debug)]
-struct Fragments {
-    before: Box<[u8]>,
-    after: Box<[u8]>,
+enum Fragments {
+    Split { before: Box<[u8]>, after: Box<[u8]> },
+    Failed(Box<str>),
 }
 
 /// Where a tag's own part sits in the serializer's output of a tag with an empty surface at 0.
 const SPAN_MARK: &[u8] = br#","surface":"","start":0,"end":0"#;
 const SURFACE_KEY: &[u8] = br#","surface":"#;
 
-impl TagWriter {
-    pub fn new() -> TagWriter {
-        TagWriter::default()
+impl<'a> TagWriter<'a> {
+    pub fn new(shared: &'a SharedFragments) -> TagWriter<'a> {
+        TagWriter { shared, local: HashMap::default() }
     }
 
     /// Appends `article` as JSON to `out`.
@@ -118,22 +144,41 @@ impl TagWriter {
         alias: Option<u32>,
         dict: &Dictionary,
     ) -> serde_json::Result<(&[u8], &[u8])> {
-        let fragments = match self.fragments.entry((kind, entry, alias)) {
-            std::collections::hash_map::Entry::Occupied(known) => known.into_mut(),
-            std::collections::hash_map::Entry::Vacant(new) => {
-                let tag = Tag { kind, start: 0, end: 0, entry: Some(entry), alias, value: TagValue::None };
-                let json = serde_json::to_vec(&TagJson { tag: &tag, text: "", dict })?;
-                // Strings are escaped: the mark's quotes are the serializer's, found once, after
-                // the id and the name.
-                let at = json.windows(SPAN_MARK.len()).position(|w| w == SPAN_MARK).ok_or_else(|| {
-                    serde::ser::Error::custom("a dictionary tag's JSON holds its surface and span in order")
-                })?;
-                let before = json[..at + SURFACE_KEY.len()].into();
-                let after = json[at + SPAN_MARK.len()..].into();
-                new.insert(Fragments { before, after })
+        // A tag's kind and entry are its alias's, but for the odd tag: those have their own.
+        let slot = alias.and_then(|a| self.shared.by_alias.get(a as usize)).filter(|_| {
+            let alias = alias.and_then(|a| dict.aliases().get(a as usize));
+            alias.is_some_and(|a| a.entry == entry && dict.entry(entry).kind() == kind)
+        });
+        let fragments = match slot {
+            Some(slot) => slot.get_or_init(|| Fragments::encode(kind, entry, alias, dict)),
+            None => {
+                self.local.entry((kind, entry, alias)).or_insert_with(|| Fragments::encode(kind, entry, alias, dict))
             }
         };
-        Ok((&fragments.before, &fragments.after))
+        match fragments {
+            Fragments::Split { before, after } => Ok((before, after)),
+            Fragments::Failed(message) => Err(serde::ser::Error::custom(message)),
+        }
+    }
+}
+
+impl Fragments {
+    /// Encodes a tag of `entry` with the serializer and splits it around its surface and span.
+    fn encode(kind: EntryKind, entry: EntryId, alias: Option<u32>, dict: &Dictionary) -> Fragments {
+        let tag = Tag { kind, start: 0, end: 0, entry: Some(entry), alias, value: TagValue::None };
+        let json = match serde_json::to_vec(&TagJson { tag: &tag, text: "", dict }) {
+            Ok(json) => json,
+            Err(e) => return Fragments::Failed(e.to_string().into()),
+        };
+        // Strings are escaped: the mark's quotes are the serializer's, found once, after the id
+        // and the name.
+        match json.windows(SPAN_MARK.len()).position(|w| w == SPAN_MARK) {
+            Some(at) => Fragments::Split {
+                before: json[..at + SURFACE_KEY.len()].into(),
+                after: json[at + SPAN_MARK.len()..].into(),
+            },
+            None => Fragments::Failed("a dictionary tag's JSON holds its surface and span in order".into()),
+        }
     }
 }
 
@@ -347,7 +392,8 @@ mod tests {
     fn the_tag_writer_writes_what_the_serializer_writes() {
         let dict = Arc::new(Dictionary::bundled().expect("bundled dictionary"));
         let tagger = Tagger::new(dict.clone(), AutomatonKind::Dfa).expect("automaton");
-        let mut writer = TagWriter::new();
+        let shared = SharedFragments::new(dict.aliases().len());
+        let mut writer = TagWriter::new(&shared);
         let mut scratch = Scratch::new();
         let seeds = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/articles.jsonl"))
             .expect("the seed fixture");
@@ -380,5 +426,28 @@ mod tests {
                 assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&article).unwrap());
             }
         }
+        // A tag whose alias is another entry's is encoded for its own entry, not from the
+        // alias's shared slot (filled above by the seeds).
+        let text = &texts[0];
+        let mut tags = tagger.tag(text, None, &mut scratch).expect("small enough").tags;
+        let (a, b) = {
+            let mut dict_tags = tags.iter().enumerate().filter(|(_, t)| t.value == TagValue::None && t.entry.is_some());
+            let (a, first) = dict_tags.next().expect("a dictionary tag");
+            let (b, _) = dict_tags.find(|(_, t)| t.entry != first.entry).expect("a tag of another entry");
+            (a, b)
+        };
+        tags[a].alias = tags[b].alias;
+        let article = TaggedArticleJson {
+            article_id: "a",
+            language: Lang::En,
+            text,
+            tags: &tags,
+            dict: &dict,
+            all_tags: false,
+            duplicate_of: None,
+        };
+        let mut out = Vec::new();
+        writer.write(&mut out, &article).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&article).unwrap());
     }
 }

@@ -230,7 +230,7 @@ pub fn tag_inputs(
         report: TagReport::default(),
         line: Vec::new(),
         encoded: Vec::new(),
-        tags: TagWriter::new(),
+        tags: TagWriter::new(tagger.fragments()),
     };
     for source in inputs {
         let name = source.name();
@@ -279,7 +279,7 @@ struct Run<'a> {
     /// The JSON line being written: encoded here, then written whole (the writer behind `out`
     /// is called once a line, not once a JSON token).
     encoded: Vec<u8>,
-    tags: TagWriter,
+    tags: TagWriter<'a>,
 }
 
 impl Run<'_> {

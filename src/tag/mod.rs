@@ -28,6 +28,7 @@ use std::sync::Arc;
 
 use crate::dictionary::gazetteer::km;
 use crate::dictionary::{AliasOrigin, Ambiguity, CueKind, Detail, Dictionary, EntryId, EntryKind, Lang, PlaceLevel};
+use crate::encode::SharedFragments;
 use crate::language;
 use crate::matcher::{AutomatonKind, Matcher, MatcherError, PatternId, RawMatch};
 use crate::normalize::{Normalized, TextTooLarge};
@@ -55,6 +56,8 @@ const TRIGGER_CONTEXT_BYTES: usize = 150;
 pub struct Tagger {
     dict: Arc<Dictionary>,
     matcher: Matcher,
+    /// The JSON of the dictionary's tags, encoded on first use (`lexwire tag`).
+    fragments: SharedFragments,
 }
 
 /// Buffers reused from one text to the next; one per worker. After the first texts, tagging
@@ -154,7 +157,13 @@ impl Tagger {
     /// [`MatcherError`] when the automaton cannot be built.
     pub fn new(dict: Arc<Dictionary>, kind: AutomatonKind) -> Result<Tagger, MatcherError> {
         let matcher = Matcher::new(&dict, kind)?;
-        Ok(Tagger { dict, matcher })
+        let fragments = SharedFragments::new(dict.aliases().len());
+        Ok(Tagger { dict, matcher, fragments })
+    }
+
+    /// The JSON of the dictionary's tags, shared by every [`crate::encode::TagWriter`].
+    pub fn fragments(&self) -> &SharedFragments {
+        &self.fragments
     }
 
     pub fn dictionary(&self) -> &Arc<Dictionary> {
