@@ -126,9 +126,13 @@ impl<'a> TagWriter<'a> {
                     serde_json::to_writer(&mut *out, &tag.end)?;
                     out.extend_from_slice(after);
                 }
-                (_, TagValue::Number(n)) if let Some(value) = integer(n.value) => {
+                (_, TagValue::Number(n))
+                    if tag.kind == EntryKind::Number
+                        && let Some(value) = integer(n.value) =>
+                {
                     write_integer(out, tag, n, value, article)?;
                 }
+                (_, TagValue::Date(d)) if tag.kind == EntryKind::Date => write_date(out, tag, d, article)?,
                 _ => serde_json::to_writer(&mut *out, &TagJson { tag, text: article.text, dict: article.dict })?,
             }
         }
@@ -339,6 +343,51 @@ fn integer(v: f64) -> Option<i64> {
     (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64)
 }
 
+/// Writes a date tag: the bytes [`TagJson`] gives, without its string allocations but one.
+fn write_date(
+    out: &mut Vec<u8>,
+    tag: &Tag,
+    d: &crate::tag::DateValue,
+    article: &TaggedArticleJson<'_>,
+) -> serde_json::Result<()> {
+    let iso = d.iso();
+    // Digits, dashes, colons and English words: nothing JSON escapes.
+    debug_assert!(iso.bytes().all(|b| b >= b' ' && b != b'"' && b != b'\\'));
+    out.extend_from_slice(br#"{"kind":"#);
+    serde_json::to_writer(&mut *out, tag.kind.as_str())?;
+    out.extend_from_slice(br#","id":"date:"#);
+    out.extend_from_slice(iso.as_bytes());
+    out.extend_from_slice(br#"","name":""#);
+    out.extend_from_slice(iso.as_bytes());
+    out.extend_from_slice(br#"","surface":"#);
+    serde_json::to_writer(&mut *out, &article.text[tag.start..tag.end])?;
+    out.extend_from_slice(br#","start":"#);
+    serde_json::to_writer(&mut *out, &tag.start)?;
+    out.extend_from_slice(br#","end":"#);
+    serde_json::to_writer(&mut *out, &tag.end)?;
+    for (key, value) in [
+        (&br#","year":"#[..], d.year.map(i64::from)),
+        (br#","month":"#, d.month.map(i64::from)),
+        (br#","day":"#, d.day.map(i64::from)),
+        (br#","weekday":"#, d.weekday.map(i64::from)),
+        (br#","part":"#, d.part.map(i64::from)),
+        (br#","relative_days":"#, d.relative_days.map(i64::from)),
+    ] {
+        if let Some(v) = value {
+            out.extend_from_slice(key);
+            serde_json::to_writer(&mut *out, &v)?;
+        }
+    }
+    if let Some(anchor) = d.anchor {
+        out.extend_from_slice(br#","anchor":"#);
+        serde_json::to_writer(&mut *out, &anchor)?;
+    }
+    out.extend_from_slice(br#","precision":"#);
+    serde_json::to_writer(&mut *out, &d.precision)?;
+    out.push(b'}');
+    Ok(())
+}
+
 /// Writes a number tag of an integer `value`: the bytes [`TagJson`] gives, without its string
 /// allocations (a fifth of the tags of news text are numbers).
 fn write_integer(
@@ -406,6 +455,12 @@ mod tests {
         texts.push(
             "Dozens were killed 5 km from Aleppo on the 19th; 2.5 million fled, -3 degrees, 1,200 hurt, a third day, \
              several dead, 10000000000000000 rounds."
+                .into(),
+        );
+        // Dates of every shape: full, partial, weekdays, relative, with a part of the month.
+        texts.push(
+            "Yesterday and on Monday, as on 3 March 2019, in March, in early April 2020 and two days ago; \
+             la veille, le 14 juillet, fin mai, mardi dernier."
                 .into(),
         );
         for text in &texts {
