@@ -58,22 +58,29 @@ pub struct TagWriter<'a> {
 
 /// The fragments of a dictionary's tags, one slot per alias, each encoded on first use and then
 /// shared by every writer and run (a short run would otherwise spend its time encoding them).
+/// The slots (40 bytes an alias, 2 MB for the bundled dictionary) are allocated by the first
+/// writer: a service that never writes tags does not pay for them.
 pub struct SharedFragments {
+    aliases: usize,
     /// A tag of an alias has the alias's entry and that entry's kind: the alias is the key.
-    by_alias: Box<[OnceLock<Fragments>]>,
+    by_alias: OnceLock<Box<[OnceLock<Fragments>]>>,
 }
 
 impl std::fmt::Debug for SharedFragments {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let encoded = self.by_alias.iter().filter(|s| s.get().is_some()).count();
-        f.debug_struct("SharedFragments").field("aliases", &self.by_alias.len()).field("encoded", &encoded).finish()
+        let encoded = self.by_alias.get().map_or(0, |slots| slots.iter().filter(|s| s.get().is_some()).count());
+        f.debug_struct("SharedFragments").field("aliases", &self.aliases).field("encoded", &encoded).finish()
     }
 }
 
 impl SharedFragments {
-    /// Empty slots for a dictionary of `aliases` aliases.
+    /// No slots yet, for a dictionary of `aliases` aliases.
     pub fn new(aliases: usize) -> SharedFragments {
-        SharedFragments { by_alias: (0..aliases).map(|_| OnceLock::new()).collect() }
+        SharedFragments { aliases, by_alias: OnceLock::new() }
+    }
+
+    fn slots(&self) -> &[OnceLock<Fragments>] {
+        self.by_alias.get_or_init(|| (0..self.aliases).map(|_| OnceLock::new()).collect())
     }
 }
 
@@ -149,7 +156,7 @@ impl<'a> TagWriter<'a> {
         dict: &Dictionary,
     ) -> serde_json::Result<(&[u8], &[u8])> {
         // A tag's kind and entry are its alias's, but for the odd tag: those have their own.
-        let slot = alias.and_then(|a| self.shared.by_alias.get(a as usize)).filter(|_| {
+        let slot = alias.and_then(|a| self.shared.slots().get(a as usize)).filter(|_| {
             let alias = alias.and_then(|a| dict.aliases().get(a as usize));
             alias.is_some_and(|a| a.entry == entry && dict.entry(entry).kind() == kind)
         });
