@@ -15,6 +15,7 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::thread::ScopedJoinHandle;
 
 use crate::article::{
     Article, BOM, DecodeError, Envelope, ErrorClass, UNLOCATED_STRING_ERROR, decode, decode_json, escape_for_message,
@@ -124,6 +125,52 @@ fn prepare(line: &mut Line, max: usize, analyzer: Option<(&Tagger, &Extractor)>,
             (article, analysis)
         });
     Prepared { line: line.no, article }
+}
+
+/// The results of a batch prepared on a worker thread; its scratch buffers back in `pool`.
+fn finish(batch: ScopedJoinHandle<'_, (Vec<Scratch>, Vec<Prepared>)>, pool: &mut Vec<Vec<Scratch>>) -> Vec<Prepared> {
+    // A worker's panic is the same bug as on one thread: let it through.
+    let (buffers, prepared) = batch.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    pool.push(buffers);
+    prepared
+}
+
+/// Decodes, tags and extracts a batch of lines on one thread per scratch; the results in line
+/// order. Each thread takes the next line not taken, so one long article holds up one thread,
+/// not a share of the batch.
+fn prepare_lines(
+    batch: &mut [Line],
+    max: usize,
+    analyzer: Option<(&Tagger, &Extractor)>,
+    scratches: &mut [Scratch],
+) -> Vec<Prepared> {
+    if scratches.len() == 1 || batch.len() <= 1 {
+        let scratch = &mut scratches[0];
+        return batch.iter_mut().map(|line| prepare(line, max, analyzer, scratch)).collect();
+    }
+    let lines: Vec<std::sync::Mutex<&mut Line>> = batch.iter_mut().map(std::sync::Mutex::new).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut done: Vec<(usize, Prepared)> = std::thread::scope(|s| {
+        let workers: Vec<_> = scratches
+            .iter_mut()
+            .map(|scratch| {
+                let (lines, next) = (&lines, &next);
+                s.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(line) = lines.get(i) else { break done };
+                        let mut line = line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        done.push((i, prepare(&mut line, max, analyzer, scratch)));
+                    }
+                })
+            })
+            .collect();
+        // A worker's panic is the same bug as on one thread: let it through.
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, p)| p).collect()
 }
 
 /// An input: a file, or standard input (`-`).
@@ -301,87 +348,97 @@ impl Run<'_> {
         }
     }
 
+    /// Reads JSONL lines in batches, prepares each batch (decode; with `--events`, tag and
+    /// extract) and writes its results in line order. On several threads the batches are a
+    /// pipeline: the workers prepare one batch while this thread deduplicates and writes the
+    /// one before, so the serial stage overlaps the parallel one.
     fn jsonl(&mut self, reader: &mut BufReader<Box<dyn Read>>, name: &str, live: bool) -> Step {
         let max = self.options.max_article_bytes;
-        let batch_lines = BATCH_LINES_PER_THREAD * self.scratches.len();
-        let mut line_no = 0;
-        let mut batch: Vec<Line> = Vec::new();
-        let mut batch_bytes = 0;
-        loop {
-            let read = read_line_bounded(reader, &mut self.line, max)
-                .map_err(|e| Failure::Input(io::Error::new(e.kind(), format!("after line {line_no}: {e}"))));
-            let more = match &read {
-                Ok(Some(total)) => {
-                    line_no += 1;
-                    let blank = self.line.iter().all(u8::is_ascii_whitespace) && *total <= max;
-                    if !blank {
-                        batch_bytes += self.line.len();
-                        batch.push(Line { no: line_no, total: *total, bytes: std::mem::take(&mut self.line) });
-                    }
-                    true
-                }
-                _ => false,
-            };
-            // A read error ends the input, after the lines read before it.
-            let waiting = live && reader.buffer().is_empty();
-            if !more || waiting || batch.len() >= batch_lines || batch_bytes >= BATCH_BYTES {
-                for prepared in self.prepare_batch(&mut batch) {
-                    match prepared.article {
-                        Ok((article, analysis)) => {
-                            if let Err(e) = self.emit(&article, analysis, name, Some(prepared.line))? {
-                                self.fail(name, Some(prepared.line), &e)?;
-                            }
-                        }
-                        Err(e) => self.fail(name, Some(prepared.line), &e)?,
-                    }
-                }
-                batch.clear();
-                batch_bytes = 0;
-            }
-            if !more {
-                return read.map(|_| ());
-            }
+        let threads = self.scratches.len();
+        let batch_lines = BATCH_LINES_PER_THREAD * threads;
+        let analyzer = self.engine.as_ref().map(|e| (e.tagger().clone(), e.extractor().clone()));
+        // Scratch buffers, one set per batch in flight: on several threads, two.
+        let mut pool = vec![std::mem::take(&mut self.scratches)];
+        if threads > 1 {
+            pool.push((0..threads).map(|_| Scratch::new()).collect());
         }
+        let result = std::thread::scope(|s| {
+            let analyzer = analyzer.as_ref().map(|(t, x)| (&**t, &**x));
+            // The batch being prepared on the workers, with their scratch buffers.
+            let mut in_flight: Option<ScopedJoinHandle<'_, (Vec<Scratch>, Vec<Prepared>)>> = None;
+            let mut line_no = 0;
+            let mut batch: Vec<Line> = Vec::new();
+            let mut batch_bytes = 0;
+            loop {
+                let read = read_line_bounded(reader, &mut self.line, max)
+                    .map_err(|e| Failure::Input(io::Error::new(e.kind(), format!("after line {line_no}: {e}"))));
+                let more = match &read {
+                    Ok(Some(total)) => {
+                        line_no += 1;
+                        let blank = self.line.iter().all(u8::is_ascii_whitespace) && *total <= max;
+                        if !blank {
+                            batch_bytes += self.line.len();
+                            batch.push(Line { no: line_no, total: *total, bytes: std::mem::take(&mut self.line) });
+                        }
+                        true
+                    }
+                    _ => false,
+                };
+                // A read error ends the input, after the lines read before it.
+                let waiting = live && reader.buffer().is_empty();
+                if !more || waiting || batch.len() >= batch_lines || batch_bytes >= BATCH_BYTES {
+                    batch_bytes = 0;
+                    if threads == 1 {
+                        let prepared = prepare_lines(&mut batch, max, analyzer, &mut pool[0]);
+                        batch.clear();
+                        self.write_prepared(prepared, name)?;
+                    } else {
+                        let mut lines = std::mem::take(&mut batch);
+                        let mut buffers = pool.pop().expect("a set of buffers for each of two batches in flight");
+                        let current = s.spawn(move || {
+                            let prepared = prepare_lines(&mut lines, max, analyzer, &mut buffers);
+                            (buffers, prepared)
+                        });
+                        // The batch before, prepared while this one was read: written while
+                        // this one is prepared.
+                        if let Some(before) = in_flight.replace(current) {
+                            self.write_prepared(finish(before, &mut pool), name)?;
+                        }
+                        // Nothing more to read yet (the end, or a live feed waiting): this batch
+                        // is written now, not after the next one is read.
+                        if !more || waiting {
+                            let current = in_flight.take().expect("spawned above");
+                            self.write_prepared(finish(current, &mut pool), name)?;
+                        }
+                    }
+                    // A live feed's reader has its records now, not when a buffer fills.
+                    if waiting {
+                        output(self.out.flush())?;
+                    }
+                }
+                if !more {
+                    return read.map(|_| ());
+                }
+            }
+        });
+        // Buffers still on a worker when an output error ended the run are fresh ones next time.
+        self.scratches = pool.pop().unwrap_or_else(|| (0..threads).map(|_| Scratch::new()).collect());
+        result
     }
 
-    /// Decodes, tags and extracts a batch of lines on the run's threads; the results in line
-    /// order. Each thread takes the next line not taken, so one long article holds up one
-    /// thread, not a share of the batch.
-    fn prepare_batch(&mut self, batch: &mut [Line]) -> Vec<Prepared> {
-        let max = self.options.max_article_bytes;
-        let analyzer = self.engine.as_ref().map(|e| (e.tagger().clone(), e.extractor().clone()));
-        let analyzer = analyzer.as_ref().map(|(t, x)| (&**t, &**x));
-        if self.scratches.len() == 1 || batch.len() <= 1 {
-            let scratch = &mut self.scratches[0];
-            return batch.iter_mut().map(|line| prepare(line, max, analyzer, scratch)).collect();
+    /// Writes a batch's articles (or their failures) in line order.
+    fn write_prepared(&mut self, prepared: Vec<Prepared>, name: &str) -> Step {
+        for prepared in prepared {
+            match prepared.article {
+                Ok((article, analysis)) => {
+                    if let Err(e) = self.emit(&article, analysis, name, Some(prepared.line))? {
+                        self.fail(name, Some(prepared.line), &e)?;
+                    }
+                }
+                Err(e) => self.fail(name, Some(prepared.line), &e)?,
+            }
         }
-        let lines: Vec<std::sync::Mutex<&mut Line>> = batch.iter_mut().map(std::sync::Mutex::new).collect();
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let mut done: Vec<(usize, Prepared)> = std::thread::scope(|s| {
-            let workers: Vec<_> = self
-                .scratches
-                .iter_mut()
-                .map(|scratch| {
-                    let (lines, next) = (&lines, &next);
-                    s.spawn(move || {
-                        let mut done = Vec::new();
-                        loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some(line) = lines.get(i) else { break done };
-                            let mut line = line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                            done.push((i, prepare(&mut line, max, analyzer, scratch)));
-                        }
-                    })
-                })
-                .collect();
-            // A worker's panic is the same bug as on one thread: let it through.
-            workers
-                .into_iter()
-                .flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
-                .collect()
-        });
-        done.sort_unstable_by_key(|(i, _)| *i);
-        done.into_iter().map(|(_, p)| p).collect()
+        Ok(())
     }
 
     fn text(&mut self, reader: &mut dyn BufRead, source: &Input, name: &str) -> Step {

@@ -338,3 +338,42 @@ fn events_are_the_same_bytes_on_any_number_of_threads() {
         assert_eq!(many_err, one_err, "--threads {threads}");
     }
 }
+
+#[test]
+fn a_live_feed_on_stdin_gets_its_records_before_the_input_ends() {
+    // A feed that stays open: each article's records come out while lexwire waits for the
+    // next, on one thread and on a pipeline of several.
+    for threads in ["1", "2"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lexwire"))
+            .args(["tag", "--events", "--threads", threads, "-"])
+            .env("LEXWIRE_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("lexwire runs");
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = std::sync::mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in std::io::BufRead::lines(std::io::BufReader::new(stdout)) {
+                if lines.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        for seed in common::seeds().iter().take(2) {
+            writeln!(stdin, "{seed}").unwrap();
+            stdin.flush().unwrap();
+            // Generous: this is whether it comes, not how fast.
+            let record = received.recv_timeout(std::time::Duration::from_secs(60));
+            let record: serde_json::Value = serde_json::from_str(&record.expect("a record before more input")).unwrap();
+            assert_eq!(record["sources"][0]["article_id"], seed["id"], "--threads {threads}");
+            // The rest of this article's records, if any, come before the next article is read.
+            while received.recv_timeout(std::time::Duration::from_millis(500)).is_ok() {}
+        }
+        drop(stdin);
+        assert!(child.wait().unwrap().success(), "--threads {threads}");
+        reader.join().unwrap();
+    }
+}
