@@ -151,9 +151,9 @@ struct TagArgs {
     /// With --events: two points this close (km) can be one event's place (0 to 20000).
     #[arg(long, default_value_t = 25.0, value_name = "KM", value_parser = parse_distance_km)]
     distance_km: f64,
-    /// With --events: threads that decode, tag and extract JSONL articles (1 to 256; default:
-    /// the machine's cores). Deduplication stays in input order: the output is the same for
-    /// any number.
+    /// Threads that decode, tag and encode JSONL articles, or with --events decode, tag and
+    /// extract them (1 to 256; default: the machine's cores). Output (and deduplication) stays
+    /// in input order: the output is the same for any number.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     threads: Option<u16>,
     #[command(flatten)]
@@ -361,11 +361,9 @@ fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     });
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
     let max_article_bytes = usize::try_from(args.max_article_bytes).context("--max-article-bytes")?;
-    // Plain tagging is sequential (its cost is mostly the automaton and the encoding).
-    let threads = match (args.events, args.threads) {
-        (false, _) => 1,
-        (true, Some(n)) => usize::from(n),
-        (true, None) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    let threads = match args.threads {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };
     let options = TagOptions { format: args.format, max_article_bytes, all_tags: args.all_tags, events, threads };
     let stdout = io::stdout();

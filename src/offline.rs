@@ -66,14 +66,72 @@ struct Line {
     bytes: Vec<u8>,
 }
 
-/// A line decoded (and, with `--events`, tagged and extracted) on a worker.
+/// A line decoded, and tagged and extracted or tagged and encoded, on a worker.
 struct Prepared {
     line: usize,
-    article: Result<(Article<'static>, Option<Result<Analysis, TextTooLarge>>), DecodeError>,
+    article: Result<(Article<'static>, Done), DecodeError>,
 }
 
-/// Decodes one line and, given an analyzer, tags and extracts its article.
-fn prepare(line: &mut Line, max: usize, analyzer: Option<(&Tagger, &Extractor)>, scratch: &mut Scratch) -> Prepared {
+/// What a worker does with an article beyond decoding it.
+#[derive(Clone, Copy)]
+enum Stage<'t> {
+    /// `--events`: tag and extract; the output thread deduplicates.
+    Analyze(&'t Tagger, &'t Extractor),
+    /// `lexwire tag`: tag and encode the JSON line; the output thread writes it.
+    Tag { tagger: &'t Tagger, all_tags: bool },
+}
+
+/// What a worker did with an article.
+enum Done {
+    Analysis(Result<Analysis, TextTooLarge>),
+    /// The article's JSON line, newline included.
+    Line(Result<Vec<u8>, TagFailure>),
+    /// Nothing yet: the output thread tags it (plain-text input).
+    Nothing,
+}
+
+/// Why an article has no tags line.
+enum TagFailure {
+    /// The article: reported and counted, the run goes on.
+    TooLarge(TextTooLarge),
+    /// The encoder: the output fails.
+    Encode(serde_json::Error),
+}
+
+/// Tags `article` and encodes its JSON line, newline included, into `out` (cleared first).
+fn tag_line(
+    tagger: &Tagger,
+    writer: &mut TagWriter<'_>,
+    scratch: &mut Scratch,
+    article: &Article<'_>,
+    all_tags: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), TagFailure> {
+    let language = article.language.as_deref().and_then(Lang::parse);
+    let tagged = tagger.tag(&article.text, language, scratch).map_err(TagFailure::TooLarge)?;
+    let json = TaggedArticleJson {
+        article_id: &article.id,
+        language: tagged.language,
+        text: &article.text,
+        tags: &tagged.tags,
+        dict: tagger.dictionary(),
+        all_tags,
+        duplicate_of: None,
+    };
+    out.clear();
+    writer.write(out, &json).map_err(TagFailure::Encode)?;
+    out.push(b'\n');
+    Ok(())
+}
+
+/// Decodes one line and does the stage's work on its article.
+fn prepare(
+    line: &mut Line,
+    max: usize,
+    stage: Stage<'_>,
+    writer: &mut TagWriter<'_>,
+    scratch: &mut Scratch,
+) -> Prepared {
     let bytes = &mut line.bytes;
     // A byte-order mark starts each file of a `cat` of exported files.
     let body = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
@@ -108,21 +166,29 @@ fn prepare(line: &mut Line, max: usize, analyzer: Option<(&Tagger, &Extractor)>,
             e
         })
         .map(|article| {
-            let analysis = analyzer.map(|(tagger, extractor)| {
-                let mut analysis = Analysis::default();
-                let language = article.language.as_deref();
-                analyze(
-                    tagger,
-                    extractor,
-                    &article.text,
-                    language,
-                    article.published_at.as_deref(),
-                    scratch,
-                    &mut analysis,
-                )
-                .map(|()| analysis)
-            });
-            (article, analysis)
+            let done = match stage {
+                Stage::Analyze(tagger, extractor) => {
+                    let mut analysis = Analysis::default();
+                    let language = article.language.as_deref();
+                    Done::Analysis(
+                        analyze(
+                            tagger,
+                            extractor,
+                            &article.text,
+                            language,
+                            article.published_at.as_deref(),
+                            scratch,
+                            &mut analysis,
+                        )
+                        .map(|()| analysis),
+                    )
+                }
+                Stage::Tag { tagger, all_tags } => {
+                    let mut out = Vec::new();
+                    Done::Line(tag_line(tagger, writer, scratch, &article, all_tags, &mut out).map(|()| out))
+                }
+            };
+            (article, done)
         });
     Prepared { line: line.no, article }
 }
@@ -138,15 +204,14 @@ fn finish(batch: ScopedJoinHandle<'_, (Vec<Scratch>, Vec<Prepared>)>, pool: &mut
 /// Decodes, tags and extracts a batch of lines on one thread per scratch; the results in line
 /// order. Each thread takes the next line not taken, so one long article holds up one thread,
 /// not a share of the batch.
-fn prepare_lines(
-    batch: &mut [Line],
-    max: usize,
-    analyzer: Option<(&Tagger, &Extractor)>,
-    scratches: &mut [Scratch],
-) -> Vec<Prepared> {
+fn prepare_lines(batch: &mut [Line], max: usize, stage: Stage<'_>, scratches: &mut [Scratch]) -> Vec<Prepared> {
+    // A writer per thread: the fragments they encode are shared through the tagger.
+    let writer = || match stage {
+        Stage::Analyze(tagger, _) | Stage::Tag { tagger, .. } => TagWriter::new(tagger.fragments()),
+    };
     if scratches.len() == 1 || batch.len() <= 1 {
-        let scratch = &mut scratches[0];
-        return batch.iter_mut().map(|line| prepare(line, max, analyzer, scratch)).collect();
+        let (scratch, mut writer) = (&mut scratches[0], writer());
+        return batch.iter_mut().map(|line| prepare(line, max, stage, &mut writer, scratch)).collect();
     }
     let lines: Vec<std::sync::Mutex<&mut Line>> = batch.iter_mut().map(std::sync::Mutex::new).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
@@ -156,12 +221,12 @@ fn prepare_lines(
             .map(|scratch| {
                 let (lines, next) = (&lines, &next);
                 s.spawn(move || {
-                    let mut done = Vec::new();
+                    let (mut done, mut writer) = (Vec::new(), writer());
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(line) = lines.get(i) else { break done };
                         let mut line = line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        done.push((i, prepare(&mut line, max, analyzer, scratch)));
+                        done.push((i, prepare(&mut line, max, stage, &mut writer, scratch)));
                     }
                 })
             })
@@ -357,13 +422,17 @@ impl Run<'_> {
         let threads = self.scratches.len();
         let batch_lines = BATCH_LINES_PER_THREAD * threads;
         let analyzer = self.engine.as_ref().map(|e| (e.tagger().clone(), e.extractor().clone()));
+        let all_tags = self.options.all_tags;
         // Scratch buffers, one set per batch in flight: on several threads, two.
         let mut pool = vec![std::mem::take(&mut self.scratches)];
         if threads > 1 {
             pool.push((0..threads).map(|_| Scratch::new()).collect());
         }
         let result = std::thread::scope(|s| {
-            let analyzer = analyzer.as_ref().map(|(t, x)| (&**t, &**x));
+            let stage = match &analyzer {
+                Some((tagger, extractor)) => Stage::Analyze(tagger, extractor),
+                None => Stage::Tag { tagger: self.tagger, all_tags },
+            };
             // The batch being prepared on the workers, with their scratch buffers.
             let mut in_flight: Option<ScopedJoinHandle<'_, (Vec<Scratch>, Vec<Prepared>)>> = None;
             let mut line_no = 0;
@@ -389,14 +458,14 @@ impl Run<'_> {
                 if !more || waiting || batch.len() >= batch_lines || batch_bytes >= BATCH_BYTES {
                     batch_bytes = 0;
                     if threads == 1 {
-                        let prepared = prepare_lines(&mut batch, max, analyzer, &mut pool[0]);
+                        let prepared = prepare_lines(&mut batch, max, stage, &mut pool[0]);
                         batch.clear();
                         self.write_prepared(prepared, name)?;
                     } else {
                         let mut lines = std::mem::take(&mut batch);
                         let mut buffers = pool.pop().expect("a set of buffers for each of two batches in flight");
                         let current = s.spawn(move || {
-                            let prepared = prepare_lines(&mut lines, max, analyzer, &mut buffers);
+                            let prepared = prepare_lines(&mut lines, max, stage, &mut buffers);
                             (buffers, prepared)
                         });
                         // The batch before, prepared while this one was read: written while
@@ -430,8 +499,8 @@ impl Run<'_> {
     fn write_prepared(&mut self, prepared: Vec<Prepared>, name: &str) -> Step {
         for prepared in prepared {
             match prepared.article {
-                Ok((article, analysis)) => {
-                    if let Err(e) = self.emit(&article, analysis, name, Some(prepared.line))? {
+                Ok((article, done)) => {
+                    if let Err(e) = self.emit(&article, done, name, Some(prepared.line))? {
                         self.fail(name, Some(prepared.line), &e)?;
                     }
                 }
@@ -476,7 +545,7 @@ impl Run<'_> {
                         title: None,
                         text: text.into(),
                     },
-                    None,
+                    Done::Nothing,
                     name,
                     None,
                 )?,
@@ -493,7 +562,7 @@ impl Run<'_> {
     fn emit(
         &mut self,
         article: &Article<'_>,
-        analysis: Option<Result<Analysis, TextTooLarge>>,
+        done: Done,
         name: &str,
         line: Option<usize>,
     ) -> Step<Result<(), DecodeError>> {
@@ -518,10 +587,10 @@ impl Run<'_> {
                 .and_then(|d| chrono::DateTime::from_timestamp(d.as_secs() as i64, 0))
                 .map(|t| t.date_naive());
             engine.set_received(today);
-            let outcome = match analysis {
-                Some(Ok(analysis)) => engine.deduplicate(article, &analysis),
-                Some(Err(e)) => return Ok(Err(too_large(e))),
-                None => match engine.process(article) {
+            let outcome = match done {
+                Done::Analysis(Ok(analysis)) => engine.deduplicate(article, &analysis),
+                Done::Analysis(Err(e)) => return Ok(Err(too_large(e))),
+                Done::Line(_) | Done::Nothing => match engine.process(article) {
                     Ok(p) => p.outcome,
                     Err(e) => return Ok(Err(too_large(e))),
                 },
@@ -550,24 +619,23 @@ impl Run<'_> {
             self.report.tagged += 1;
             return Ok(Ok(()));
         }
-        let language = article.language.as_deref().and_then(Lang::parse);
-        let tagged = match self.tagger.tag(&article.text, language, &mut self.scratch) {
-            Ok(tagged) => tagged,
-            Err(e) => return Ok(Err(too_large(e))),
+        let line = match done {
+            Done::Line(line) => line,
+            Done::Analysis(_) | Done::Nothing => {
+                let all_tags = self.options.all_tags;
+                tag_line(self.tagger, &mut self.tags, &mut self.scratch, article, all_tags, &mut self.encoded)
+                    .map(|()| std::mem::take(&mut self.encoded))
+            }
         };
-        let json = TaggedArticleJson {
-            article_id: &article.id,
-            language: tagged.language,
-            text: &article.text,
-            tags: &tagged.tags,
-            dict: self.tagger.dictionary(),
-            all_tags: self.options.all_tags,
-            duplicate_of: None,
-        };
-        self.encoded.clear();
-        output(self.tags.write(&mut self.encoded, &json).map_err(io::Error::from))?;
-        self.encoded.push(b'\n');
-        output(self.out.write_all(&self.encoded))?;
+        match line {
+            Ok(line) => {
+                output(self.out.write_all(&line))?;
+                // The buffer is kept for the next article tagged here.
+                self.encoded = line;
+            }
+            Err(TagFailure::TooLarge(e)) => return Ok(Err(too_large(e))),
+            Err(TagFailure::Encode(e)) => return Err(Failure::Output(io::Error::from(e))),
+        }
         self.report.tagged += 1;
         Ok(Ok(()))
     }

@@ -301,9 +301,10 @@ fn a_lone_place_of_another_continent_is_a_false_match() {
 }
 
 #[test]
-fn events_are_the_same_bytes_on_any_number_of_threads() {
+fn events_and_tags_are_the_same_bytes_on_any_number_of_threads() {
     // Several batches of seeds, their copies republished days later, a revised text, and bad
-    // lines between them: the records, the warnings and the errors do not depend on threads.
+    // lines between them: the records or tag lines, the warnings and the errors do not depend
+    // on threads.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("feed.jsonl");
     let mut input = String::new();
@@ -322,20 +323,22 @@ fn events_are_the_same_bytes_on_any_number_of_threads() {
         }
     }
     std::fs::write(&path, input.as_bytes()).unwrap();
-    let run = |threads: &str| {
-        let out = lexwire(&["tag", "--events", "--threads", threads, path.to_str().unwrap()], None);
-        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-        // The last line of stderr is the summary, with the run's time.
-        let err = stderr(&out);
-        let err: Vec<String> = err.lines().filter(|l| !l.starts_with("lexwire tag:")).map(String::from).collect();
-        (out.stdout, err)
-    };
-    let (one, one_err) = run("1");
-    assert!(one.len() > 10_000 && one_err.iter().any(|l| l.contains("invalid_json")), "{one_err:?}");
-    for threads in ["2", "3"] {
-        let (many, many_err) = run(threads);
-        assert!(many == one, "--threads {threads} wrote other records");
-        assert_eq!(many_err, one_err, "--threads {threads}");
+    for mode in ["--events", "--all-tags"] {
+        let run = |threads: &str| {
+            let out = lexwire(&["tag", mode, "--threads", threads, path.to_str().unwrap()], None);
+            assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+            // The last line of stderr is the summary, with the run's time.
+            let err = stderr(&out);
+            let err: Vec<String> = err.lines().filter(|l| !l.starts_with("lexwire tag:")).map(String::from).collect();
+            (out.stdout, err)
+        };
+        let (one, one_err) = run("1");
+        assert!(one.len() > 10_000 && one_err.iter().any(|l| l.contains("invalid_json")), "{mode}: {one_err:?}");
+        for threads in ["2", "3"] {
+            let (many, many_err) = run(threads);
+            assert!(many == one, "{mode} --threads {threads} wrote other lines");
+            assert_eq!(many_err, one_err, "{mode} --threads {threads}");
+        }
     }
 }
 
