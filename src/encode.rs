@@ -358,8 +358,10 @@ fn write_date(
     article: &TaggedArticleJson<'_>,
 ) -> serde_json::Result<()> {
     let iso = d.iso();
-    // Digits, dashes, colons and English words: nothing JSON escapes.
-    debug_assert!(iso.bytes().all(|b| b >= b' ' && b != b'"' && b != b'\\'));
+    // Digits, dashes, colons and English words: nothing JSON escapes (else the serializer).
+    if !iso.bytes().all(|b| b >= b' ' && b != b'"' && b != b'\\') {
+        return serde_json::to_writer(&mut *out, &TagJson { tag, text: article.text, dict: article.dict });
+    }
     out.extend_from_slice(br#"{"kind":"#);
     serde_json::to_writer(&mut *out, tag.kind.as_str())?;
     out.extend_from_slice(br#","id":"date:"#);
