@@ -126,11 +126,7 @@ impl<'a> TagWriter<'a> {
                 (Some(entry), TagValue::None) => {
                     let (before, after) = self.fragments(tag.kind, entry, tag.alias, article.dict)?;
                     out.extend_from_slice(before);
-                    serde_json::to_writer(&mut *out, &article.text[tag.start..tag.end])?;
-                    out.extend_from_slice(br#","start":"#);
-                    serde_json::to_writer(&mut *out, &tag.start)?;
-                    out.extend_from_slice(br#","end":"#);
-                    serde_json::to_writer(&mut *out, &tag.end)?;
+                    write_span(out, tag, article.text)?;
                     out.extend_from_slice(after);
                 }
                 (_, TagValue::Number(n))
@@ -350,6 +346,16 @@ fn integer(v: f64) -> Option<i64> {
     (v.fract() == 0.0 && v.abs() < 9.0e15).then_some(v as i64)
 }
 
+/// Writes a tag's surface (a JSON string: the `"surface":` key is the caller's) and its span,
+/// as [`TagJson`] does.
+fn write_span(out: &mut Vec<u8>, tag: &Tag, text: &str) -> serde_json::Result<()> {
+    serde_json::to_writer(&mut *out, &text[tag.start..tag.end])?;
+    out.extend_from_slice(br#","start":"#);
+    serde_json::to_writer(&mut *out, &tag.start)?;
+    out.extend_from_slice(br#","end":"#);
+    serde_json::to_writer(&mut *out, &tag.end)
+}
+
 /// Writes a date tag: the bytes [`TagJson`] gives, without its string allocations but one.
 fn write_date(
     out: &mut Vec<u8>,
@@ -369,11 +375,7 @@ fn write_date(
     out.extend_from_slice(br#"","name":""#);
     out.extend_from_slice(iso.as_bytes());
     out.extend_from_slice(br#"","surface":"#);
-    serde_json::to_writer(&mut *out, &article.text[tag.start..tag.end])?;
-    out.extend_from_slice(br#","start":"#);
-    serde_json::to_writer(&mut *out, &tag.start)?;
-    out.extend_from_slice(br#","end":"#);
-    serde_json::to_writer(&mut *out, &tag.end)?;
+    write_span(out, tag, article.text)?;
     for (key, value) in [
         (&br#","year":"#[..], d.year.map(i64::from)),
         (br#","month":"#, d.month.map(i64::from)),
@@ -416,11 +418,7 @@ fn write_integer(
     out.extend_from_slice(br#"","name":""#);
     out.extend_from_within(digits.clone());
     out.extend_from_slice(br#"","surface":"#);
-    serde_json::to_writer(&mut *out, &article.text[tag.start..tag.end])?;
-    out.extend_from_slice(br#","start":"#);
-    serde_json::to_writer(&mut *out, &tag.start)?;
-    out.extend_from_slice(br#","end":"#);
-    serde_json::to_writer(&mut *out, &tag.end)?;
+    write_span(out, tag, article.text)?;
     out.extend_from_slice(br#","value":"#);
     out.extend_from_within(digits);
     if n.approximate {

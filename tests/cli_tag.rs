@@ -6,17 +6,22 @@ mod common;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
-fn lexwire(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lexwire"))
+/// `lexwire ARGS` with its standard streams piped.
+fn spawn(args: &[&str]) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_lexwire"))
         .args(args)
         .env("LEXWIRE_LOG", "warn")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("lexwire runs");
+        .expect("lexwire runs")
+}
+
+fn lexwire(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = spawn(args);
     let mut pipe = child.stdin.take().unwrap();
     if let Some(input) = stdin {
         pipe.write_all(input).unwrap();
@@ -347,14 +352,7 @@ fn a_live_feed_on_stdin_gets_its_records_before_the_input_ends() {
     // A feed that stays open: each article's records come out while lexwire waits for the
     // next, on one thread and on a pipeline of several.
     for threads in ["1", "2"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_lexwire"))
-            .args(["tag", "--events", "--threads", threads, "-"])
-            .env("LEXWIRE_LOG", "warn")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("lexwire runs");
+        let mut child = spawn(&["tag", "--events", "--threads", threads, "-"]);
         let mut stdin = child.stdin.take().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (lines, received) = std::sync::mpsc::channel();
