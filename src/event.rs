@@ -174,20 +174,20 @@ impl Serialize for SourceJson<'_> {
         let s = self.0;
         let mut map = serializer.serialize_map(None)?;
         map.serialize_entry("article_id", &s.article_id)?;
-        if let Some(url) = &s.url {
+        if let Some(url) = s.url() {
             map.serialize_entry("url", url)?;
         }
         if let Some(source) = &s.source {
             map.serialize_entry("source", source)?;
         }
         map.serialize_entry("language", &s.language)?;
-        if let Some(p) = &s.published_at {
+        if let Some(p) = s.published_at() {
             map.serialize_entry("published_at", p)?;
         }
         if let Some(d) = &s.duplicate_of {
             map.serialize_entry("duplicate_of", d)?;
         }
-        map.serialize_entry("evidence", &s.evidence)?;
+        map.serialize_entry("evidence", &crate::dedup::EvidenceRepr::of(s))?;
         if let Some(f) = &s.fatalities {
             map.serialize_entry("fatalities", f)?;
         }

@@ -28,13 +28,26 @@ const INDEXED: usize = 4;
 const MAX_BUCKET: usize = 48;
 
 /// The `K` smallest shingle hashes of a text, ascending, held inline: the dedup state keeps one
-/// per article and per evidence sentence, with no allocation of their own. Written as the list
-/// of hashes.
-#[derive(Clone, Copy, PartialEq, Eq, Default)]
+/// per article and per evidence sentence, with no allocation of their own.
+///
+/// A hash is the top 32 bits of the shingle's 64-bit hash: the order of hashes is theirs, so a
+/// sketch keeps the same shingles, and two shingles of one text share 32 bits about once in four
+/// billion pairs. Half the bytes of a 64-bit sketch in every article and evidence sentence kept.
+/// Written as the list of hashes, each as the 64-bit number whose top half it is: a state saved
+/// by a version that kept whole 64-bit hashes reads back as the sketch this one builds.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Sketch {
-    len: u8,
-    /// The first `len` are the hashes; the rest are 0.
-    hashes: [u64; K],
+    /// The hashes, then [`UNUSED`] in the slots a short text leaves empty.
+    hashes: [u32; K],
+}
+
+/// An empty slot of a sketch: no hash is this large ([`shingle_hash`]).
+const UNUSED: u32 = u32::MAX;
+
+impl Default for Sketch {
+    fn default() -> Sketch {
+        Sketch { hashes: [UNUSED; K] }
+    }
 }
 
 impl Sketch {
@@ -45,30 +58,39 @@ impl Sketch {
         b.finish()
     }
 
-    /// A sketch from its hashes, which must be ascending, distinct and at most `K`.
-    pub fn from_hashes(hashes: &[u64]) -> Result<Sketch, String> {
+    /// A sketch from its hashes, which must be ascending, distinct, at most `K` and below
+    /// `u32::MAX`.
+    pub fn from_hashes(hashes: &[u32]) -> Result<Sketch, String> {
         if hashes.len() > K {
             return Err(format!("a sketch holds at most {K} hashes, not {}", hashes.len()));
         }
         if hashes.windows(2).any(|w| w[0] >= w[1]) {
             return Err("a sketch's hashes are ascending and distinct".into());
         }
-        let mut sketch = Sketch { len: hashes.len() as u8, hashes: [0; K] };
+        if hashes.contains(&UNUSED) {
+            return Err(format!("a sketch's hashes are below {UNUSED}"));
+        }
+        let mut sketch = Sketch::default();
         sketch.hashes[..hashes.len()].copy_from_slice(hashes);
         Ok(sketch)
     }
 
-    pub fn hashes(&self) -> &[u64] {
-        &self.hashes[..self.len as usize]
+    pub fn hashes(&self) -> &[u32] {
+        &self.hashes[..self.len()]
+    }
+
+    fn len(&self) -> usize {
+        // Unused slots are the largest values, at the end.
+        self.hashes.partition_point(|&h| h != UNUSED)
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.hashes[0] == UNUSED
     }
 
     /// Whether it holds all `K` hashes: a text with fewer shingles is too short to judge.
     pub fn is_full(&self) -> bool {
-        self.len as usize == K
+        self.hashes[K - 1] != UNUSED
     }
 
     /// The estimated Jaccard similarity of the two texts' shingle sets: the share of the `K`
@@ -101,15 +123,32 @@ impl std::fmt::Debug for Sketch {
 
 impl Serialize for Sketch {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.hashes().serialize(serializer)
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for &h in self.hashes() {
+            seq.serialize_element(&(u64::from(h) << 32))?;
+        }
+        seq.end()
     }
 }
 
 impl<'de> Deserialize<'de> for Sketch {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let hashes = Vec::<u64>::deserialize(deserializer)?;
+        let written = Vec::<u64>::deserialize(deserializer)?;
+        if written.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(serde::de::Error::custom("a sketch's hashes are ascending and distinct"));
+        }
+        // Whole 64-bit hashes (saved by earlier versions) keep their top half, as a shingle's
+        // hash does; two that share it are one.
+        let mut hashes: Vec<u32> = written.iter().map(|&h| top_half(h)).collect();
+        hashes.dedup();
         Sketch::from_hashes(&hashes).map_err(serde::de::Error::custom)
     }
+}
+
+/// A shingle's hash in a sketch: the top half of its 64-bit hash, below [`UNUSED`].
+fn top_half(h: u64) -> u32 {
+    ((h >> 32) as u32).min(UNUSED - 1)
 }
 
 /// Accumulates the shingles of one or more texts.
@@ -127,10 +166,10 @@ impl SketchBuilder {
         let words: Vec<u64> = norm.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).map(fnv1a).collect();
         match words.len() {
             0 => {}
-            1 | 2 => self.add(mix(words.iter().fold(0, |h, &w| h.rotate_left(17) ^ w))),
+            1 | 2 => self.add_hash(words.iter().fold(0, |h, &w| h.rotate_left(17) ^ w)),
             _ => {
                 for w in words.windows(3) {
-                    self.add(mix(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42)));
+                    self.add_hash(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42));
                 }
             }
         }
@@ -138,21 +177,19 @@ impl SketchBuilder {
 
     /// Adds one shingle by its hash (mixed here).
     pub fn add_hash(&mut self, h: u64) {
-        self.add(mix(h));
+        self.add(top_half(mix(h)));
     }
 
-    fn add(&mut self, h: u64) {
-        let len = self.mins.len as usize;
-        let mins = &mut self.mins;
-        if len == K && h >= mins.hashes[K - 1] {
+    fn add(&mut self, h: u32) {
+        let hashes = &mut self.mins.hashes;
+        // Unused slots hold the largest value: a smaller hash takes one (or the largest's).
+        if h >= hashes[K - 1] {
             return;
         }
-        if let Err(at) = mins.hashes[..len].binary_search(&h) {
-            // Shift the larger ones up, the largest out when full.
-            let end = len.min(K - 1);
-            mins.hashes.copy_within(at..end, at + 1);
-            mins.hashes[at] = h;
-            mins.len = (len + 1).min(K) as u8;
+        if let Err(at) = hashes.binary_search(&h) {
+            // Shift the larger ones up, the largest (or an unused slot) out.
+            hashes.copy_within(at..K - 1, at + 1);
+            hashes[at] = h;
         }
     }
 
@@ -177,7 +214,7 @@ fn mix(mut x: u64) -> u64 {
 /// (hash, key) pairs, four per sketch, in one B-tree.
 #[derive(Debug, Clone)]
 pub struct SketchIndex<Key> {
-    buckets: BTreeSet<(u64, Key)>,
+    buckets: BTreeSet<(u32, Key)>,
 }
 
 impl<Key> Default for SketchIndex<Key> {
@@ -207,7 +244,7 @@ impl<Key: Clone + Ord + Default> SketchIndex<Key> {
         }
     }
 
-    fn bucket(&self, h: u64) -> impl Iterator<Item = &Key> {
+    fn bucket(&self, h: u32) -> impl Iterator<Item = &Key> {
         self.buckets.range((h, Key::default())..).take_while(move |(x, _)| *x == h).map(|(_, k)| k)
     }
 
@@ -310,7 +347,7 @@ mod tests {
             state % 40
         };
         for _ in 0..2000 {
-            let lists: Vec<Vec<u64>> = (0..2).map(|_| (0..next() % 16).map(|_| next()).collect()).collect();
+            let lists: Vec<Vec<u32>> = (0..2).map(|_| (0..next() % 16).map(|_| next() as u32).collect()).collect();
             let sketches: Vec<Sketch> = lists
                 .iter()
                 .map(|l| {
@@ -319,7 +356,7 @@ mod tests {
                     b.finish()
                 })
                 .collect();
-            let smallest = |l: &[u64]| {
+            let smallest = |l: &[u32]| {
                 let mut l = l.to_vec();
                 l.sort_unstable();
                 l.dedup();
@@ -341,11 +378,34 @@ mod tests {
     fn a_sketch_is_written_as_its_hashes() {
         let sketch = Sketch::of(A);
         let json = serde_json::to_string(&sketch).unwrap();
-        assert_eq!(json, serde_json::to_string(sketch.hashes()).unwrap());
+        let wide: Vec<u64> = sketch.hashes().iter().map(|&h| u64::from(h) << 32).collect();
+        assert_eq!(json, serde_json::to_string(&wide).unwrap());
         assert_eq!(serde_json::from_str::<Sketch>(&json).unwrap(), sketch);
         assert_eq!(serde_json::from_str::<Sketch>("[]").unwrap(), Sketch::default());
-        for bad in ["[2,1]", "[1,1]", "[1,2,3,4,5,6,7,8,9]"] {
+        let nine = serde_json::to_string(&(1..=9u64).map(|h| h << 32).collect::<Vec<_>>()).unwrap();
+        for bad in ["[2,1]", "[1,1]", &nine, "[-1]"] {
             assert!(serde_json::from_str::<Sketch>(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A state saved when sketches kept whole 64-bit hashes reads back as the sketch of the
+    /// same text now: the same shingles, each by the top half of its hash.
+    #[test]
+    fn a_sketch_of_64_bit_hashes_reads_back_as_todays() {
+        for text in [A, B, C, "two words", "Airstrike"] {
+            let mut norm = Normalized::new();
+            norm.normalize(text).unwrap();
+            let words: Vec<u64> = norm.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).map(fnv1a).collect();
+            let mut wide: Vec<u64> = if words.len() < 3 {
+                vec![mix(words.iter().fold(0, |h, &w| h.rotate_left(17) ^ w))]
+            } else {
+                words.windows(3).map(|w| mix(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42))).collect()
+            };
+            wide.sort_unstable();
+            wide.dedup();
+            wide.truncate(K);
+            let saved = serde_json::to_string(&wide).unwrap();
+            assert_eq!(serde_json::from_str::<Sketch>(&saved).unwrap(), Sketch::of(text), "{text}");
         }
     }
 }

@@ -37,6 +37,7 @@
 pub mod keys;
 pub mod minhash;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
@@ -260,41 +261,150 @@ pub struct ActorState {
 }
 
 /// One article's report of an event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SourceState {
-    // Boxed strings: a report is never edited once read, and a box is 8 bytes smaller than a
-    // `String` in every source of every live event. The article id is the article state's
-    // copy, the outlet one shared by all its reports, `duplicate_of` the earlier article's id.
+    // The article id is the article state's copy, the outlet one shared by all its reports,
+    // `duplicate_of` the earlier article's id.
     pub article_id: Arc<str>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub url: Option<Box<str>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<Arc<str>>,
     pub language: Lang,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub published_at: Option<Box<str>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duplicate_of: Option<Arc<str>>,
-    pub evidence: Evidence,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The sentence that reports the event, as byte offsets into the article's original text
+    /// (32 bits: a text is at most [`crate::normalize::MAX_TEXT_BYTES`]).
+    pub evidence: Span,
     pub fatalities: Option<Count>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub injured: Option<Count>,
     /// The order in which lexwire processed the article: a later report of an outlet
     /// replaces its earlier toll.
     pub seq: u64,
     /// A hash of the article's text: the same text again is the same report, not a new one.
-    #[serde(default)]
     pub content_hash: u64,
+    /// The evidence sentence, the URL and the publication time, one after the other in one
+    /// allocation: a report is never edited once read, and every source of every live event
+    /// holds these three.
+    texts: Box<str>,
+    url_len: u32,
+    published_len: u32,
 }
 
-/// The sentence that reports an event, as byte offsets into the article's original text (32
-/// bits: a text is at most [`crate::normalize::MAX_TEXT_BYTES`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Evidence {
+/// A byte range of an article's original text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Span {
     pub start: u32,
     pub end: u32,
-    pub sentence: Box<str>,
+}
+
+/// The length of a text a source lacks.
+const ABSENT: u32 = u32::MAX;
+
+/// A source's texts in one allocation, with the lengths of the URL and the publication time
+/// ([`ABSENT`] for none).
+fn pack_texts(sentence: &str, url: Option<&str>, published_at: Option<&str>) -> (Box<str>, u32, u32) {
+    // simd-json decodes messages of at most 4 GiB (`u32::MAX` bytes), quotes included.
+    let len = |t: Option<&str>| {
+        t.map_or(ABSENT, |t| u32::try_from(t.len()).ok().filter(|&n| n != ABSENT).expect("a field under 4 GiB"))
+    };
+    let texts = [sentence, url.unwrap_or(""), published_at.unwrap_or("")].concat().into_boxed_str();
+    (texts, len(url), len(published_at))
+}
+
+impl SourceState {
+    fn text_len(len: u32) -> usize {
+        if len == ABSENT { 0 } else { len as usize }
+    }
+
+    /// The evidence sentence, cut at [`DedupConfig::evidence_chars`].
+    pub fn sentence(&self) -> &str {
+        let end = self.texts.len() - Self::text_len(self.url_len) - Self::text_len(self.published_len);
+        &self.texts[..end]
+    }
+
+    pub fn url(&self) -> Option<&str> {
+        let end = self.texts.len() - Self::text_len(self.published_len);
+        (self.url_len != ABSENT).then(|| &self.texts[end - self.url_len as usize..end])
+    }
+
+    pub fn published_at(&self) -> Option<&str> {
+        (self.published_len != ABSENT).then(|| &self.texts[self.texts.len() - self.published_len as usize..])
+    }
+}
+
+/// A source as records and saved state write it.
+#[derive(Serialize, Deserialize)]
+struct SourceRepr<'a> {
+    article_id: Arc<str>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    url: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<Arc<str>>,
+    language: Lang,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    published_at: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    duplicate_of: Option<Arc<str>>,
+    evidence: EvidenceRepr<'a>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fatalities: Option<Count>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    injured: Option<Count>,
+    seq: u64,
+    #[serde(default)]
+    content_hash: u64,
+}
+
+/// A source's evidence as records and saved state write it: the span and the sentence.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct EvidenceRepr<'a> {
+    start: u32,
+    end: u32,
+    sentence: Cow<'a, str>,
+}
+
+impl<'a> EvidenceRepr<'a> {
+    pub(crate) fn of(s: &'a SourceState) -> EvidenceRepr<'a> {
+        EvidenceRepr { start: s.evidence.start, end: s.evidence.end, sentence: Cow::Borrowed(s.sentence()) }
+    }
+}
+
+impl Serialize for SourceState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SourceRepr {
+            article_id: self.article_id.clone(),
+            url: self.url().map(Cow::Borrowed),
+            source: self.source.clone(),
+            language: self.language,
+            published_at: self.published_at().map(Cow::Borrowed),
+            duplicate_of: self.duplicate_of.clone(),
+            evidence: EvidenceRepr::of(self),
+            fatalities: self.fatalities,
+            injured: self.injured,
+            seq: self.seq,
+            content_hash: self.content_hash,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for SourceState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = SourceRepr::deserialize(deserializer)?;
+        let (texts, url_len, published_len) =
+            pack_texts(&r.evidence.sentence, r.url.as_deref(), r.published_at.as_deref());
+        Ok(SourceState {
+            article_id: r.article_id,
+            source: r.source,
+            language: r.language,
+            duplicate_of: r.duplicate_of,
+            evidence: Span { start: r.evidence.start, end: r.evidence.end },
+            fatalities: r.fatalities,
+            injured: r.injured,
+            seq: r.seq,
+            content_hash: r.content_hash,
+            texts,
+            url_len,
+            published_len,
+        })
+    }
 }
 
 /// What lexwire remembers of an article.
@@ -392,14 +502,13 @@ pub struct Deduper {
     // Boxed: a hash table keeps spare slots, and a box in a slot is 8 bytes where an event is
     // hundreds.
     events: HashMap<EventKey, Box<EventState>, FixedState>,
-    /// (hash of the family, first day of the date range, event): candidates look up a date
-    /// range.
-    by_date: BTreeSet<(u64, NaiveDate, EventKey)>,
+    /// ([`family_key`], first day of the date range, event): candidates look up a date range.
+    by_date: BTreeSet<(u32, NaiveDate, EventKey)>,
     /// The same for events dated to a week, a month or a year only: the ones a report can
     /// agree with though their range starts weeks before its date. Events dated to a day agree
     /// only with reports within a day of them, so a report scans weeks of this index and
     /// days of the other.
-    wide_by_date: BTreeSet<(u64, NaiveDate, EventKey)>,
+    wide_by_date: BTreeSet<(u32, NaiveDate, EventKey)>,
     /// (date of the last report, event), per [`Clock`]: eviction order.
     by_end: [BTreeSet<(NaiveDate, EventKey)>; 2],
     /// By article id; the key is the one copy of the id that the indexes and sources share.
@@ -671,18 +780,20 @@ impl Deduper {
             Some((cut, _)) => format!("{}…", &sentence[..cut]),
             None => sentence.to_string(),
         };
+        let (texts, url_len, published_len) = pack_texts(&sentence, article.url, article.published_at);
         let source = SourceState {
             article_id: article_id.clone(),
-            url: article.url.map(Into::into),
             source: article.source.map(|s| self.strings.get(s)),
             language: article.language,
-            published_at: article.published_at.map(Into::into),
             duplicate_of,
-            evidence: Evidence { start: offset(c.evidence.0), end: offset(c.evidence.1), sentence: sentence.into() },
+            evidence: Span { start: offset(c.evidence.0), end: offset(c.evidence.1) },
             fatalities: c.casualties.fatalities,
             injured: c.casualties.injured,
             seq,
             content_hash,
+            texts,
+            url_len,
+            published_len,
         };
         // The id: a hash of the first sighting's canonical signature.
         let signature = format!(
@@ -798,7 +909,7 @@ impl Deduper {
         let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
         let day_before = start.checked_sub_days(Days::new(1)).unwrap_or(start);
         let to = end.checked_add_days(Days::new(1)).unwrap_or(end);
-        let family = fast_hash(proto.family.as_bytes());
+        let family = family_key(&proto.family);
         let (first, last) = (EventKey(u64::MIN), EventKey(u64::MAX));
         let (near, wide) =
             ((family, day_before, first)..=(family, to, last), (family, from, first)..(family, day_before, first));
@@ -844,7 +955,7 @@ impl Deduper {
 
     fn insert(&mut self, key: EventKey, event: EventState) {
         let (start, _) = event.date.range();
-        let family = fast_hash(event.family.as_bytes());
+        let family = family_key(&event.family);
         if event.date.precision != DatePrecision::Day {
             self.wide_by_date.insert((family, start, key));
         }
@@ -857,7 +968,7 @@ impl Deduper {
     fn remove_event(&mut self, key: EventKey) -> Option<EventState> {
         let event = self.events.remove(&key)?;
         let (start, _) = event.date.range();
-        let family = fast_hash(event.family.as_bytes());
+        let family = family_key(&event.family);
         if event.date.precision != DatePrecision::Day {
             self.wide_by_date.remove(&(family, start, key));
         }
@@ -1161,7 +1272,6 @@ impl Deduper {
         // An allocation costs the allocator's bookkeeping beyond its bytes (glibc: 8 to 16).
         const ALLOCATION: usize = 16;
         let boxed = |len: usize| if len == 0 { 0 } else { len + ALLOCATION };
-        let text = |s: &Option<Box<str>>| s.as_ref().map_or(0, |s| boxed(s.len()));
         // A B-tree's nodes are two-thirds full on average.
         let btree = |entries: usize, entry: usize| entries * entry * 3 / 2;
         let table = |capacity: usize, entry: usize| capacity * (entry + 1);
@@ -1180,10 +1290,7 @@ impl Deduper {
                     + boxed(e.possible_duplicates.len() * size_of::<Link>())
                     + e.location.as_ref().map_or(0, |l| l.locality.as_ref().map_or(0, |x| boxed(x.len())))
                     + boxed(e.sources.len() * size_of::<SourceState>())
-                    + e.sources
-                        .iter()
-                        .map(|s| boxed(s.evidence.sentence.len()) + text(&s.url) + text(&s.published_at))
-                        .sum::<usize>()
+                    + e.sources.iter().map(|s| boxed(s.texts.len())).sum::<usize>()
             })
             .sum();
         let articles: usize = self
@@ -1192,12 +1299,12 @@ impl Deduper {
             .take(sample)
             .map(|a| boxed(a.evidence.len() * size_of::<(Sketch, EventKey)>()))
             .sum();
-        let indexes = btree(self.by_date.len() + self.wide_by_date.len(), size_of::<(u64, NaiveDate, EventKey)>())
+        let indexes = btree(self.by_date.len() + self.wide_by_date.len(), size_of::<(u32, NaiveDate, EventKey)>())
             + btree(self.by_end.iter().map(BTreeSet::len).sum(), size_of::<(NaiveDate, EventKey)>())
             + btree(self.articles_by_date.iter().map(BTreeSet::len).sum(), size_of::<(NaiveDate, Arc<str>)>())
-            + btree(self.evidence_index.entries(), size_of::<(u64, EvidenceKey)>())
+            + btree(self.evidence_index.entries(), size_of::<(u32, EvidenceKey)>())
             + self.article_handles.memory_estimate()
-            + btree(self.article_index.entries(), size_of::<(u64, Arc<str>)>());
+            + btree(self.article_index.entries(), size_of::<(u32, Arc<str>)>());
         scaled(events, self.events.len().min(sample), self.events.len())
             + scaled(articles, self.articles.len().min(sample), self.articles.len())
             + table(self.events.capacity(), size_of::<(EventKey, Box<EventState>)>())
@@ -1359,8 +1466,8 @@ impl<'d> ReportFacts<'d> {
 /// "the Y road") may be a template told of another place the gazetteer lacks.
 fn word_for_word(e: &EventState, report: &EventState) -> bool {
     let words = crate::normalize::normalize_str;
-    let Some(said) = report.sources.first().map(|s| words(&s.evidence.sentence)) else { return false };
-    e.sources.iter().any(|s| words(&s.evidence.sentence) == said)
+    let Some(said) = report.sources.first().map(|s| words(s.sentence())) else { return false };
+    e.sources.iter().any(|s| words(s.sentence()) == said)
 }
 
 /// Whether a known event and a report that agree on family, place and day also share
@@ -1472,6 +1579,13 @@ fn offset(at: usize) -> u32 {
     u32::try_from(at).expect("texts are capped at 2 GiB before extraction")
 }
 
+/// An event family in the date indexes: 32 bits of its name's hash, so an entry is 16 bytes.
+/// Families that share them share a range of the index: candidates are checked against the
+/// family itself.
+fn family_key(family: &str) -> u32 {
+    (fast_hash(family.as_bytes()) >> 32) as u32
+}
+
 /// A fast, stable 64-bit hash of a text (8 bytes at a time), to recognise an article seen
 /// before.
 pub fn fast_hash(bytes: &[u8]) -> u64 {
@@ -1485,4 +1599,32 @@ pub fn fast_hash(bytes: &[u8]) -> u64 {
     tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
     h = (h.rotate_left(23) ^ u64::from_le_bytes(tail)).wrapping_mul(0xc4ce_b9fe_1a85_ec53);
     h ^ (h >> 33)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A source as saved state and records have always written it: its texts, present, empty
+    /// or absent, read back and are written again byte for byte.
+    #[test]
+    fn a_source_keeps_its_texts_in_one_allocation_and_its_written_form() {
+        let full = r#"{"article_id":"a1","url":"https://example.org/x","source":"SOHR","language":"en","published_at":"2021-02-11T08:00:00Z","duplicate_of":"a0","evidence":{"start":3,"end":40,"sentence":"Three were killed in Idlib."},"fatalities":{"best":3,"low":3,"high":3},"seq":7,"content_hash":9}"#;
+        let empty = r#"{"article_id":"a1","url":"","language":"fr","published_at":"","evidence":{"start":0,"end":0,"sentence":""},"seq":1,"content_hash":0}"#;
+        let bare = r#"{"article_id":"a1","language":"ar","evidence":{"start":0,"end":5,"sentence":"قتل"},"seq":1,"content_hash":0}"#;
+        for (json, url, published, sentence) in [
+            (full, Some("https://example.org/x"), Some("2021-02-11T08:00:00Z"), "Three were killed in Idlib."),
+            (empty, Some(""), Some(""), ""),
+            (bare, None, None, "قتل"),
+        ] {
+            let s: SourceState = serde_json::from_str(json).unwrap();
+            assert_eq!((s.url(), s.published_at(), s.sentence()), (url, published, sentence), "{json}");
+            assert_eq!(serde_json::to_string(&s).unwrap(), json);
+        }
+        let url_only: SourceState = serde_json::from_str(
+            r#"{"article_id":"a","url":"u","language":"en","evidence":{"start":0,"end":1,"sentence":"s"},"seq":1}"#,
+        )
+        .unwrap();
+        assert_eq!((url_only.url(), url_only.published_at(), url_only.sentence()), (Some("u"), None, "s"));
+    }
 }

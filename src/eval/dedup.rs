@@ -162,9 +162,8 @@ pub fn evaluate(
                 report.false_merges_same_text += usize::from(told.contains(text));
                 if report.false_merge_examples.len() < examples {
                     let event = engine.deduper().event(id);
-                    let first = event
-                        .and_then(|e| e.sources.first())
-                        .map_or(String::new(), |s| s.evidence.sentence.to_string());
+                    let first =
+                        event.and_then(|e| e.sources.first()).map_or(String::new(), |s| s.sentence().to_string());
                     report.false_merge_examples.push((clip(&row.text), clip(&first)));
                 }
             }

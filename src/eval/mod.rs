@@ -489,7 +489,7 @@ impl Prediction {
                 })
                 .unwrap_or_default(),
             country: location.map(|l| l.country.to_string()),
-            sentence: first.sources.first().map(|s| s.evidence.sentence.to_string()),
+            sentence: first.sources.first().map(|s| s.sentence().to_string()),
         }
     }
 }
