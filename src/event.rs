@@ -51,7 +51,7 @@ impl Serialize for EventRecord<'_> {
         if !e.possible_duplicates.is_empty() {
             map.serialize_entry("possible_duplicates", &e.possible_duplicates)?;
         }
-        map.serialize_entry("dictionary_version", &e.dictionary_version)?;
+        map.serialize_entry("dictionary_version", &e.dictionary_version())?;
         map.serialize_entry("lexwire_version", LEXWIRE_VERSION)?;
         map.end()
     }
@@ -73,9 +73,9 @@ struct EventTypeJson<'a> {
 impl Serialize for EventTypeJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("code", &self.e.event_type)?;
-        map.serialize_entry("family", &self.e.family)?;
-        if let Some(t) = self.dict.event_type_by_code(&self.e.event_type).map(|i| self.dict.event_type(i)) {
+        map.serialize_entry("code", &self.e.event_type())?;
+        map.serialize_entry("family", &self.e.family())?;
+        if let Some(t) = self.dict.event_type_by_code(self.e.event_type()).map(|i| self.dict.event_type(i)) {
             map.serialize_entry("name", &t.name)?;
             map.serialize_entry("acled_event_type", &t.acled_event_type)?;
             map.serialize_entry("acled_sub_event_type", &t.acled_sub_event_type)?;

@@ -6,10 +6,14 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use lexwire::article::decode_json;
 use lexwire::dedup::DedupConfig;
+use lexwire::dictionary::{Dictionary, LoadOptions};
 use lexwire::engine::Engine;
+use lexwire::matcher::AutomatonKind;
+use lexwire::tag::Tagger;
 
 fn engine(config: DedupConfig) -> Engine {
     Engine::new(common::shared_tagger().clone(), config).unwrap()
@@ -35,7 +39,7 @@ fn identities(engine: &Engine) -> BTreeSet<(String, String, Option<String>)> {
         .deduper()
         .events()
         .into_iter()
-        .map(|e| (e.family.to_string(), e.date.date.to_string(), e.location.as_ref().map(|l| l.place_id.to_string())))
+        .map(|e| (e.family().to_string(), e.date.date.to_string(), e.location.as_ref().map(|l| l.place_id.to_string())))
         .collect()
 }
 
@@ -610,4 +614,52 @@ fn a_day_report_joins_an_event_known_only_to_its_week() {
     assert_eq!(dated[0]["status"], "updated", "{}", dated[0]);
     assert_eq!(dated[0]["event_id"], vague[0]["event_id"]);
     assert_eq!((dated[0]["date"].as_str(), dated[0]["date_precision"].as_str()), (Some("2021-03-22"), Some("day")));
+}
+
+/// A report that names what an earlier one left generic ("a strike" then "an air strike") gives
+/// the event its type; a report coded by a reloaded dictionary gives it that dictionary's
+/// version. Both survive a snapshot.
+#[test]
+fn an_update_takes_the_specific_type_and_the_reloaded_dictionary_version() {
+    let report = |id: &str, hour: u32, what: &str| {
+        serde_json::json!({
+            "id": id,
+            "source": id,
+            "published_at": format!("2021-02-11T{hour:02}:00:00Z"),
+            "text": format!("Today, {what} hit Albu Kamal, killing 3 people."),
+        })
+        .to_string()
+    };
+    let mut engine = engine(DedupConfig::default());
+    let first = json_records(&feed(&mut engine, &report("g1", 12, "a strike")));
+    assert_eq!(first[0]["event_type"]["code"], "strike");
+    let old_version = first[0]["dictionary_version"].as_str().unwrap().to_string();
+
+    // Any edit of the dictionary makes a new version.
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_dir(&common::repo_path("dictionaries"), dir.path());
+    let manifest = dir.path().join("dictionary.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}\n# edited\n")).unwrap();
+    let dict = Dictionary::load_dir(dir.path(), &LoadOptions::default()).unwrap();
+    let new_version = dict.version().to_string();
+    assert_ne!(new_version, old_version);
+    engine.set_tagger(Arc::new(Tagger::new(Arc::new(dict), AutomatonKind::Dfa).unwrap())).unwrap();
+
+    let second = json_records(&feed(&mut engine, &report("s1", 13, "an air strike")));
+    assert_eq!(second.len(), 1, "{second:?}");
+    assert_eq!((second[0]["status"].as_str(), second[0]["revision"].as_u64()), (Some("updated"), Some(2)));
+    assert_eq!(second[0]["event_id"], first[0]["event_id"]);
+    assert_eq!(second[0]["event_type"]["code"], "air_strike");
+    assert_eq!(second[0]["event_type"]["family"], "remote_violence");
+    assert_eq!(second[0]["dictionary_version"], new_version.as_str());
+
+    let mut restored = Engine::new(engine.tagger().clone(), DedupConfig::default()).unwrap();
+    restored.deduper_mut().restore(engine.deduper().snapshot()).unwrap();
+    let event = restored.deduper().events()[0];
+    assert_eq!((&**event.event_type(), &**event.dictionary_version()), ("air_strike", new_version.as_str()));
+}
+
+fn json_records(lines: &[String]) -> Vec<serde_json::Value> {
+    lines.iter().map(|l| serde_json::from_str(l).unwrap()).collect()
 }

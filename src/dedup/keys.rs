@@ -8,7 +8,7 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::PlaceFacts;
+use super::{Coding, PlaceFacts};
 
 /// An event id as a number. lexwire's ids are `ev_` and 16 lowercase hex digits: the number
 /// orders as the id does, so indexes keyed by it keep the id order.
@@ -135,6 +135,48 @@ impl SharedPlaces {
     pub fn memory_estimate(&self) -> usize {
         self.by_id.capacity() * (std::mem::size_of::<(Arc<str>, Arc<PlaceFacts>)>() + 1)
             + self.by_id.len() * (std::mem::size_of::<PlaceFacts>() + 2 * std::mem::size_of::<usize>() + 16)
+    }
+}
+
+/// One copy of each coding (type, family, dictionary version): the events of one type share it.
+/// Codings no event holds any more are dropped as the [`Interner`] drops strings.
+#[derive(Debug, Default)]
+pub struct SharedCodings {
+    codings: HashSet<Arc<Coding>, FixedState>,
+    sweep_at: usize,
+}
+
+impl SharedCodings {
+    /// The shared copy of the coding of these strings (shared by `strings`).
+    pub fn get(
+        &mut self,
+        event_type: &str,
+        family: &str,
+        dictionary_version: &str,
+        strings: &mut Interner,
+    ) -> Arc<Coding> {
+        let coding = Coding {
+            event_type: strings.get(event_type),
+            family: strings.get(family),
+            dictionary_version: strings.get(dictionary_version),
+        };
+        if let Some(held) = self.codings.get(&coding) {
+            return held.clone();
+        }
+        if self.codings.len() >= self.sweep_at {
+            self.codings.retain(|c| Arc::strong_count(c) > 1);
+            self.sweep_at = (2 * self.codings.len()).max(MIN_SWEEP);
+        }
+        let shared = Arc::new(coding);
+        self.codings.insert(shared.clone());
+        shared
+    }
+
+    /// The heap the codings hold beyond their strings, in bytes (an estimate, as
+    /// [`Interner::memory_estimate`]).
+    pub fn memory_estimate(&self) -> usize {
+        self.codings.capacity() * (std::mem::size_of::<Arc<Coding>>() + 1)
+            + self.codings.len() * (std::mem::size_of::<Coding>() + 2 * std::mem::size_of::<usize>() + 16)
     }
 }
 

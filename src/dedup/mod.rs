@@ -53,7 +53,7 @@ use crate::extract::dates::ResolvedDate;
 use crate::extract::{Candidate, Role};
 use crate::normalize::Normalized;
 pub use keys::EventKey;
-use keys::{ArticleHandles, Interner, SharedPlaces};
+use keys::{ArticleHandles, Interner, SharedCodings, SharedPlaces};
 use minhash::{Sketch, SketchBuilder, SketchIndex};
 
 /// Dedup settings.
@@ -100,16 +100,15 @@ impl Default for DedupConfig {
 }
 
 /// An event as lexwire knows it: what its record says.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EventState {
     /// Written as the id (`ev_` and 16 hex digits); kept as its number.
     pub event_id: EventKey,
     pub revision: u32,
-    /// Taxonomy code; names, ACLED and CAMEO codes come from the dictionary when encoding.
-    // The strings that events repeat (codes, places, actors, outlets) are shared: one copy in
-    // the state, whatever the number of events.
-    pub event_type: Arc<str>,
-    pub family: Arc<str>,
+    /// The type, its family and the dictionary version that coded it, shared by the events
+    /// of that type ([`EventState::event_type`], [`EventState::family`],
+    /// [`EventState::dictionary_version`]).
+    pub coding: Arc<Coding>,
     pub generic: bool,
     pub date: ResolvedDate,
     pub location: Option<LocationState>,
@@ -124,15 +123,113 @@ pub struct EventState {
     /// (`last_seen_received`), else the event's date. The state forgets the event
     /// `window_days` after it, on the clock it was read from.
     pub last_seen: NaiveDate,
-    #[serde(default, skip_serializing_if = "is_false")]
     pub last_seen_received: bool,
     /// Reports beyond the `max_sources` kept.
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub more_sources: u32,
     /// Known events this one may be a report of, on too little evidence to merge them.
-    #[serde(default, skip_serializing_if = "<[Link]>::is_empty")]
     pub possible_duplicates: Box<[Link]>,
+}
+
+/// How an event was coded. The strings that events repeat (codes, places, actors, outlets) are
+/// shared: one copy in the state, whatever the number of events; these three, one pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Coding {
+    /// Taxonomy code; names, ACLED and CAMEO codes come from the dictionary when encoding.
+    pub event_type: Arc<str>,
+    pub family: Arc<str>,
     pub dictionary_version: Arc<str>,
+}
+
+impl EventState {
+    pub fn event_type(&self) -> &Arc<str> {
+        &self.coding.event_type
+    }
+
+    pub fn family(&self) -> &Arc<str> {
+        &self.coding.family
+    }
+
+    pub fn dictionary_version(&self) -> &Arc<str> {
+        &self.coding.dictionary_version
+    }
+}
+
+/// An event as saved state writes it (the form it always had).
+#[derive(Serialize, Deserialize)]
+struct EventRepr<'a> {
+    event_id: EventKey,
+    revision: u32,
+    event_type: Arc<str>,
+    family: Arc<str>,
+    generic: bool,
+    date: ResolvedDate,
+    location: Cow<'a, Option<LocationState>>,
+    actors: Cow<'a, [ActorState]>,
+    weapons: Cow<'a, [Arc<str>]>,
+    fatalities: Option<Count>,
+    injured: Option<Count>,
+    confidence: f32,
+    sources: Cow<'a, [SourceState]>,
+    last_seen: NaiveDate,
+    #[serde(default, skip_serializing_if = "is_false")]
+    last_seen_received: bool,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    more_sources: u32,
+    #[serde(default, skip_serializing_if = "<[Link]>::is_empty")]
+    possible_duplicates: Cow<'a, [Link]>,
+    dictionary_version: Arc<str>,
+}
+
+impl Serialize for EventState {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        EventRepr {
+            event_id: self.event_id,
+            revision: self.revision,
+            event_type: self.coding.event_type.clone(),
+            family: self.coding.family.clone(),
+            generic: self.generic,
+            date: self.date,
+            location: Cow::Borrowed(&self.location),
+            actors: Cow::Borrowed(&self.actors),
+            weapons: Cow::Borrowed(&self.weapons),
+            fatalities: self.fatalities,
+            injured: self.injured,
+            confidence: self.confidence,
+            sources: Cow::Borrowed(&self.sources),
+            last_seen: self.last_seen,
+            last_seen_received: self.last_seen_received,
+            more_sources: self.more_sources,
+            possible_duplicates: Cow::Borrowed(&self.possible_duplicates),
+            dictionary_version: self.coding.dictionary_version.clone(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventState {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let r = EventRepr::deserialize(deserializer)?;
+        // Not shared yet: restoring shares the strings of what it reads.
+        let coding = Coding { event_type: r.event_type, family: r.family, dictionary_version: r.dictionary_version };
+        Ok(EventState {
+            event_id: r.event_id,
+            revision: r.revision,
+            coding: Arc::new(coding),
+            generic: r.generic,
+            date: r.date,
+            location: r.location.into_owned(),
+            actors: r.actors.into_owned().into(),
+            weapons: r.weapons.into_owned().into(),
+            fatalities: r.fatalities,
+            injured: r.injured,
+            confidence: r.confidence,
+            sources: r.sources.into_owned().into(),
+            last_seen: r.last_seen,
+            last_seen_received: r.last_seen_received,
+            more_sources: r.more_sources,
+            possible_duplicates: r.possible_duplicates.into_owned().into(),
+        })
+    }
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -529,6 +626,7 @@ pub struct Deduper {
     changed_articles: BTreeSet<Arc<str>>,
     strings: Interner,
     places: SharedPlaces,
+    codings: SharedCodings,
     norm: Normalized,
 }
 
@@ -810,8 +908,7 @@ impl Deduper {
         let event = EventState {
             event_id: key,
             revision: 1,
-            event_type: self.strings.get(&ty.code),
-            family: self.strings.get(&ty.family),
+            coding: self.codings.get(&ty.code, &ty.family, dict.version(), &mut self.strings),
             generic: c.generic,
             date: c.date,
             location,
@@ -827,7 +924,6 @@ impl Deduper {
             last_seen_received: time.is_some_and(|(_, clock)| clock == Clock::Received),
             more_sources: 0,
             possible_duplicates: Box::default(),
-            dictionary_version: self.strings.get(dict.version()),
         };
         (key, event)
     }
@@ -859,7 +955,8 @@ impl Deduper {
         // The date first: most events of a range are of another day, and the family is a string.
         // The family strings are shared: one pointer compare, most often.
         let family_and_date = |e: &EventState| {
-            dates_agree(&e.date, &proto.date) && (Arc::ptr_eq(&e.family, &proto.family) || e.family == proto.family)
+            dates_agree(&e.date, &proto.date)
+                && (Arc::ptr_eq(e.family(), proto.family()) || e.family() == proto.family())
         };
         // The best of `events` by (place agreement, date closeness); among equals the smallest id.
         let pick = |events: &mut dyn Iterator<Item = (EventKey, &EventState)>, fits: &dyn Fn(&EventState) -> bool| {
@@ -909,7 +1006,7 @@ impl Deduper {
         let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
         let day_before = start.checked_sub_days(Days::new(1)).unwrap_or(start);
         let to = end.checked_add_days(Days::new(1)).unwrap_or(end);
-        let family = family_key(&proto.family);
+        let family = family_key(proto.family());
         let (first, last) = (EventKey(u64::MIN), EventKey(u64::MAX));
         let (near, wide) =
             ((family, day_before, first)..=(family, to, last), (family, from, first)..(family, day_before, first));
@@ -955,7 +1052,7 @@ impl Deduper {
 
     fn insert(&mut self, key: EventKey, event: EventState) {
         let (start, _) = event.date.range();
-        let family = family_key(&event.family);
+        let family = family_key(event.family());
         if event.date.precision != DatePrecision::Day {
             self.wide_by_date.insert((family, start, key));
         }
@@ -968,7 +1065,7 @@ impl Deduper {
     fn remove_event(&mut self, key: EventKey) -> Option<EventState> {
         let event = self.events.remove(&key)?;
         let (start, _) = event.date.range();
-        let family = family_key(&event.family);
+        let family = family_key(event.family());
         if event.date.precision != DatePrecision::Day {
             self.wide_by_date.remove(&(family, start, key));
         }
@@ -1012,10 +1109,16 @@ impl Deduper {
                 }
             }
         }
-        if e.generic && !report.generic {
-            e.event_type = report.event_type;
-            e.generic = false;
-        }
+        // The report's type when it names what the event's did not; the report's dictionary.
+        let reported = &report.coding;
+        let event_type = if e.generic && !report.generic { &reported.event_type } else { &e.coding.event_type };
+        e.coding = if *event_type == reported.event_type && e.coding.family == reported.family {
+            reported.clone()
+        } else {
+            let (ty, family) = (event_type.clone(), e.coding.family.clone());
+            self.codings.get(&ty, &family, &reported.dictionary_version, &mut self.strings)
+        };
+        e.generic &= report.generic;
         if report.date.precision < e.date.precision {
             e.date = report.date;
         }
@@ -1049,7 +1152,6 @@ impl Deduper {
             e.confidence = ((1.0 - (1.0 - e.confidence) * (1.0 - report.confidence)).min(0.99) * 100.0).round() / 100.0;
             e.revision += 1;
         }
-        e.dictionary_version = report.dictionary_version;
         self.insert(key, e);
     }
 
@@ -1215,7 +1317,9 @@ impl Deduper {
     /// Replaces the strings of an event read back from saved state by the shared copies.
     fn share_strings(&mut self, e: &mut EventState) {
         let strings = &mut self.strings;
-        for s in [&mut e.event_type, &mut e.family, &mut e.dictionary_version].into_iter().chain(&mut e.weapons) {
+        let c = &e.coding;
+        e.coding = self.codings.get(&c.event_type, &c.family, &c.dictionary_version, strings);
+        for s in &mut e.weapons {
             strings.share(s);
         }
         for a in &mut e.actors {
@@ -1312,6 +1416,7 @@ impl Deduper {
             + indexes
             + self.strings.memory_estimate()
             + self.places.memory_estimate()
+            + self.codings.memory_estimate()
     }
 }
 
@@ -1407,7 +1512,7 @@ fn dates_agree(a: &ResolvedDate, b: &ResolvedDate) -> bool {
 /// Whether two events of one family can be one: a generic type on either side ("an attack"),
 /// or the same sub-type ("an air strike" and "shelling" are two events).
 fn types_agree(a: &EventState, b: &EventState) -> bool {
-    a.generic || b.generic || a.event_type == b.event_type
+    a.generic || b.generic || a.event_type() == b.event_type()
 }
 
 /// Whether two tolls can be one event's: unknown on one side, or ranges that overlap.
@@ -1497,7 +1602,7 @@ fn link_score(e: &EventState, proto: &EventState) -> f32 {
     if e.date.distance_days(&proto.date) == 0 {
         score += 0.2;
     }
-    if e.event_type == proto.event_type {
+    if e.event_type() == proto.event_type() {
         score += 0.1;
     }
     if e.fatalities.is_some() && e.fatalities.map(|c| c.best) == proto.fatalities.map(|c| c.best) {
@@ -1626,5 +1731,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!((url_only.url(), url_only.published_at(), url_only.sentence()), (Some("u"), None, "s"));
+    }
+
+    /// An event as saved state has always written it (these are what the version before the
+    /// shared coding wrote) reads back and is written again byte for byte.
+    #[test]
+    fn an_event_keeps_its_written_form() {
+        let full = r#"{"event_id":"ev_00000000000000ff","revision":2,"event_type":"air_strike","family":"remote_violence","generic":false,"date":{"date":"2021-02-11","precision":"day"},"location":{"place_id":"geonames:174448","name":"Albu Kamal","surface":"Albukamal","country":"SY","admin1":"SY08","admin1_name":"Deir ez-Zor","admin2":null,"admin2_name":null,"lat":34.45,"lon":40.91,"feature_class":"P","level":"point","geo_precision":1,"locality":"al-Jala"},"actors":[{"id":"actor:isis","role":"target"}],"weapons":["weapon:aircraft"],"fatalities":{"best":3,"low":3,"high":3},"injured":null,"confidence":0.8,"sources":[{"article_id":"a1","language":"en","evidence":{"start":0,"end":5,"sentence":"Three"},"seq":1,"content_hash":2}],"last_seen":"2021-02-12","last_seen_received":true,"more_sources":4,"possible_duplicates":[{"event_id":"ev_0000000000000001","score":0.5}],"dictionary_version":"2026.1"}"#;
+        let bare = r#"{"event_id":"ev_0000000000000002","revision":1,"event_type":"attack","family":"violence_against_civilians","generic":true,"date":{"date":"2021-02-11","precision":"week"},"location":null,"actors":[],"weapons":[],"fatalities":null,"injured":{"best":1,"low":1,"high":2},"confidence":0.5,"sources":[{"article_id":"a2","url":"https://example.org/2","source":"SANA","language":"ar","published_at":"2021-02-11T08:00:00Z","evidence":{"start":0,"end":0,"sentence":""},"seq":2,"content_hash":0}],"last_seen":"2021-02-11","dictionary_version":"2026.1"}"#;
+        for json in [full, bare] {
+            let e: EventState = serde_json::from_str(json).unwrap();
+            assert_eq!(serde_json::to_string(&e).unwrap(), json);
+        }
+        let e: EventState = serde_json::from_str(full).unwrap();
+        assert_eq!(
+            (&**e.event_type(), &**e.family(), &**e.dictionary_version()),
+            ("air_strike", "remote_violence", "2026.1")
+        );
     }
 }

@@ -467,13 +467,13 @@ impl Prediction {
     fn of(engine: &Engine, events: &[&EventState]) -> Prediction {
         let dict = engine.dictionary();
         let Some(first) = events.first() else { return Prediction::default() };
-        let ty = dict.event_type_by_code(&first.event_type).map(|i| dict.event_type(i));
+        let ty = dict.event_type_by_code(first.event_type()).map(|i| dict.event_type(i));
         let location = first.location.as_ref();
         Prediction {
             events: events.len(),
             sub_event_type: ty.map(|t| t.acled_sub_event_type.clone()),
-            code: Some(first.event_type.to_string()),
-            violent: events.iter().any(|e| VIOLENT_FAMILIES.contains(&&*e.family)),
+            code: Some(first.event_type().to_string()),
+            violent: events.iter().any(|e| VIOLENT_FAMILIES.contains(&&**e.family())),
             fatalities: first.fatalities.map_or(0, |c| c.best.into()),
             injured: first.injured.map_or(0, |c| c.best.into()),
             date: Some(first.date.date),

@@ -186,7 +186,7 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
                         cause.extend(forwarded_source(m));
                         for record in engine.records(&outcome).chain(engine.replay_records(&outcome)) {
                             let status = if record.status == Status::Created { "created" } else { "updated" };
-                            metrics.events.with_label_values(&[status, &record.event.family]).inc();
+                            metrics.events.with_label_values(&[status, record.event.family()]).inc();
                             let json = serde_json::to_vec(&record).expect("records serialize");
                             if s.config.pipeline.print_events {
                                 println!("{}", String::from_utf8_lossy(&json));
