@@ -58,8 +58,6 @@ pub struct TagOptions {
 const BATCH_LINES_PER_THREAD: usize = 32;
 /// A batch stops growing at this many bytes of lines (articles may be up to the size limit).
 const BATCH_BYTES: usize = 16 << 20;
-/// Bytes of `lexwire tag` output per byte of text, about (news: 4 to 5).
-const OUTPUT_PER_TEXT_BYTE: usize = 4;
 
 /// A JSONL line waiting for its batch: its number, its length before the bound, its bytes.
 struct Line {
@@ -186,9 +184,7 @@ fn prepare(
                     )
                 }
                 Stage::Tag { tagger, all_tags } => {
-                    // Room for the line as tagged news comes out (a few times the text): grown
-                    // from nothing, it would be copied a dozen times.
-                    let mut out = Vec::with_capacity(OUTPUT_PER_TEXT_BYTE * article.text.len() + 1024);
+                    let mut out = Vec::new();
                     Done::Line(tag_line(tagger, writer, scratch, &article, all_tags, &mut out).map(|()| out))
                 }
             };
