@@ -717,12 +717,15 @@ impl Extractor {
 
         let weapons: Vec<EntryId> = dedup(tags.iter().filter(|t| t.kind == EntryKind::Weapon).filter_map(|t| t.entry));
         let actors = self.roles(text, tags, trigger, article.language);
+        // The people on each side of the trigger, read once for the rules below that ask.
+        let sides_read = std::cell::OnceCell::new();
+        let sides = || *sides_read.get_or_init(|| self.sides(text, tags, trigger));
         let mut generic = dict.event_type(event_type).refine_by_weapon;
         let mut fallback = false;
         if generic {
             // A mention of an event told before ("killed across the three attacks") has no
             // doer or target of its own around it.
-            let sides = if reference { Sides::default() } else { self.sides(text, tags, trigger) };
+            let sides = if reference { Sides::default() } else { sides() };
             if let Some((t, by_fallback)) =
                 self.refine_generic_by(event_type, &weapons, &actors, sides, is_fire_verb(text, trigger))
             {
@@ -761,7 +764,7 @@ impl Extractor {
             && !generic
             && let Some(clash) = self.armed_clash
         {
-            let sides = self.sides(text, tags, trigger);
+            let sides = sides();
             if sides.target_armed && !sides.target_civilian {
                 event_type = clash;
             }
@@ -776,7 +779,7 @@ impl Extractor {
             && ONE_SIDED_BATTLE_WORDS.iter().any(|w| text[trigger.start..trigger.end].eq_ignore_ascii_case(w))
             && let Some(attack) = self.attack_on_civilians
         {
-            let sides = self.sides(text, tags, trigger);
+            let sides = sides();
             if sides.target_civilian && !sides.target_armed {
                 event_type = attack;
             }
@@ -801,7 +804,7 @@ impl Extractor {
             // Not a mention of an event told before ("killed across the three attacks"). A crowd
             // may clash with the state's forces ("residents clashed with police"): a mob, where
             // a clash with other armed men stays a clash.
-            let sides = self.sides(text, tags, trigger);
+            let sides = sides();
             let crowd = mob_named
                 || clash && !reference && !armed && sides.doer_civilian
                 // A crowd of civilians that attacks ("a thief was beaten up by locals",
