@@ -106,8 +106,9 @@ pub fn detect(text: &Normalized) -> Lang {
     }
     let sample = &bytes[..end];
     let (multiplier, keys, langs) = &TABLE;
-    // Counts by language of the words whose key is in the table (a word not there adds 0).
-    let mut counts = [0usize; 2];
+    // The function words, and the French ones among them (a word not in the table adds 0): two
+    // counters in registers, not an array indexed by language (a chain of stores and loads).
+    let (mut known, mut french) = (0usize, 0usize);
     let mut count = |start: usize, stop: usize| {
         let len = stop - start;
         let n = len.min(MAX_WORD);
@@ -118,7 +119,9 @@ pub fn detect(text: &Normalized) -> Lang {
         };
         let k = key(word, len);
         let slot = slot(k, *multiplier);
-        counts[usize::from(langs[slot])] += usize::from(keys[slot] == k);
+        let hit = usize::from(keys[slot] == k);
+        known += hit;
+        french += hit & usize::from(langs[slot]);
     };
     let mut start = 0;
     for space in memchr::memchr_iter(b' ', sample) {
@@ -126,7 +129,7 @@ pub fn detect(text: &Normalized) -> Lang {
         start = space + 1;
     }
     count(start, sample.len());
-    let [en, fr] = counts;
+    let (en, fr) = (known - french, french);
     if fr > en { Lang::Fr } else { Lang::En }
 }
 

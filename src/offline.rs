@@ -59,17 +59,49 @@ const BATCH_LINES_PER_THREAD: usize = 32;
 /// A batch stops growing at this many bytes of lines (articles may be up to the size limit).
 const BATCH_BYTES: usize = 16 << 20;
 
-/// A JSONL line waiting for its batch: its number, its length before the bound, its bytes.
+/// A JSONL line waiting for its batch: its number, its length before the bound, its bytes, and
+/// a buffer (from the spares) for its tags line.
 struct Line {
     no: usize,
     total: usize,
     bytes: Vec<u8>,
+    out: Vec<u8>,
 }
 
 /// A line decoded, and tagged and extracted or tagged and encoded, on a worker.
 struct Prepared {
     line: usize,
     article: Result<(Article<'static>, Done), DecodeError>,
+    /// The line's bytes, read and no longer needed (the article owns its fields): a spare.
+    spare: Vec<u8>,
+}
+
+/// Byte buffers a line went through (its bytes, its tags line), kept for the lines after it, so
+/// that a run of articles does not allocate and grow two buffers a line. Held within
+/// [`SPARE_BYTES`] of capacity in all.
+#[derive(Default)]
+struct Spares {
+    buffers: Vec<Vec<u8>>,
+    held: usize,
+}
+
+/// The capacity the spares keep at most: what two batches in flight of ordinary articles use.
+const SPARE_BYTES: usize = 64 << 20;
+
+impl Spares {
+    fn take(&mut self) -> Vec<u8> {
+        let buf = self.buffers.pop().unwrap_or_default();
+        self.held -= buf.capacity();
+        buf
+    }
+
+    fn give(&mut self, mut buf: Vec<u8>) {
+        if buf.capacity() > 0 && self.held + buf.capacity() <= SPARE_BYTES {
+            buf.clear();
+            self.held += buf.capacity();
+            self.buffers.push(buf);
+        }
+    }
 }
 
 /// What a worker does with an article beyond decoding it.
@@ -184,13 +216,13 @@ fn prepare(
                     )
                 }
                 Stage::Tag { tagger, all_tags } => {
-                    let mut out = Vec::new();
+                    let mut out = std::mem::take(&mut line.out);
                     Done::Line(tag_line(tagger, writer, scratch, &article, all_tags, &mut out).map(|()| out))
                 }
             };
             (article, done)
         });
-    Prepared { line: line.no, article }
+    Prepared { line: line.no, article, spare: std::mem::take(&mut line.bytes) }
 }
 
 /// The results of a batch prepared on a worker thread; its scratch buffers back in `pool`.
@@ -341,6 +373,7 @@ pub fn tag_inputs(
         scratches: (0..options.threads.max(1)).map(|_| Scratch::new()).collect(),
         report: TagReport::default(),
         line: Vec::new(),
+        spares: Spares::default(),
         encoded: Vec::new(),
         tags: TagWriter::new(tagger.fragments()),
     };
@@ -388,6 +421,7 @@ struct Run<'a> {
     scratches: Vec<Scratch>,
     report: TagReport,
     line: Vec<u8>,
+    spares: Spares,
     /// The JSON line being written: encoded here, then written whole (the writer behind `out`
     /// is called once a line, not once a JSON token).
     encoded: Vec<u8>,
@@ -447,7 +481,10 @@ impl Run<'_> {
                         let blank = self.line.iter().all(u8::is_ascii_whitespace) && *total <= max;
                         if !blank {
                             batch_bytes += self.line.len();
-                            batch.push(Line { no: line_no, total: *total, bytes: std::mem::take(&mut self.line) });
+                            let bytes = std::mem::replace(&mut self.line, self.spares.take());
+                            // Only a tags line is encoded on the worker.
+                            let out = if analyzer.is_none() { self.spares.take() } else { Vec::new() };
+                            batch.push(Line { no: line_no, total: *total, bytes, out });
                         }
                         true
                     }
@@ -498,6 +535,7 @@ impl Run<'_> {
     /// Writes a batch's articles (or their failures) in line order.
     fn write_prepared(&mut self, prepared: Vec<Prepared>, name: &str) -> Step {
         for prepared in prepared {
+            self.spares.give(prepared.spare);
             match prepared.article {
                 Ok((article, done)) => {
                     if let Err(e) = self.emit(&article, done, name, Some(prepared.line))? {
@@ -622,16 +660,14 @@ impl Run<'_> {
         let line = match done {
             Done::Line(line) => line,
             Done::Analysis(_) | Done::Nothing => {
-                let all_tags = self.options.all_tags;
-                tag_line(self.tagger, &mut self.tags, &mut self.scratch, article, all_tags, &mut self.encoded)
-                    .map(|()| std::mem::take(&mut self.encoded))
+                let (all_tags, mut buf) = (self.options.all_tags, self.spares.take());
+                tag_line(self.tagger, &mut self.tags, &mut self.scratch, article, all_tags, &mut buf).map(|()| buf)
             }
         };
         match line {
             Ok(line) => {
                 output(self.out.write_all(&line))?;
-                // The buffer is kept for the next article tagged here.
-                self.encoded = line;
+                self.spares.give(line);
             }
             Err(TagFailure::TooLarge(e)) => return Ok(Err(too_large(e))),
             Err(TagFailure::Encode(e)) => return Err(Failure::Output(io::Error::from(e))),
@@ -722,6 +758,25 @@ fn short_hash(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spares_come_back_empty_and_hold_no_more_than_their_bound() {
+        let mut spares = Spares::default();
+        let mut used = Vec::with_capacity(1024);
+        used.extend_from_slice(b"a line from before");
+        spares.give(used);
+        let again = spares.take();
+        assert!(again.is_empty(), "a spare holds nothing of the line before");
+        assert!(again.capacity() >= 1024, "a spare keeps its room");
+        assert_eq!(spares.held, 0);
+        // Past the bound, a buffer is let go rather than kept.
+        spares.give(Vec::with_capacity(SPARE_BYTES - 10));
+        spares.give(Vec::with_capacity(64));
+        assert_eq!(spares.buffers.len(), 1);
+        assert!(spares.held <= SPARE_BYTES);
+        assert!(spares.take().capacity() >= SPARE_BYTES - 10);
+        assert_eq!((spares.held, spares.take().capacity()), (0, 0), "none left: a new, empty buffer");
+    }
 
     #[test]
     fn bounded_lines_keep_at_most_the_limit() {
