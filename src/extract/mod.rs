@@ -1164,7 +1164,7 @@ impl Extractor {
             }
         }
         // Before: "countryside of (the) X", "campagne ouest de X", "rural X".
-        let before: Vec<&str> = last_words(&text[window_before(text, p.start, 40)..p.start], 4);
+        let before = last_words(&text[window_before(text, p.start, 40)..p.start], 4);
         let of = |w: &str| is(w, &["of", "de", "d"]);
         let rural = before.first().is_some_and(|w| is(w, &["rural"]));
         let skip_the = usize::from(before.first().is_some_and(|w| is(w, &["the"])));
@@ -2109,7 +2109,8 @@ fn trigger_type(dict: &Dictionary, t: &Tag) -> Option<u16> {
 /// an actor or adjective between ("the attack", "the US aerial attacks", "ces frappes", "both
 /// attacks"), or "one of" ("one of three coordinated attacks"): it mentions an event told.
 fn is_reference(text: &str, trigger: &Tag) -> bool {
-    let before = last_words(&text[..trigger.start], 3);
+    // The three words before it, and two more for "one of".
+    let before = last_words(&text[..trigger.start], 5);
     // A verb in the past ("members of the ruling party clashed") takes no determiner: "the"
     // before it belongs to its subject.
     let verb = text[trigger.start..trigger.end]
@@ -2124,8 +2125,7 @@ fn is_reference(text: &str, trigger: &Tag) -> bool {
         });
     // "This was one of three coordinated attacks": the event told is one of a set.
     // (last_words runs backwards: "of" before "one".)
-    let wider = last_words(&text[..trigger.start], 5);
-    let one_of = wider.windows(2).any(|w| {
+    let one_of = before.windows(2).any(|w| {
         (w[0].eq_ignore_ascii_case("of") && w[1].eq_ignore_ascii_case("one"))
             || w[0].eq_ignore_ascii_case("des") && (w[1].eq_ignore_ascii_case("une") || w[1].eq_ignore_ascii_case("un"))
     });
@@ -2445,9 +2445,49 @@ fn generic_trigger(dict: &Dictionary, trigger: &Tag) -> bool {
     matches!(trigger.entry.map(|e| &dict.entry(e).detail), Some(Detail::EventType(i)) if dict.event_type(*i).refine_by_weapon)
 }
 
-/// The last `n` words before the end of `text`, lowercase ASCII comparisons left to the caller.
-fn last_words(text: &str, n: usize) -> Vec<&str> {
-    text.rsplit(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(n).collect()
+/// The most words [`last_words`] is asked for.
+const LAST_WORDS_MAX: usize = 10;
+
+/// The words [`last_words`] found, last first, held in place (no allocation: the grammar asks
+/// for them around every tag it reads).
+struct LastWords<'a> {
+    words: [&'a str; LAST_WORDS_MAX],
+    len: usize,
+}
+
+impl<'a> std::ops::Deref for LastWords<'a> {
+    type Target = [&'a str];
+
+    fn deref(&self) -> &[&'a str] {
+        &self.words[..self.len]
+    }
+}
+
+/// The last `n` (at most [`LAST_WORDS_MAX`]) words before the end of `text`, last first: runs
+/// of alphanumeric characters. Lowercase ASCII comparisons are left to the caller.
+fn last_words(text: &str, n: usize) -> LastWords<'_> {
+    debug_assert!(n <= LAST_WORDS_MAX, "at most {LAST_WORDS_MAX} words");
+    let n = n.min(LAST_WORDS_MAX);
+    let mut found = LastWords { words: [""; LAST_WORDS_MAX], len: 0 };
+    let mut end = text.len();
+    for (i, c) in text.char_indices().rev() {
+        if found.len == n {
+            return found;
+        }
+        if !c.is_alphanumeric() {
+            let after = i + c.len_utf8();
+            if after < end {
+                found.words[found.len] = &text[after..end];
+                found.len += 1;
+            }
+            end = i;
+        }
+    }
+    if found.len < n && end > 0 {
+        found.words[found.len] = &text[..end];
+        found.len += 1;
+    }
+    found
 }
 
 fn dedup<T: PartialEq + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
@@ -2587,5 +2627,31 @@ pub fn merge_casualties(a: Casualties, b: Casualties) -> Casualties {
         injured: pick(a.injured, b.injured, a.revised, b.revised),
         revised: a.revised || b.revised,
         unknown: a.unknown && b.unknown,
+    }
+}
+
+#[cfg(test)]
+mod last_words_tests {
+    use super::*;
+
+    /// The words as first written: split on what is not alphanumeric, from the end.
+    fn reference(text: &str, n: usize) -> Vec<&str> {
+        text.rsplit(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(n).collect()
+    }
+
+    #[test]
+    fn the_last_words_last_first() {
+        assert_eq!(&*last_words("three people were killed by", 2), ["by", "killed"]);
+        assert_eq!(&*last_words("a été tué, près d'Alep ", 3), ["Alep", "d", "près"]);
+        assert_eq!(&*last_words("قتل ثلاثة", 5), ["ثلاثة", "قتل"]);
+        assert!(last_words("  -- ", 3).is_empty());
+        assert!(last_words("words", 0).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_same_words_as_a_split_from_the_end(text in "[a-zé1 ,.'\\-ـق\u{300}]{0,40}", n in 0..=LAST_WORDS_MAX) {
+            proptest::prop_assert_eq!(last_words(&text, n).to_vec(), reference(&text, n));
+        }
     }
 }
