@@ -221,10 +221,19 @@ pub fn decode<'a>(value: &'a mut [u8], envelope: &Envelope<'_>, max_bytes: usize
 /// # Errors
 /// See [`decode`].
 pub fn decode_json(value: &mut [u8]) -> Result<Article<'_>, DecodeError> {
+    decode_json_with(value, &mut simd_json::Buffers::new(value.len()))
+}
+
+/// As [`decode_json`], with the parser's working buffers reused from one message to the next
+/// (they grow to the largest message seen).
+///
+/// # Errors
+/// See [`decode`].
+pub fn decode_json_with<'a>(value: &'a mut [u8], buffers: &mut simd_json::Buffers) -> Result<Article<'a>, DecodeError> {
     let value = strip_bom(value);
     // Parsing builds the whole tape first, so every syntax error surfaces here, and only
     // errors about the article's shape surface in `deserialize`.
-    let mut parsed = simd_json::Deserializer::from_slice(value).map_err(|e| json_error(&e))?;
+    let mut parsed = simd_json::Deserializer::from_slice_with_buffers(value, buffers).map_err(|e| json_error(&e))?;
     // The path names the field of a wrong type; simd-json's own error has no position for it.
     let raw: RawArticle<'_> = serde_path_to_error::deserialize(&mut parsed).map_err(|e| {
         // Map keys show quoted in the path's own display.

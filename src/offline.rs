@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::thread::ScopedJoinHandle;
 
 use crate::article::{
-    Article, BOM, DecodeError, Envelope, ErrorClass, UNLOCATED_STRING_ERROR, decode, decode_json, escape_for_message,
-    locate_string_error,
+    Article, BOM, DecodeError, Envelope, ErrorClass, UNLOCATED_STRING_ERROR, decode, decode_json_with,
+    escape_for_message, locate_string_error,
 };
 use crate::dedup::DedupConfig;
 use crate::dictionary::Lang;
@@ -27,7 +27,7 @@ use crate::encode::{TagWriter, TaggedArticleJson};
 use crate::engine::{Analysis, Engine, analyze};
 use crate::extract::Extractor;
 use crate::normalize::TextTooLarge;
-use crate::tag::{Scratch, Tagger};
+use crate::tag::{Scratch, Tag, Tagger};
 
 /// How input files are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -134,18 +134,19 @@ enum TagFailure {
 fn tag_line(
     tagger: &Tagger,
     writer: &mut TagWriter<'_>,
-    scratch: &mut Scratch,
+    worker: &mut Worker,
     article: &Article<'_>,
     all_tags: bool,
     out: &mut Vec<u8>,
 ) -> Result<(), TagFailure> {
-    let language = article.language.as_deref().and_then(Lang::parse);
-    let tagged = tagger.tag(&article.text, language, scratch).map_err(TagFailure::TooLarge)?;
+    let declared = article.language.as_deref().and_then(Lang::parse);
+    let (scratch, tags) = (&mut worker.scratch, &mut worker.tags);
+    let language = tagger.tag_into(&article.text, declared, scratch, tags).map_err(TagFailure::TooLarge)?;
     let json = TaggedArticleJson {
         article_id: &article.id,
-        language: tagged.language,
+        language,
         text: &article.text,
-        tags: &tagged.tags,
+        tags,
         dict: tagger.dictionary(),
         all_tags,
         duplicate_of: None,
@@ -156,14 +157,17 @@ fn tag_line(
     Ok(())
 }
 
+/// A thread's buffers, reused from one article to the next: the JSON parser's, the tagger's,
+/// and the tags of an article.
+#[derive(Default)]
+struct Worker {
+    json: simd_json::Buffers,
+    scratch: Scratch,
+    tags: Vec<Tag>,
+}
+
 /// Decodes one line and does the stage's work on its article.
-fn prepare(
-    line: &mut Line,
-    max: usize,
-    stage: Stage<'_>,
-    writer: &mut TagWriter<'_>,
-    scratch: &mut Scratch,
-) -> Prepared {
+fn prepare(line: &mut Line, max: usize, stage: Stage<'_>, writer: &mut TagWriter<'_>, worker: &mut Worker) -> Prepared {
     let bytes = &mut line.bytes;
     // A byte-order mark starts each file of a `cat` of exported files.
     let body = if bytes.starts_with(BOM) { BOM.len() } else { 0 };
@@ -184,7 +188,7 @@ fn prepare(
     } else {
         match std::str::from_utf8(bytes) {
             Err(e) => Err(invalid_utf8(e)),
-            Ok(_) => decode_json(bytes).map(Article::into_owned),
+            Ok(_) => decode_json_with(bytes, &mut worker.json).map(Article::into_owned),
         }
     };
     let article = decoded
@@ -209,7 +213,7 @@ fn prepare(
                             &article.text,
                             language,
                             article.published_at.as_deref(),
-                            scratch,
+                            &mut worker.scratch,
                             &mut analysis,
                         )
                         .map(|()| analysis),
@@ -217,7 +221,7 @@ fn prepare(
                 }
                 Stage::Tag { tagger, all_tags } => {
                     let mut out = std::mem::take(&mut line.out);
-                    Done::Line(tag_line(tagger, writer, scratch, &article, all_tags, &mut out).map(|()| out))
+                    Done::Line(tag_line(tagger, writer, worker, &article, all_tags, &mut out).map(|()| out))
                 }
             };
             (article, done)
@@ -225,32 +229,32 @@ fn prepare(
     Prepared { line: line.no, article, spare: std::mem::take(&mut line.bytes) }
 }
 
-/// The results of a batch prepared on a worker thread; its scratch buffers back in `pool`.
-fn finish(batch: ScopedJoinHandle<'_, (Vec<Scratch>, Vec<Prepared>)>, pool: &mut Vec<Vec<Scratch>>) -> Vec<Prepared> {
+/// The results of a batch prepared on worker threads; their buffers back in `pool`.
+fn finish(batch: ScopedJoinHandle<'_, (Vec<Worker>, Vec<Prepared>)>, pool: &mut Vec<Vec<Worker>>) -> Vec<Prepared> {
     // A worker's panic is the same bug as on one thread: let it through.
     let (buffers, prepared) = batch.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
     pool.push(buffers);
     prepared
 }
 
-/// Decodes, tags and extracts a batch of lines on one thread per scratch; the results in line
+/// Decodes, tags and extracts a batch of lines on one thread per worker; the results in line
 /// order. Each thread takes the next line not taken, so one long article holds up one thread,
 /// not a share of the batch.
-fn prepare_lines(batch: &mut [Line], max: usize, stage: Stage<'_>, scratches: &mut [Scratch]) -> Vec<Prepared> {
+fn prepare_lines(batch: &mut [Line], max: usize, stage: Stage<'_>, workers: &mut [Worker]) -> Vec<Prepared> {
     // A writer per thread: the fragments they encode are shared through the tagger.
     let writer = || match stage {
         Stage::Analyze(tagger, _) | Stage::Tag { tagger, .. } => TagWriter::new(tagger.fragments()),
     };
-    if scratches.len() == 1 || batch.len() <= 1 {
-        let (scratch, mut writer) = (&mut scratches[0], writer());
-        return batch.iter_mut().map(|line| prepare(line, max, stage, &mut writer, scratch)).collect();
+    if workers.len() == 1 || batch.len() <= 1 {
+        let (worker, mut writer) = (&mut workers[0], writer());
+        return batch.iter_mut().map(|line| prepare(line, max, stage, &mut writer, worker)).collect();
     }
     let lines: Vec<std::sync::Mutex<&mut Line>> = batch.iter_mut().map(std::sync::Mutex::new).collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut done: Vec<(usize, Prepared)> = std::thread::scope(|s| {
-        let workers: Vec<_> = scratches
+        let threads: Vec<_> = workers
             .iter_mut()
-            .map(|scratch| {
+            .map(|worker| {
                 let (lines, next) = (&lines, &next);
                 s.spawn(move || {
                     let (mut done, mut writer) = (Vec::new(), writer());
@@ -258,13 +262,13 @@ fn prepare_lines(batch: &mut [Line], max: usize, stage: Stage<'_>, scratches: &m
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(line) = lines.get(i) else { break done };
                         let mut line = line.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        done.push((i, prepare(&mut line, max, stage, &mut writer, scratch)));
+                        done.push((i, prepare(&mut line, max, stage, &mut writer, worker)));
                     }
                 })
             })
             .collect();
         // A worker's panic is the same bug as on one thread: let it through.
-        workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
+        threads.into_iter().flat_map(|w| w.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))).collect()
     });
     done.sort_unstable_by_key(|(i, _)| *i);
     done.into_iter().map(|(_, p)| p).collect()
@@ -369,8 +373,8 @@ pub fn tag_inputs(
         options,
         out,
         err,
-        scratch: Scratch::new(),
-        scratches: (0..options.threads.max(1)).map(|_| Scratch::new()).collect(),
+        worker: Worker::default(),
+        workers: (0..options.threads.max(1)).map(|_| Worker::default()).collect(),
         report: TagReport::default(),
         line: Vec::new(),
         spares: Spares::default(),
@@ -416,9 +420,10 @@ struct Run<'a> {
     options: &'a TagOptions,
     out: &'a mut dyn Write,
     err: &'a mut dyn Write,
-    scratch: Scratch,
+    /// The output thread's (plain-text input).
+    worker: Worker,
     /// One per thread that prepares JSONL lines.
-    scratches: Vec<Scratch>,
+    workers: Vec<Worker>,
     report: TagReport,
     line: Vec<u8>,
     spares: Spares,
@@ -453,22 +458,22 @@ impl Run<'_> {
     /// one before, so the serial stage overlaps the parallel one.
     fn jsonl(&mut self, reader: &mut BufReader<Box<dyn Read>>, name: &str, live: bool) -> Step {
         let max = self.options.max_article_bytes;
-        let threads = self.scratches.len();
+        let threads = self.workers.len();
         let batch_lines = BATCH_LINES_PER_THREAD * threads;
         let analyzer = self.engine.as_ref().map(|e| (e.tagger().clone(), e.extractor().clone()));
         let all_tags = self.options.all_tags;
-        // Scratch buffers, one set per batch in flight: on several threads, two.
-        let mut pool = vec![std::mem::take(&mut self.scratches)];
+        // Workers' buffers, one set per batch in flight: on several threads, two.
+        let mut pool = vec![std::mem::take(&mut self.workers)];
         if threads > 1 {
-            pool.push((0..threads).map(|_| Scratch::new()).collect());
+            pool.push((0..threads).map(|_| Worker::default()).collect());
         }
         let result = std::thread::scope(|s| {
             let stage = match &analyzer {
                 Some((tagger, extractor)) => Stage::Analyze(tagger, extractor),
                 None => Stage::Tag { tagger: self.tagger, all_tags },
             };
-            // The batch being prepared on the workers, with their scratch buffers.
-            let mut in_flight: Option<ScopedJoinHandle<'_, (Vec<Scratch>, Vec<Prepared>)>> = None;
+            // The batch being prepared on the workers, with their buffers.
+            let mut in_flight: Option<ScopedJoinHandle<'_, (Vec<Worker>, Vec<Prepared>)>> = None;
             let mut line_no = 0;
             let mut batch: Vec<Line> = Vec::new();
             let mut batch_bytes = 0;
@@ -528,7 +533,7 @@ impl Run<'_> {
             }
         });
         // Buffers still on a worker when an output error ended the run are fresh ones next time.
-        self.scratches = pool.pop().unwrap_or_else(|| (0..threads).map(|_| Scratch::new()).collect());
+        self.workers = pool.pop().unwrap_or_else(|| (0..threads).map(|_| Worker::default()).collect());
         result
     }
 
@@ -661,7 +666,7 @@ impl Run<'_> {
             Done::Line(line) => line,
             Done::Analysis(_) | Done::Nothing => {
                 let (all_tags, mut buf) = (self.options.all_tags, self.spares.take());
-                tag_line(self.tagger, &mut self.tags, &mut self.scratch, article, all_tags, &mut buf).map(|()| buf)
+                tag_line(self.tagger, &mut self.tags, &mut self.worker, article, all_tags, &mut buf).map(|()| buf)
             }
         };
         match line {
