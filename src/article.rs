@@ -235,7 +235,15 @@ pub fn decode_json_with<'a>(value: &'a mut [u8], buffers: &mut simd_json::Buffer
     // errors about the article's shape surface in `deserialize`.
     let mut parsed = simd_json::Deserializer::from_slice_with_buffers(value, buffers).map_err(|e| json_error(&e))?;
     // The path names the field of a wrong type; simd-json's own error has no position for it.
-    let raw: RawArticle<'_> = serde_path_to_error::deserialize(&mut parsed).map_err(|e| {
+    // Tracking it costs on every field: it is found on a second reading of the tape, on error.
+    let raw = match RawArticle::deserialize(&mut parsed) {
+        Ok(raw) => Ok(raw),
+        Err(_) => {
+            parsed.restart();
+            serde_path_to_error::deserialize::<_, RawArticle<'_>>(&mut parsed)
+        }
+    };
+    let raw: RawArticle<'_> = raw.map_err(|e| {
         // Map keys show quoted in the path's own display.
         let field = e.path().to_string().replace('"', "");
         let message = match e.inner().error() {
