@@ -1,7 +1,8 @@
 //! What `lexwire tag` costs against matcher-only (normalize + automaton + boundaries + spans) on
 //! the same articles, in the same run: tags out (`lexwire tag`), the whole path (`lexwire tag
 //! --events`: decode, tag, extract, deduplicate, encode the event records) on one thread and on
-//! every core; then the dedup state's memory for 100,000 live events.
+//! every core; the same shares from rounds that run the three back to back (steadier on a shared
+//! machine); then the dedup state's memory for 100,000 live events.
 //!
 //!     cargo bench --bench pipeline
 //!
@@ -38,21 +39,22 @@ fn main() {
 
     let corpora = support::all();
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Per corpus: tags out and the whole path as shares of matcher-only, from paired rounds.
+    let mut paired: Vec<(&str, String, String)> = Vec::new();
     for corpus in &corpora {
         let messages = as_messages(corpus);
         let mut group = c.benchmark_group(format!("pipeline-{}", corpus.name));
         group.throughput(Throughput::Bytes(corpus.bytes() as u64));
         let mut n = Normalized::new();
-        let mut out = Vec::new();
-        group.bench_function("match", |b| {
-            b.iter(|| {
-                corpus
-                    .articles
-                    .iter()
-                    .map(|a| support::match_and_map(tagger.matcher(), black_box(a), &mut n, &mut out))
-                    .sum::<usize>()
-            })
-        });
+        let mut raw = Vec::new();
+        let mut matcher_only = || {
+            corpus
+                .articles
+                .iter()
+                .map(|a| support::match_and_map(tagger.matcher(), black_box(a), &mut n, &mut raw))
+                .sum::<usize>()
+        };
+        group.bench_function("match", |b| b.iter(&mut matcher_only));
         // What users run: `lexwire tag` (tags out) and `lexwire tag --events` at 1 and N threads,
         // from a JSONL file, output to memory.
         let file = jsonl_file(&messages);
@@ -71,6 +73,32 @@ fn main() {
         let threaded = options(Some(DedupConfig::default()), threads);
         group.bench_function(format!("whole-{threads}t"), |b| b.iter(|| run(&threaded)));
         group.finish();
+
+        // The same ratios from rounds that run matcher-only, tags out and the whole path one
+        // right after the other: a change in the machine's state (others' load on a shared
+        // host) weighs on the three alike, where criterion measures them seconds apart. Each
+        // pass repeats the corpus to at least 1 MB.
+        let reps = 1_000_000usize.div_ceil(corpus.bytes().max(1));
+        let timed = |f: &mut dyn FnMut()| {
+            let started = Instant::now();
+            (0..reps).for_each(|_| f());
+            started.elapsed().as_secs_f64()
+        };
+        let ratios: Vec<(f64, f64)> = (0..PAIRED_ROUNDS)
+            .map(|_| {
+                let m = timed(&mut || {
+                    black_box(matcher_only());
+                });
+                let t = timed(&mut || {
+                    black_box(run(&tags));
+                });
+                let w = timed(&mut || {
+                    black_box(run(&whole));
+                });
+                (m / t, m / w)
+            })
+            .collect();
+        paired.push((corpus.name, summary(ratios.iter().map(|r| r.0)), summary(ratios.iter().map(|r| r.1))));
     }
     c.final_summary();
 
@@ -127,6 +155,14 @@ fn main() {
     println!("tags = `lexwire tag`: read JSONL + decode + normalize + match + tag + encode tags (JSON)");
     println!("whole = `lexwire tag --events --threads 1`: ... + extract + dedup + encode event records (JSON)");
     println!("/match = throughput as a share of matcher-only; xN = whole-{threads}t speed-up over whole");
+
+    println!(
+        "\n=== the same shares from {PAIRED_ROUNDS} rounds of matcher-only, tags and whole (1 thread) run back to back: median [min-max] ==="
+    );
+    println!("{:<10} {:>22} {:>22}", "corpus", "tags/match", "whole/match");
+    for (name, tags, whole) in &paired {
+        println!("{name:<10} {tags:>22} {whole:>22}");
+    }
 
     println!("\n=== dedup state for 100,000 live events ===");
     dedup_memory(&dict, &tagger, 100_000);
@@ -192,6 +228,19 @@ fn dedup_at_caps(dict: &Dictionary, tagger: &Arc<Tagger>, cap: usize) {
         engine.deduper().live_events(),
         engine.deduper().remembered_articles()
     );
+}
+
+/// Rounds of back-to-back passes behind the paired shares.
+const PAIRED_ROUNDS: usize = 15;
+
+/// "median [min-max]" of some ratios.
+fn summary(ratios: impl Iterator<Item = f64>) -> String {
+    let mut r: Vec<f64> = ratios.collect();
+    r.sort_by(f64::total_cmp);
+    match (r.first(), r.last()) {
+        (Some(min), Some(max)) => format!("{:.2} [{min:.2}-{max:.2}]", r[r.len() / 2]),
+        _ => "n/a".into(),
+    }
 }
 
 /// The options of `lexwire tag` (`--events` with a dedup config) on `threads` threads.
