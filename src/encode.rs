@@ -162,7 +162,7 @@ impl<'a> TagWriter<'a> {
     ) -> serde_json::Result<(&[u8], &[u8])> {
         // A tag's kind and entry are its alias's, but for the odd tag: those have their own.
         let shared: &'a SharedFragments = self.shared;
-        let slot = alias.and_then(|a| Some((a, shared.slots().get(a as usize)?))).map(|(a, slot)| {
+        let slot = alias.and_then(|a| shared.slots().get(a as usize).map(|slot| (a, slot))).map(|(a, slot)| {
             slot.get_or_init(|| {
                 // There is a slot for each of the dictionary's aliases.
                 let entry = dict.aliases()[a as usize].entry;
