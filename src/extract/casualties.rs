@@ -51,7 +51,11 @@ use crate::tag::Tag;
 
 /// A finder of fixed phrases, ASCII case aside: one pass over a sentence for all of them.
 fn phrase_finder(phrases: &[&str]) -> AhoCorasick {
-    AhoCorasick::builder().ascii_case_insensitive(true).build(phrases).expect("a few fixed phrases always build")
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(phrases)
+        .expect("a few fixed phrases always build")
 }
 
 /// A count of people with its uncertainty. 32 bits: no event harms more people than that, and
@@ -120,16 +124,23 @@ fn people(n: &crate::tag::NumberValue) -> Option<u32> {
     n.as_count().and_then(|v| u32::try_from(v).ok())
 }
 
-/// How many words (runs of letters or digits) `text` holds.
-pub(crate) fn words(text: &str) -> usize {
-    let mut n = 0;
-    let mut in_word = false;
-    for c in text.chars() {
-        let w = c.is_alphanumeric();
-        if w && !in_word {
-            n += 1;
-        }
+/// The words of `text` (runs of alphanumeric characters), counted up to `limit`: the count
+/// stops there.
+fn words_up_to(text: &str, limit: usize) -> usize {
+    let bytes = text.as_bytes();
+    let (mut n, mut in_word, mut i) = (0, false, 0);
+    while i < bytes.len() && n < limit {
+        // An ASCII byte is a character; else the character is decoded.
+        let (w, len) = match bytes[i] {
+            b if b.is_ascii() => (b.is_ascii_alphanumeric(), 1),
+            _ => {
+                let c = text[i..].chars().next().expect("a character starts here");
+                (c.is_alphanumeric(), c.len_utf8())
+            }
+        };
+        n += usize::from(w && !in_word);
         in_word = w;
+        i += len;
     }
     n
 }
@@ -137,7 +148,7 @@ pub(crate) fn words(text: &str) -> usize {
 /// Whether `text` holds at most `max` words, without reading far into a long text (the
 /// windows of the grammar are a few words; a sentence may be megabytes).
 pub(crate) fn at_most_words(text: &str, max: usize) -> bool {
-    text.len() <= (max + 1) * 48 && words(text) <= max
+    text.len() <= (max + 1) * 48 && words_up_to(text, max.saturating_add(1)) <= max
 }
 
 /// A count in the sentence.
@@ -525,7 +536,10 @@ impl<'a> Grammar<'a> {
         while let Some(mut q) = rest.next() {
             if let Some(next) = rest.peek() {
                 let noun = &text[q.start..q.end];
-                let family = ["family", "famille"].iter().any(|f| noun.to_lowercase().ends_with(f));
+                // (No character but an ASCII letter lowercases to one of these letters.)
+                let family = ["family", "famille"].iter().any(|f| {
+                    noun.len() >= f.len() && noun.as_bytes()[noun.len() - f.len()..].eq_ignore_ascii_case(f.as_bytes())
+                });
                 let between = text.get(q.end..next.start).unwrap_or_default();
                 if family && matches!(between.trim(), "of" | "de") {
                     q.count = next.count;
@@ -1049,14 +1063,23 @@ fn preceded_by(text: &str, at: usize, list: &[&str]) -> bool {
 
 /// A noun of people in the singular ("civilian", "officer", "man", "femme").
 fn singular(noun: &str) -> bool {
-    let last = noun.rsplit(' ').next().unwrap_or(noun).to_lowercase();
+    let last = noun.rsplit(' ').next().unwrap_or(noun);
+    // Lowercased on the stack when short and ASCII (nearly always).
+    let mut buffer = [0u8; 24];
+    let lower: std::borrow::Cow<'_, str> = match buffer.get_mut(..last.len()) {
+        Some(bytes) if last.is_ascii() => {
+            bytes.copy_from_slice(last.as_bytes());
+            bytes.make_ascii_lowercase();
+            std::borrow::Cow::Borrowed(std::str::from_utf8(bytes).expect("ASCII is UTF-8"))
+        }
+        _ => std::borrow::Cow::Owned(last.to_lowercase()),
+    };
+    let last = &*lower;
     let plural_forms = ["people", "men", "women", "children", "police", "personnel", "youth", "staff", "folk", "gens"];
     // Nouns whose singular ends like a plural: "son fils", "son corps".
     let both = ["fils", "corps"];
-    both.contains(&last.as_str())
-        || !(last.ends_with('s') && !last.ends_with("ss")
-            || last.ends_with('x')
-            || plural_forms.contains(&last.as_str()))
+    both.contains(&last)
+        || !(last.ends_with('s') && !last.ends_with("ss") || last.ends_with('x') || plural_forms.contains(&last))
 }
 
 /// The start of a singular determiner ("a", "an", "another") at most three words before
@@ -1235,5 +1258,15 @@ mod tests {
         let t = "the leader of a group of men";
         assert!(determiner_before(t, t.find("men").unwrap()).is_none());
         assert!(singular("civilian") && singular("femme") && !singular("civilians") && !singular("people"));
+        assert!(singular("Man") && !singular("CORPSES") && singular("Corps") && singular("ŒUF") && !singular("ÉTATS"));
+    }
+
+    proptest::proptest! {
+        /// The bounded count reads as many words as a split would find, whatever the script.
+        #[test]
+        fn at_most_words_counts_as_a_split(text in "[a-zA-Zé1 ,.'\\-ـق١\u{300}]{0,60}", max in 0usize..8) {
+            let split = text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).count();
+            proptest::prop_assert_eq!(at_most_words(&text, max), text.len() <= (max + 1) * 48 && split <= max);
+        }
     }
 }

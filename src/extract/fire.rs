@@ -131,13 +131,73 @@ fn noun_at(words: &[(usize, &str)]) -> Option<(usize, Option<bool>)> {
     })
 }
 
-/// The words of `text` (runs of letters and digits) with their byte offsets.
-pub(crate) fn words_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
+/// The words of `text` (runs of letters and digits, [`char::is_alphanumeric`]) with their byte
+/// offsets. ASCII bytes are read as bytes; a character is decoded only where one begins.
+pub(crate) fn words_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> + Clone {
     let mut rest = 0;
     std::iter::from_fn(move || {
-        let start = rest + text[rest..].find(char::is_alphanumeric)?;
-        let len = text[start..].find(|c: char| !c.is_alphanumeric()).unwrap_or(text.len() - start);
-        rest = start + len;
-        Some((start, &text[start..start + len]))
+        let start = next_boundary(text, rest, true)?;
+        let end = next_boundary(text, start, false).unwrap_or(text.len());
+        rest = end;
+        Some((start, &text[start..end]))
     })
+}
+
+/// The offset of the first character from `from` that is alphanumeric (`alphanumeric`) or is not.
+fn next_boundary(text: &str, from: usize, alphanumeric: bool) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut i = from;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            if b.is_ascii_alphanumeric() == alphanumeric {
+                return Some(i);
+            }
+            i += 1;
+        } else {
+            // `i` is a character boundary: the scan moves a whole character at a time.
+            let c = text[i..].chars().next().expect("a character starts here");
+            if c.is_alphanumeric() == alphanumeric {
+                return Some(i);
+            }
+            i += c.len_utf8();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// The words as first written: a character at a time.
+    fn reference(text: &str) -> Vec<(usize, &str)> {
+        let mut out = Vec::new();
+        let mut rest = 0;
+        while let Some(found) = text[rest..].find(char::is_alphanumeric) {
+            let start = rest + found;
+            let len = text[start..].find(|c: char| !c.is_alphanumeric()).unwrap_or(text.len() - start);
+            out.push((start, &text[start..start + len]));
+            rest = start + len;
+        }
+        out
+    }
+
+    #[test]
+    fn words_in_any_script() {
+        let text = "12 obus/explosions, près de Zolote-4 et ١٢ قذيفة — «Ṭūz»!";
+        assert_eq!(words_with_offsets(text).collect::<Vec<_>>(), reference(text));
+        assert_eq!(
+            words_with_offsets("près de Zolote-4").map(|(_, w)| w).collect::<Vec<_>>(),
+            ["près", "de", "Zolote", "4"]
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn the_same_words_as_a_character_at_a_time(text in "[a-zA-Zé0-9 ,.'\\-ـق١\u{300}—«»]{0,40}") {
+            prop_assert_eq!(words_with_offsets(&text).collect::<Vec<_>>(), reference(&text));
+        }
+    }
 }

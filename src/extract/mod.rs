@@ -38,7 +38,9 @@ pub mod fire;
 pub mod sentences;
 pub mod split_phrases;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -1505,10 +1507,11 @@ impl Extractor {
                 });
                 // "a police officer ... who was off-duty", "a soldier (assumed off-duty)".
                 let after = &text[t.end..window_after(text, t.end, 60)];
-                let off_duty = after.find(['.', ';']).map_or(after, |p| &after[..p]).to_lowercase();
+                let clause = after.find(['.', ';']).map_or(after, |p| &after[..p]).as_bytes();
+                // ASCII case aside: no other character lowercases to a letter of these.
                 let off_duty = ["off-duty", "off duty", "not on duty", "hors service", "pas en service"]
                     .iter()
-                    .any(|o| off_duty.contains(o));
+                    .any(|o| clause.windows(o.len()).any(|w| w.eq_ignore_ascii_case(o.as_bytes())));
                 if former || off_duty { Some(true) } else { (!is_neutral_person(head)).then_some(false) }
             }
             _ => None,
@@ -1519,10 +1522,11 @@ impl Extractor {
                 .any(|w| w.eq_ignore_ascii_case("by") || w.eq_ignore_ascii_case("par"))
         };
         let passive = is_passive(text, trigger);
+        let prepositional = in_prepositional_phrase(text, trigger);
         let at = tags.iter().position(|t| t.start == trigger.start).unwrap_or(0);
         // A noun of people right before a noun trigger qualifies it: the doer ("during a police
         // raid", "in an army attack"), not the one it hit.
-        let adjunct = (!passive && in_prepositional_phrase(text, trigger))
+        let adjunct = (!passive && prepositional)
             .then(|| at.checked_sub(1))
             .flatten()
             .map(|i| tags[i])
@@ -1556,12 +1560,16 @@ impl Extractor {
         // on a military base", "attacked the gendarmerie station": armed).
         let site = {
             let window = &text[trigger.end..window_after(text, trigger.end, 100)];
-            let words: Vec<&str> = window
-                .split(|c: char| !c.is_alphanumeric())
-                .filter(|w| !w.is_empty() && !w.starts_with(|c: char| c.is_ascii_digit()))
-                .take(8)
-                .collect();
-            let any = |list: &[&str]| words.iter().any(|w| list.iter().any(|d| d.eq_ignore_ascii_case(w)));
+            let (mut words, mut n) = ([""; 8], 0);
+            for (_, w) in fire::words_with_offsets(window).filter(|(_, w)| !w.starts_with(|c: char| c.is_ascii_digit()))
+            {
+                if n == words.len() {
+                    break;
+                }
+                words[n] = w;
+                n += 1;
+            }
+            let any = |list: &[&str]| words[..n].iter().any(|w| list.iter().any(|d| d.eq_ignore_ascii_case(w)));
             // A town or village named right after an active trigger ("militants attacked
             // Namava"): its people.
             let town_after =
@@ -1592,12 +1600,12 @@ impl Extractor {
         // A passive trigger, or one inside a prepositional phrase ("a man was killed in a
         // drive-by shooting by armed men", "people were killed in the attack"): the clause's
         // subject before it is the target, the doer only comes after "by".
-        let (doer, target) = if passive || in_prepositional_phrase(text, trigger) {
+        let (doer, target) = if passive || prepositional {
             (by_agent.map(|(k, _)| k).or(adjunct.map(|(_, k)| k)), before_the_adjunct.or(site))
         } else {
             (before.map(|(k, _)| k), after.or(site))
         };
-        let doer_tag = if passive || in_prepositional_phrase(text, trigger) { by_agent } else { before };
+        let doer_tag = if passive || prepositional { by_agent } else { before };
         let doer_crowd = doer_tag.is_some_and(|(civilian, t)| {
             civilian
                 && matches!(
@@ -1983,19 +1991,30 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option
         tags.get(k).is_some_and(|t| t.start <= at && t.kind == EntryKind::Place)
     };
     let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    let is_noun = |w: &str| PLACE_NOUNS.iter().any(|n| n.eq_ignore_ascii_case(w));
-    // The words of the sentence with their offsets; the previous word and the gap before it.
-    let mut previous: Option<(usize, &str)> = None;
     // Words by bytes: ASCII letters and digits, and every non-ASCII byte (so "localité" and
-    // Arabic words stay whole); one cheap pass, whatever the script.
+    // Arabic words stay whole), whatever the script. The nouns are found by the automaton, each
+    // a whole word; most sentences have none.
+    static NOUNS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(PLACE_NOUNS)
+            .expect("a few fixed nouns always build")
+    });
     let bytes = s.as_bytes();
     let in_word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
-    let words = (0..bytes.len()).filter(|&i| in_word(bytes[i]) && (i == 0 || !in_word(bytes[i - 1]))).map(|i| {
-        let len = bytes[i..].iter().position(|&b| !in_word(b)).unwrap_or(bytes.len() - i);
-        (i, &s[i..i + len])
+    // Whole words only; two whole words never overlap, so they come in text order.
+    let nouns = NOUNS.find_overlapping_iter(bytes).filter(|m| {
+        (m.start() == 0 || !in_word(bytes[m.start() - 1])) && bytes.get(m.end()).is_none_or(|&b| !in_word(b))
     });
-    for (at, word) in words {
-        if is_noun(word) {
+    for m in nouns {
+        let (at, word) = (m.start(), &s[m.start()..m.end()]);
+        // The word before the noun, if any.
+        let previous = bytes[..at].iter().rposition(|&b| in_word(b)).map(|last| {
+            let first = bytes[..last].iter().rposition(|&b| !in_word(b)).map_or(0, |p| p + 1);
+            (first, &s[first..=last])
+        });
+        {
             // "X village": the word before is a capitalized, untagged name (not "The").
             if let Some((p, w)) = previous
                 && p > 0
@@ -2034,7 +2053,6 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option
                 }
             }
         }
-        previous = Some((at, word));
     }
     None
 }
@@ -2049,34 +2067,34 @@ fn unknown_locality(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(u
     const PARTICLES: [&str; 11] = ["de", "del", "la", "los", "las", "al", "el", "ki", "da", "do", "des"];
     const NOT_NAMES: [&str; 6] = ["The", "A", "An", "Le", "La", "Les"];
     let s = &text[sentence.start..sentence.end];
-    let words: Vec<(usize, &str)> = fire::words_with_offsets(s).collect();
     let tagged = |at: usize| {
         let k = tags.partition_point(|t| t.end <= at);
         tags.get(k).is_some_and(|t| t.start <= at)
     };
     let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    for (i, &(_, w)) in words.iter().enumerate() {
+    let mut words = fire::words_with_offsets(s);
+    while let Some((at, w)) = words.next() {
         if !BEFORE.iter().any(|b| b.eq_ignore_ascii_case(w)) {
             continue;
         }
-        // The name: capitalised words (particles between them), none tagged.
-        let mut end = None;
-        let mut j = i + 1;
-        while let Some(&(p, x)) = words.get(j) {
-            let gap = &s[words[j - 1].0 + words[j - 1].1.len()..p];
-            if j > i + 1 && !gap.chars().all(|c| c == ' ' || c == '-') {
+        // The name: capitalised words (particles between them), none tagged, from the next word.
+        let (mut start, mut end) = (None, None);
+        let mut previous = at + w.len();
+        for (k, (p, x)) in words.clone().enumerate() {
+            let gap = &s[previous..p];
+            if k > 0 && !gap.chars().all(|c| c == ' ' || c == '-') {
                 break;
             }
+            start.get_or_insert(p);
             let numbered = end.is_some() && gap == "-" && x.bytes().all(|b| b.is_ascii_digit());
-            if numbered || capital(x) && !tagged(sentence.start + p) && !(j == i + 1 && NOT_NAMES.contains(&x)) {
+            if numbered || capital(x) && !tagged(sentence.start + p) && !(k == 0 && NOT_NAMES.contains(&x)) {
                 end = Some(p + x.len());
             } else if !(end.is_some() && PARTICLES.contains(&x)) {
                 break;
             }
-            j += 1;
+            previous = p + x.len();
         }
-        let Some(end) = end else { continue };
-        let start = words[i + 1].0;
+        let (Some(start), Some(end)) = (start, end) else { continue };
         // Then ", Known" or " (Known": the area that holds it; or the end of the sentence ("the
         // monitors observed 5 explosions near Zolote-4."): a place by its position, a name
         // nothing else in the dictionary claims.
@@ -2139,7 +2157,7 @@ fn names_the_doers_again(sentence: &str) -> bool {
     const DEFINITE: [&str; 8] = ["the", "all", "both", "these", "those", "les", "ces", "tous"];
     // How many words ago the last definite determiner was.
     let mut since_definite = usize::MAX;
-    for w in sentence.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+    for (_, w) in fire::words_with_offsets(sentence) {
         if since_definite <= 3 && casualties::DOERS.iter().any(|d| w.eq_ignore_ascii_case(d)) {
             return true;
         }
@@ -2470,18 +2488,28 @@ fn last_words(text: &str, n: usize) -> LastWords<'_> {
     let n = n.min(LAST_WORDS_MAX);
     let mut found = LastWords { words: [""; LAST_WORDS_MAX], len: 0 };
     let mut end = text.len();
-    for (i, c) in text.char_indices().rev() {
+    let bytes = text.as_bytes();
+    let mut at = text.len();
+    // Backwards a character at a time: an ASCII byte is one; else the character is decoded.
+    while at > 0 {
         if found.len == n {
             return found;
         }
-        if !c.is_alphanumeric() {
-            let after = i + c.len_utf8();
-            if after < end {
-                found.words[found.len] = &text[after..end];
+        let (i, alphanumeric) = match bytes[at - 1] {
+            b if b.is_ascii() => (at - 1, b.is_ascii_alphanumeric()),
+            _ => {
+                let c = text[..at].chars().next_back().expect("a character ends here");
+                (at - c.len_utf8(), c.is_alphanumeric())
+            }
+        };
+        if !alphanumeric {
+            if at < end {
+                found.words[found.len] = &text[at..end];
                 found.len += 1;
             }
             end = i;
         }
+        at = i;
     }
     if found.len < n && end > 0 {
         found.words[found.len] = &text[..end];
