@@ -126,7 +126,7 @@ fn people(n: &crate::tag::NumberValue) -> Option<u32> {
 
 /// The words of `text` (runs of alphanumeric characters), counted up to `limit`: the count
 /// stops there.
-fn words_up_to(text: &str, limit: usize) -> usize {
+pub(crate) fn words_up_to(text: &str, limit: usize) -> usize {
     let bytes = text.as_bytes();
     let (mut n, mut in_word, mut i) = (0, false, 0);
     while i < bytes.len() && n < limit {

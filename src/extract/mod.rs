@@ -2072,15 +2072,12 @@ fn unknown_locality(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(u
         tags.get(k).is_some_and(|t| t.start <= at)
     };
     let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
-    let mut words = fire::words_with_offsets(s);
-    while let Some((at, w)) = words.next() {
-        if !BEFORE.iter().any(|b| b.eq_ignore_ascii_case(w)) {
-            continue;
-        }
+    static BEFORE_WORDS: LazyLock<WordFinder> = LazyLock::new(|| WordFinder::new(BEFORE));
+    for (_, after, _) in BEFORE_WORDS.find(s) {
         // The name: capitalised words (particles between them), none tagged, from the next word.
         let (mut start, mut end) = (None, None);
-        let mut previous = at + w.len();
-        for (k, (p, x)) in words.clone().enumerate() {
+        let mut previous = after;
+        for (k, (p, x)) in fire::words_with_offsets(&s[after..]).map(|(p, x)| (after + p, x)).enumerate() {
             let gap = &s[previous..p];
             if k > 0 && !gap.chars().all(|c| c == ' ' || c == '-') {
                 break;
@@ -2155,16 +2152,45 @@ fn is_reference(text: &str, trigger: &Tag) -> bool {
 /// assaillants ont pris la fuite". It tells more of that event, not of a new one.
 fn names_the_doers_again(sentence: &str) -> bool {
     const DEFINITE: [&str; 8] = ["the", "all", "both", "these", "those", "les", "ces", "tous"];
-    // How many words ago the last definite determiner was.
-    let mut since_definite = usize::MAX;
-    for (_, w) in fire::words_with_offsets(sentence) {
-        if since_definite <= 3 && casualties::DOERS.iter().any(|d| w.eq_ignore_ascii_case(d)) {
+    static WORDS: LazyLock<WordFinder> =
+        LazyLock::new(|| WordFinder::new(DEFINITE.iter().chain(&casualties::DOERS).copied()));
+    // A noun of doers at most three words after the last definite determiner.
+    let mut definite_end = None;
+    for (start, end, k) in WORDS.find(sentence) {
+        if k < DEFINITE.len() {
+            definite_end = Some(end);
+        } else if definite_end.is_some_and(|e| casualties::words_up_to(&sentence[e..start], 3) <= 2) {
             return true;
         }
-        since_definite =
-            if DEFINITE.iter().any(|d| w.eq_ignore_ascii_case(d)) { 1 } else { since_definite.saturating_add(1) };
     }
     false
+}
+
+/// Finds the whole words of a fixed list in a text, ASCII case aside: one pass of an automaton,
+/// where reading each word of the text and comparing it with the list takes many.
+struct WordFinder(AhoCorasick);
+
+impl WordFinder {
+    fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> WordFinder {
+        let automaton = AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(words)
+            .expect("a few fixed words always build");
+        WordFinder(automaton)
+    }
+
+    /// (start, end, index in the list) of each word of the list that is a whole word of `text`
+    /// (a run of alphanumeric characters, as [`fire::words_with_offsets`] reads them), in text
+    /// order.
+    fn find<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize, usize)> + 't {
+        // Overlapping: a match inside a longer word hides no whole word after it. Two whole words
+        // never overlap, so those come in text order.
+        self.0.find_overlapping_iter(text).map(|m| (m.start(), m.end(), m.pattern().as_usize())).filter(|&(s, e, _)| {
+            text[..s].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
+                && text[e..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+        })
+    }
 }
 
 /// Whether a trigger is the noun of a prepositional phrase, with at most two words between
@@ -2680,6 +2706,56 @@ mod last_words_tests {
         #[test]
         fn the_same_words_as_a_split_from_the_end(text in "[a-zé1 ,.'\\-ـق\u{300}]{0,40}", n in 0..=LAST_WORDS_MAX) {
             proptest::prop_assert_eq!(last_words(&text, n).to_vec(), reference(&text, n));
+        }
+    }
+}
+
+#[cfg(test)]
+mod word_finder_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// As first written: every word of the sentence compared with the lists.
+    fn doers_again_reference(sentence: &str) -> bool {
+        const DEFINITE: [&str; 8] = ["the", "all", "both", "these", "those", "les", "ces", "tous"];
+        let mut since_definite = usize::MAX;
+        for w in sentence.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+            if since_definite <= 3 && casualties::DOERS.iter().any(|d| w.eq_ignore_ascii_case(d)) {
+                return true;
+            }
+            since_definite =
+                if DEFINITE.iter().any(|d| w.eq_ignore_ascii_case(d)) { 1 } else { since_definite.saturating_add(1) };
+        }
+        false
+    }
+
+    #[test]
+    fn whole_words_only() {
+        let finder = WordFinder::new(["in", "près", "the"]);
+        let found: Vec<_> = finder.find("In Bint Jbeil, près d'Inkerman: thein; THE").collect();
+        assert_eq!(found, [(0, 2, 0), (15, 20, 1), (40, 43, 2)]);
+        assert_eq!(finder.find("éin inà").count(), 0, "letters outside ASCII join words too");
+    }
+
+    #[test]
+    fn doers_told_again() {
+        assert!(names_the_doers_again("Security forces killed the four assailants."));
+        assert!(names_the_doers_again("les assaillants ont pris la fuite"));
+        assert!(!names_the_doers_again("The army said that six days later, assailants attacked."));
+    }
+
+    proptest! {
+        #[test]
+        fn doers_again_as_word_by_word(
+            words in proptest::collection::vec(
+                "(the|The|ALL|both|les|tous|four|armed|attackers|Gunmen|bomber|kamikazes|é|xthe|attackersé|1)",
+                0..12,
+            ),
+            separators in proptest::collection::vec("( |, |-|'|\u{300}|é)", 12),
+        ) {
+            let sentence: String =
+                words.iter().zip(&separators).flat_map(|(w, s)| [w.as_str(), s.as_str()]).collect();
+            prop_assert_eq!(names_the_doers_again(&sentence), doers_again_reference(&sentence));
         }
     }
 }
