@@ -62,7 +62,15 @@ impl Serialize for EventRecord<'_> {
 /// 0001-01-03) can fall outside; it is cut at the calendar's end rather than written as
 /// `0000-12-28` or `-0001-...`, which the schema's `format: date` rejects.
 pub fn rfc3339_date(d: chrono::NaiveDate) -> String {
-    d.clamp(crate::article::first_date(), crate::article::last_date()).format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    let d = d.clamp(crate::article::first_date(), crate::article::last_date());
+    // Written digit by digit: chrono's formatter parses its format string on every call.
+    let (year, month, day) = (d.year().unsigned_abs(), d.month(), d.day());
+    let digit = |v: u32| char::from(b'0' + (v % 10) as u8);
+    [digit(year / 1000), digit(year / 100), digit(year / 10), digit(year), '-', digit(month / 10), digit(month), '-']
+        .into_iter()
+        .chain([digit(day / 10), digit(day)])
+        .collect()
 }
 
 struct EventTypeJson<'a> {
@@ -195,5 +203,25 @@ impl Serialize for SourceJson<'_> {
             map.serialize_entry("injured", i)?;
         }
         map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn dates_as_chrono_writes_them() {
+        let first = crate::article::first_date();
+        let last = crate::article::last_date();
+        let days = [first, last, NaiveDate::MIN, NaiveDate::MAX]
+            .into_iter()
+            .chain((0..4000).map(|i| first + chrono::Days::new(i * 911)))
+            .chain((0..400).map(|i| NaiveDate::from_ymd_opt(1999, 1, 1).unwrap() + chrono::Days::new(i)));
+        for d in days {
+            let chrono = d.clamp(first, last).format("%Y-%m-%d").to_string();
+            assert_eq!(rfc3339_date(d), chrono, "{d:?}");
+        }
     }
 }

@@ -229,7 +229,8 @@ fn only_words(gap: &str, allowed: &[&str], max: usize) -> bool {
 pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tags: &[&Tag]) -> Casualties {
     let mut grammar = Grammar::new(dict, text, tags);
     // The doers' count is theirs alone: no construction may take it or add it to a list.
-    let doers = besides_the_doers(&grammar, sentence.clone()).map(|(count, k)| {
+    let phrases = Phrases::find(text, sentence.clone());
+    let doers = besides_the_doers(&grammar, &phrases).map(|(count, k)| {
         if let Some(k) = k {
             grammar.quantities.remove(k);
         }
@@ -281,7 +282,7 @@ pub fn read(dict: &Dictionary, text: &str, sentence: std::ops::Range<usize>, tag
         out.fatalities = Some(out.fatalities.map_or(doers, |dead| dead.plus(doers)));
     }
     // One toll for several events: each gets its share.
-    if let Some(n) = shared_by(text, sentence.clone(), tags) {
+    if let Some(n) = shared_by(text, sentence.clone(), tags, &phrases) {
         out.fatalities = out.fatalities.map(|c| c.share(n));
         out.injured = out.injured.map(|c| c.share(n));
     }
@@ -298,22 +299,43 @@ fn died_of(dict: &Dictionary, text: &str, fatal: &Tag, wound: &Tag) -> bool {
     is_death && adverb && text[fatal.end..wound.start].trim().is_empty()
 }
 
+/// The openers of [`besides_the_doers`].
+const BESIDES: [&str; 6] = ["in addition to ", "besides ", "en plus du ", "en plus des ", "en plus de ", "outre "];
+
+/// The fixed phrases the toll's constructions look for in a sentence, found in one pass.
+struct Phrases {
+    /// The first place of each of [`BESIDES`].
+    besides: [Option<usize>; BESIDES.len()],
+    /// Whether "across" is there ([`shared_by`]).
+    across: bool,
+}
+
+impl Phrases {
+    fn find(text: &str, sentence: std::ops::Range<usize>) -> Phrases {
+        static FINDER: LazyLock<AhoCorasick> =
+            LazyLock::new(|| phrase_finder(&BESIDES.iter().copied().chain(["across"]).collect::<Vec<_>>()));
+        let mut found = Phrases { besides: [None; BESIDES.len()], across: false };
+        // No two of the phrases can overlap (none ends with another's start or holds another): a
+        // search that resumes after each match sees them all.
+        for m in FINDER.find_iter(&text.as_bytes()[sentence.clone()]) {
+            match found.besides.get_mut(m.pattern().as_usize()) {
+                Some(first) => _ = first.get_or_insert(sentence.start + m.start()),
+                None => found.across = true,
+            }
+        }
+        found
+    }
+}
+
 /// 5. The doers who died besides the victims counted: "In addition to the bomber, one person
 ///    died" (2), "in addition to the five assailants, six civilians were killed" (11), "outre
 ///    le kamikaze, trois personnes ont été tuées" (4), "in addition to the assailant, five
 ///    people were injured" (1 dead). A plural without a count adds nothing.
 ///    Returns the count and the index of its quantity.
-fn besides_the_doers(g: &Grammar<'_>, sentence: std::ops::Range<usize>) -> Option<(Count, Option<usize>)> {
-    const OPENERS: [&str; 6] = ["in addition to ", "besides ", "en plus du ", "en plus des ", "en plus de ", "outre "];
-    static FINDER: LazyLock<AhoCorasick> = LazyLock::new(|| phrase_finder(&OPENERS));
-
+fn besides_the_doers(g: &Grammar<'_>, phrases: &Phrases) -> Option<(Count, Option<usize>)> {
     let text = g.text;
     // The first opener of the list that the sentence holds, at its first place.
-    let mut first = [None; OPENERS.len()];
-    for m in FINDER.find_overlapping_iter(&text.as_bytes()[sentence.clone()]) {
-        first[m.pattern().as_usize()].get_or_insert(sentence.start + m.start());
-    }
-    let (start, after) = first.iter().zip(OPENERS).find_map(|(at, o)| at.map(|at| (at, at + o.len())))?;
+    let (start, after) = phrases.besides.iter().zip(BESIDES).find_map(|(at, o)| at.map(|at| (at, at + o.len())))?;
     if start > 0 && text[..start].chars().next_back().is_some_and(char::is_alphanumeric) {
         return None;
     }
@@ -349,12 +371,11 @@ fn modifiers(gap: &str) -> bool {
 ///    "across" says the events were told apart: "nine people were killed in the three air
 ///    strikes" is one event's toll, and is kept whole. Returns the number of events, when the
 ///    sentence gives it.
-fn shared_by(text: &str, sentence: std::ops::Range<usize>, tags: &[&Tag]) -> Option<u64> {
+fn shared_by(text: &str, sentence: std::ops::Range<usize>, tags: &[&Tag], phrases: &Phrases) -> Option<u64> {
     const OPENERS: [&str; 4] = ["across both ", "across all ", "across the ", "across "];
     const EVENTS: [&str; 9] =
         ["attacks", "assaults", "events", "incidents", "blasts", "bombings", "explosions", "raids", "strikes"];
-    static ACROSS: LazyLock<AhoCorasick> = LazyLock::new(|| phrase_finder(&["across"]));
-    if !ACROSS.is_match(&text.as_bytes()[sentence.clone()]) {
+    if !phrases.across {
         return None;
     }
     let lower = text[sentence.clone()].to_ascii_lowercase();
@@ -1259,6 +1280,23 @@ mod tests {
         assert!(determiner_before(t, t.find("men").unwrap()).is_none());
         assert!(singular("civilian") && singular("femme") && !singular("civilians") && !singular("people"));
         assert!(singular("Man") && !singular("CORPSES") && singular("Corps") && singular("ŒUF") && !singular("ÉTATS"));
+    }
+
+    /// [`Phrases`] finds each phrase with a search that resumes after each match: it sees every
+    /// one only while no two can overlap.
+    #[test]
+    fn the_phrases_never_overlap() {
+        let phrases: Vec<&str> = BESIDES.iter().copied().chain(["across"]).collect();
+        for a in &phrases {
+            for b in &phrases {
+                assert!(a == b || !a.contains(b), "{a:?} holds {b:?}");
+                // A suffix of `a` that begins `b` (a proper one when they are the same phrase).
+                let longest = if a == b { a.len() - 1 } else { a.len().min(b.len()) };
+                for k in 1..=longest {
+                    assert!(!a[a.len() - k..].eq_ignore_ascii_case(&b[..k]), "{a:?} ends with the start of {b:?}");
+                }
+            }
+        }
     }
 
     proptest::proptest! {

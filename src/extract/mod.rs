@@ -1507,11 +1507,16 @@ impl Extractor {
                 });
                 // "a police officer ... who was off-duty", "a soldier (assumed off-duty)".
                 let after = &text[t.end..window_after(text, t.end, 60)];
-                let clause = after.find(['.', ';']).map_or(after, |p| &after[..p]).as_bytes();
+                let clause = after.find(['.', ';']).map_or(after, |p| &after[..p]);
                 // ASCII case aside: no other character lowercases to a letter of these.
-                let off_duty = ["off-duty", "off duty", "not on duty", "hors service", "pas en service"]
-                    .iter()
-                    .any(|o| clause.windows(o.len()).any(|w| w.eq_ignore_ascii_case(o.as_bytes())));
+                static OFF_DUTY: LazyLock<AhoCorasick> = LazyLock::new(|| {
+                    AhoCorasick::builder()
+                        .ascii_case_insensitive(true)
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .build(["off-duty", "off duty", "not on duty", "hors service", "pas en service"])
+                        .expect("a few fixed phrases always build")
+                });
+                let off_duty = OFF_DUTY.is_match(clause);
                 if former || off_duty { Some(true) } else { (!is_neutral_person(head)).then_some(false) }
             }
             _ => None,
@@ -1890,11 +1895,17 @@ fn there_have_been(text: &str, tags: &[&Tag]) -> bool {
 /// killed", "a man was found dead", "ont été tués").
 pub(crate) fn is_passive(text: &str, t: &Tag) -> bool {
     let aux = |w: &str| ["was", "were", "been", "being", "été", "is", "are"].iter().any(|a| w.eq_ignore_ascii_case(a));
-    // The word's own auxiliaries: "were killed", "have been killed", "ont été tués".
-    let mut own: Vec<&str> =
-        text[t.start..t.end].split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
-    own.pop();
-    own.iter().any(|w| aux(w)) || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
+    // The word's own auxiliaries, its last word aside: "were killed", "have been killed", "ont
+    // été tués".
+    let mut own = fire::words_with_offsets(&text[t.start..t.end]).map(|(_, w)| w).peekable();
+    let mut own_aux = false;
+    while let Some(w) = own.next() {
+        if own.peek().is_some() && aux(w) {
+            own_aux = true;
+            break;
+        }
+    }
+    own_aux || last_words(&text[..t.start], 2).iter().any(|w| aux(w))
 }
 
 /// Battle words that tell of one side acting, not of two fighting: with civilian victims they
@@ -1994,17 +2005,10 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option
     // Words by bytes: ASCII letters and digits, and every non-ASCII byte (so "localité" and
     // Arabic words stay whole), whatever the script. The nouns are found by the automaton, each
     // a whole word; most sentences have none.
-    static NOUNS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(PLACE_NOUNS)
-            .expect("a few fixed nouns always build")
-    });
+    static NOUNS: LazyLock<AhoCorasick> = LazyLock::new(|| whole_word_automaton(&PLACE_NOUNS));
     let bytes = s.as_bytes();
     let in_word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
-    // Whole words only; two whole words never overlap, so they come in text order.
-    let nouns = NOUNS.find_overlapping_iter(bytes).filter(|m| {
+    let nouns = NOUNS.find_iter(bytes).filter(|m| {
         (m.start() == 0 || !in_word(bytes[m.start() - 1])) && bytes.get(m.end()).is_none_or(|&b| !in_word(b))
     });
     for m in nouns {
@@ -2166,27 +2170,37 @@ fn names_the_doers_again(sentence: &str) -> bool {
     false
 }
 
+/// An automaton that finds, ASCII case aside, every occurrence of a list of words (of word
+/// characters only) that is a whole word of a text: leftmost-longest, so a search that meets a
+/// word of the list at a word's start takes the whole word ("these", not "the"), and a match
+/// inside a longer word ends within it, before the next word starts.
+fn whole_word_automaton(words: &[&str]) -> AhoCorasick {
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(words)
+        .expect("a few fixed words always build")
+}
+
 /// Finds the whole words of a fixed list in a text, ASCII case aside: one pass of an automaton,
 /// where reading each word of the text and comparing it with the list takes many.
 struct WordFinder(AhoCorasick);
 
 impl WordFinder {
+    /// # Panics
+    /// If a word holds a character that is not alphanumeric (the lists are the code's own).
     fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> WordFinder {
-        let automaton = AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(words)
-            .expect("a few fixed words always build");
-        WordFinder(automaton)
+        let words: Vec<&str> = words.into_iter().collect();
+        assert!(words.iter().all(|w| w.chars().all(char::is_alphanumeric)), "whole words only: {words:?}");
+        WordFinder(whole_word_automaton(&words))
     }
 
     /// (start, end, index in the list) of each word of the list that is a whole word of `text`
     /// (a run of alphanumeric characters, as [`fire::words_with_offsets`] reads them), in text
     /// order.
     fn find<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize, usize)> + 't {
-        // Overlapping: a match inside a longer word hides no whole word after it. Two whole words
-        // never overlap, so those come in text order.
-        self.0.find_overlapping_iter(text).map(|m| (m.start(), m.end(), m.pattern().as_usize())).filter(|&(s, e, _)| {
+        self.0.find_iter(text).map(|m| (m.start(), m.end(), m.pattern().as_usize())).filter(|&(s, e, _)| {
             text[..s].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
                 && text[e..].chars().next().is_none_or(|c| !c.is_alphanumeric())
         })

@@ -86,8 +86,11 @@ fn is_continuation(before: &str, line: &str) -> bool {
 fn split_paragraph(text: &str, start: usize, end: usize, paragraph: u32, out: &mut Vec<Sentence>) {
     let bytes = text.as_bytes();
     let mut sentence_start = start;
+    let mut marks = Marks::default();
     let mut i = start;
-    while i < end {
+    // Only the bytes that may end a sentence are looked at; the search jumps over the rest.
+    while let Some(at) = marks.next(bytes, i, end) {
+        i = at;
         let c = bytes[i];
         let boundary = match c {
             b'.' | b'!' | b'?' => sentence_end(text, i, end, c == b'.'),
@@ -177,8 +180,41 @@ fn is_abbreviation(before: &str) -> bool {
     if word.chars().count() == 1 && word.chars().all(char::is_uppercase) {
         return true; // an initial: "J. Smith"
     }
-    let lower = word.to_lowercase();
-    ABBREVIATIONS.contains(&lower.as_str())
+    if word.is_ascii() {
+        ABBREVIATIONS.iter().any(|a| a.eq_ignore_ascii_case(word))
+    } else {
+        ABBREVIATIONS.contains(&word.to_lowercase().as_str())
+    }
+}
+
+/// The next byte that may end a sentence (`.`, `!`, `?`, `|`, or the first byte of `؟` or
+/// `…`), found by two searches of three bytes each; each is done again only once passed.
+#[derive(Default)]
+struct Marks {
+    /// Per search: not done yet (`None`), or where it found its byte (`Some(None)`: nowhere
+    /// before the paragraph's end).
+    found: [Option<Option<usize>>; 2],
+}
+
+impl Marks {
+    fn next(&mut self, bytes: &[u8], from: usize, end: usize) -> Option<usize> {
+        const SETS: [[u8; 3]; 2] = [[b'.', b'!', b'?'], [b'|', 0xD8, 0xE2]];
+        let mut next: Option<usize> = None;
+        for (slot, [a, b, c]) in self.found.iter_mut().zip(SETS) {
+            let passed = match *slot {
+                None => true,
+                Some(Some(p)) => p < from,
+                Some(None) => false,
+            };
+            if passed {
+                *slot = Some(memchr::memchr3(a, b, c, &bytes[from.min(end)..end]).map(|p| from + p));
+            }
+            if let Some(Some(p)) = *slot {
+                next = Some(next.map_or(p, |n| n.min(p)));
+            }
+        }
+        next
+    }
 }
 
 /// Adds `text[start..end]` trimmed of whitespace and list markers, if anything is left.
