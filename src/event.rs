@@ -66,11 +66,20 @@ pub fn rfc3339_date(d: chrono::NaiveDate) -> String {
     let d = d.clamp(crate::article::first_date(), crate::article::last_date());
     // Written digit by digit: chrono's formatter parses its format string on every call.
     let (year, month, day) = (d.year().unsigned_abs(), d.month(), d.day());
-    let digit = |v: u32| char::from(b'0' + (v % 10) as u8);
-    [digit(year / 1000), digit(year / 100), digit(year / 10), digit(year), '-', digit(month / 10), digit(month), '-']
-        .into_iter()
-        .chain([digit(day / 10), digit(day)])
-        .collect()
+    let digit = |v: u32| b'0' + (v % 10) as u8;
+    let bytes = [
+        digit(year / 1000),
+        digit(year / 100),
+        digit(year / 10),
+        digit(year),
+        b'-',
+        digit(month / 10),
+        digit(month),
+        b'-',
+        digit(day / 10),
+        digit(day),
+    ];
+    std::str::from_utf8(&bytes).expect("digits and dashes are UTF-8").to_owned()
 }
 
 struct EventTypeJson<'a> {
