@@ -1994,7 +1994,7 @@ const PLACE_NOUNS: [&str; 14] = [
 /// The name of a place the gazetteer does not know that the sentence names with a noun that says
 /// it is one: "in the village of Um Adasa", "in Falahat village", "dans le village de Tell Karam". A
 /// capitalized name with no place tag on it, right after "<noun> of" / "<noun> de", or right
-/// before the noun. One pass over the sentence's words.
+/// before the noun. The nouns are found by one automaton pass over the sentence.
 fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(usize, usize)> {
     let s = &text[sentence.start..sentence.end];
     let tagged = |at: usize| {
@@ -2018,43 +2018,41 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option
             let first = bytes[..last].iter().rposition(|&b| !in_word(b)).map_or(0, |p| p + 1);
             (first, &s[first..=last])
         });
+        // "X village": the word before is a capitalized, untagged name (not "The").
+        if let Some((p, w)) = previous
+            && p > 0
+            && capital(w)
+            && !matches!(w, "The" | "A" | "An" | "This" | "That" | "Le" | "La" | "Les")
+            && s[p + w.len()..at].trim().is_empty()
+            && !tagged(sentence.start + p)
         {
-            // "X village": the word before is a capitalized, untagged name (not "The").
-            if let Some((p, w)) = previous
-                && p > 0
-                && capital(w)
-                && !matches!(w, "The" | "A" | "An" | "This" | "That" | "Le" | "La" | "Les")
-                && s[p + w.len()..at].trim().is_empty()
-                && !tagged(sentence.start + p)
-            {
-                return Some((sentence.start + p, sentence.start + p + w.len()));
-            }
-            // "<noun> of X", "<noun> de X", "<noun> d'X".
-            let rest = &s[at + word.len()..];
-            let name = rest
-                .strip_prefix(" of ")
-                .or_else(|| rest.strip_prefix(" de "))
-                .or_else(|| rest.strip_prefix(" d'"))
-                .or_else(|| rest.strip_prefix(" d’"));
-            if let Some(name) = name {
-                let name = name.trim_start_matches(['"', '\'', '‘', '“']);
-                let pos = sentence.start + (s.len() - name.len());
-                if capital(name) && !tagged(pos) {
-                    // The name: its capitalised words.
-                    // The name: its capitalised words, up to a punctuation mark.
-                    let mut len = 0;
-                    for w in name.split(' ') {
-                        let bare = w.trim_end_matches([',', '.', ';', ':', ')']);
-                        if !capital(bare) {
-                            break;
-                        }
-                        len += usize::from(len > 0) + bare.len();
-                        if bare.len() < w.len() {
-                            break;
-                        }
+            return Some((sentence.start + p, sentence.start + p + w.len()));
+        }
+        // "<noun> of X", "<noun> de X", "<noun> d'X".
+        let rest = &s[at + word.len()..];
+        let name = rest
+            .strip_prefix(" of ")
+            .or_else(|| rest.strip_prefix(" de "))
+            .or_else(|| rest.strip_prefix(" d'"))
+            .or_else(|| rest.strip_prefix(" d’"));
+        if let Some(name) = name {
+            let name = name.trim_start_matches(['"', '\'', '‘', '“']);
+            let pos = sentence.start + (s.len() - name.len());
+            if capital(name) && !tagged(pos) {
+                // The name: its capitalised words.
+                // The name: its capitalised words, up to a punctuation mark.
+                let mut len = 0;
+                for w in name.split(' ') {
+                    let bare = w.trim_end_matches([',', '.', ';', ':', ')']);
+                    if !capital(bare) {
+                        break;
                     }
-                    return Some((pos, pos + len.max(1)));
+                    len += usize::from(len > 0) + bare.len();
+                    if bare.len() < w.len() {
+                        break;
+                    }
                 }
+                return Some((pos, pos + len.max(1)));
             }
         }
     }
