@@ -50,7 +50,7 @@ use crate::dictionary::{CasualtyRole, CueKind, Detail, Dictionary, EntryKind, Ne
 use crate::tag::Tag;
 
 /// A finder of fixed phrases, ASCII case aside: one pass over a sentence for all of them.
-fn phrase_finder(phrases: &[&str]) -> AhoCorasick {
+pub(crate) fn phrase_finder(phrases: &[&str]) -> AhoCorasick {
     AhoCorasick::builder()
         .ascii_case_insensitive(true)
         .kind(Some(aho_corasick::AhoCorasickKind::DFA))
@@ -130,14 +130,7 @@ pub(crate) fn words_up_to(text: &str, limit: usize) -> usize {
     let bytes = text.as_bytes();
     let (mut n, mut in_word, mut i) = (0, false, 0);
     while i < bytes.len() && n < limit {
-        // An ASCII byte is a character; else the character is decoded.
-        let (w, len) = match bytes[i] {
-            b if b.is_ascii() => (b.is_ascii_alphanumeric(), 1),
-            _ => {
-                let c = text[i..].chars().next().expect("a character starts here");
-                (c.is_alphanumeric(), c.len_utf8())
-            }
-        };
+        let (w, len) = super::fire::alphanumeric_at(text, i);
         n += usize::from(w && !in_word);
         in_word = w;
         i += len;

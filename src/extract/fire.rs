@@ -145,25 +145,29 @@ pub(crate) fn words_with_offsets(text: &str) -> impl Iterator<Item = (usize, &st
 
 /// The offset of the first character from `from` that is alphanumeric (`alphanumeric`) or is not.
 fn next_boundary(text: &str, from: usize, alphanumeric: bool) -> Option<usize> {
-    let bytes = text.as_bytes();
     let mut i = from;
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b.is_ascii() {
-            if b.is_ascii_alphanumeric() == alphanumeric {
-                return Some(i);
-            }
-            i += 1;
-        } else {
-            // `i` is a character boundary: the scan moves a whole character at a time.
-            let c = text[i..].chars().next().expect("a character starts here");
-            if c.is_alphanumeric() == alphanumeric {
-                return Some(i);
-            }
-            i += c.len_utf8();
+    while i < text.len() {
+        let (w, len) = alphanumeric_at(text, i);
+        if w == alphanumeric {
+            return Some(i);
         }
+        i += len;
     }
     None
+}
+
+/// Whether the character that starts at byte `i` of `text` (a character boundary) is
+/// alphanumeric, and its length: an ASCII byte is read as it is, any other character decoded.
+// Inlined: called per character on the extraction's hot paths (not inlined, 1% more instructions).
+#[inline(always)]
+pub(crate) fn alphanumeric_at(text: &str, i: usize) -> (bool, usize) {
+    match text.as_bytes()[i] {
+        b if b.is_ascii() => (b.is_ascii_alphanumeric(), 1),
+        _ => {
+            let c = text[i..].chars().next().expect("a character starts here");
+            (c.is_alphanumeric(), c.len_utf8())
+        }
+    }
 }
 
 #[cfg(test)]

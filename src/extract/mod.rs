@@ -1510,11 +1510,13 @@ impl Extractor {
                 let clause = after.find(['.', ';']).map_or(after, |p| &after[..p]);
                 // ASCII case aside: no other character lowercases to a letter of these.
                 static OFF_DUTY: LazyLock<AhoCorasick> = LazyLock::new(|| {
-                    AhoCorasick::builder()
-                        .ascii_case_insensitive(true)
-                        .kind(Some(AhoCorasickKind::DFA))
-                        .build(["off-duty", "off duty", "not on duty", "hors service", "pas en service"])
-                        .expect("a few fixed phrases always build")
+                    casualties::phrase_finder(&[
+                        "off-duty",
+                        "off duty",
+                        "not on duty",
+                        "hors service",
+                        "pas en service",
+                    ])
                 });
                 let off_duty = OFF_DUTY.is_match(clause);
                 if former || off_duty { Some(true) } else { (!is_neutral_person(head)).then_some(false) }
