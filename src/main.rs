@@ -4,7 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -16,6 +16,7 @@ use lexwire::dictionary::{Dictionary, DictionaryFiles, LoadOptions};
 use lexwire::matcher::{AutomatonKind, Matcher};
 use lexwire::offline::{Input, InputFormat, TagOptions, tag_inputs};
 use lexwire::service::config::limits;
+use lexwire::service::{STOP_GRACE, watch_stop};
 use lexwire::tag::Tagger;
 
 /// Exit codes: 0 success (also when stdout is closed early, as by `lexwire tag | head`), 1 some
@@ -23,6 +24,8 @@ use lexwire::tag::Tagger;
 /// done (bad arguments, unreadable dictionary, no input readable).
 const EXIT_INPUT_FAILED: u8 = 1;
 const EXIT_FATAL: u8 = 2;
+/// `lexwire run`'s stop overran `pipeline.shutdown_timeout_secs` plus a grace and was cut short.
+const EXIT_STOP_OVERRAN: u8 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -304,6 +307,19 @@ fn run_service(args: RunArgs) -> anyhow::Result<ExitCode> {
                 shared.config.kafka.input_topics[0],
             );
         }
+        // The last resort of a stop that hangs in a client call: a thread outside the runtime
+        // ends the process. What was committed stands; the rest is redelivered.
+        let bound = Duration::from_secs(shared.config.pipeline.shutdown_timeout_secs).saturating_add(STOP_GRACE);
+        watch_stop(shared.stop_signal(), bound, move || {
+            tracing::error!(
+                bound_secs = bound.as_secs(),
+                "the stop did not end within pipeline.shutdown_timeout_secs plus {} s: exiting (status {EXIT_STOP_OVERRAN}) \
+                 without waiting; offsets committed so far stand, later messages are redelivered",
+                STOP_GRACE.as_secs()
+            );
+            std::process::exit(i32::from(EXIT_STOP_OVERRAN));
+        })
+        .context("starting the stop's watchdog thread")?;
         // A weak reference: the stop waits for the last strong one before the embedded broker goes.
         let signals = Arc::downgrade(&shared);
         drop(shared);

@@ -500,6 +500,7 @@ fn regression_a_permanent_produce_error_is_retried_forever() {
 /// dead-lettered (`timeout`) once and the partition moves on. The slowness comes from a test hook
 /// (debug builds: ids containing `slow` sleep `LEXWIRE_TEST_SLOW_ARTICLE_MS`).
 #[test]
+#[cfg_attr(not(debug_assertions), ignore = "the slow-article hook exists in debug builds only")]
 fn regression_a_slow_message_becomes_a_poison_loop() {
     let c = cluster(1);
     let messages = [kafka::strike_messages(1, "slow"), kafka::strike_messages(2, "after")].concat();
@@ -581,4 +582,67 @@ fn regression_two_reports_of_one_event_in_articles_about_other_governorates_give
     let sources: BTreeSet<&str> =
         last["sources"].as_array().unwrap().iter().map(|s| s["article_id"].as_str().unwrap()).collect();
     assert_eq!(sources, BTreeSet::from(["aleppo-daily-1", "euphrates-post-1"]), "{last:#}");
+}
+
+/// A stop bounded in time when the broker stops answering: the stages commit what they finished,
+/// the consumers' close (leaving the group waits for the coordinator) gets the stop's deadline
+/// and a grace, and the process exits 0 without it, saying so.
+#[test]
+fn a_stop_whose_broker_no_longer_answers_ends_within_its_deadline_and_grace() {
+    let c = cluster(1);
+    let run = kafka::lexwire_run(
+        &c.bootstrap,
+        &[
+            RUN_ENV[0],
+            WINDOW,
+            ("LEXWIRE_PIPELINE_IDLE_EXIT_SECS", "0"),
+            ("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "2"),
+        ],
+    );
+    let messages = kafka::seed_messages();
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    let offline = kafka::offline_events_with(&messages, &["--window-days", WINDOW_DAYS]);
+    kafka::wait_for_records(&c.bootstrap, "events", offline.len(), Duration::from_secs(90));
+    // Auto-commit (every second) has committed the input; from now on, every request waits.
+    std::thread::sleep(Duration::from_secs(3));
+    c.mock.broker_round_trip_time(1, Duration::from_secs(600)).unwrap();
+    kafka::terminate(&run);
+    let (status, log, took) = kafka::wait_exit(run, Duration::from_secs(60));
+    assert!(status.success(), "{status}\n{log}");
+    assert!(log.contains("close (leaving the group) did not end in time"), "the log says why:\n{log}");
+    assert!(log.contains("everything processed was committed"), "{log}");
+    // The deadline (2 s) and the close's grace (5 s), with room for a loaded machine; without the
+    // bound this stop did not end in 60 s.
+    assert!(took < Duration::from_secs(30), "{took:?}\n{log}");
+}
+
+/// A stop that hangs where nothing can bound it (the final commit, waiting on a broker that no
+/// longer answers) is ended by the watchdog: status 3, with the reason in the log, soon after the
+/// deadline and its grace (15 s) — not after librdkafka's own timeouts.
+#[test]
+fn a_stop_that_hangs_in_its_final_commit_is_ended_by_the_watchdog_with_status_3() {
+    let c = cluster(1);
+    let run = kafka::lexwire_run(
+        &c.bootstrap,
+        &[
+            RUN_ENV[0],
+            WINDOW,
+            ("LEXWIRE_PIPELINE_IDLE_EXIT_SECS", "0"),
+            ("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "2"),
+            // Offsets are stored as records are acknowledged, committed only by the stop.
+            ("LEXWIRE_KAFKA_CONSUMER_AUTO_COMMIT_INTERVAL_MS", "3600000"),
+        ],
+    );
+    let messages = kafka::seed_messages();
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    let offline = kafka::offline_events_with(&messages, &["--window-days", WINDOW_DAYS]);
+    kafka::wait_for_records(&c.bootstrap, "events", offline.len(), Duration::from_secs(90));
+    std::thread::sleep(Duration::from_secs(1));
+    c.mock.broker_round_trip_time(1, Duration::from_secs(600)).unwrap();
+    kafka::terminate(&run);
+    let (status, log, took) = kafka::wait_exit(run, Duration::from_secs(120));
+    assert_eq!(status.code(), Some(3), "{log}");
+    assert!(log.contains("the stop did not end within pipeline.shutdown_timeout_secs plus 15 s"), "{log}");
+    // The watchdog fires 17 s after the stop began; librdkafka's request timeout is 60 s.
+    assert!(took >= Duration::from_secs(17) && took < Duration::from_secs(50), "{took:?}\n{log}");
 }

@@ -125,6 +125,12 @@ impl Shared {
         *self.shutdown.borrow()
     }
 
+    /// A receiver that turns `true` when the stop begins, and reports the channel closed once
+    /// this state is dropped: for [`watch_stop`].
+    pub fn stop_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
     /// Asks every task to stop, within `pipeline.shutdown_timeout_secs` from the first call.
     pub fn shutdown(&self) {
         self.stop_deadline.get_or_init(|| deadline_in(Duration::from_secs(self.config.pipeline.shutdown_timeout_secs)));
@@ -168,6 +174,49 @@ impl Shared {
 }
 
 /// `now + d`, or a day past now for a duration `Instant` cannot hold.
+/// Resolves once the stop is asked for, including when it was before the call (a receiver
+/// subscribed after the stop began never sees it "change").
+async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    // Err: the sender is gone, and with it the service: stopped too.
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+/// How long the stop may run past `pipeline.shutdown_timeout_secs` before the binary's
+/// [`watch_stop`] ends the process: the consumers' close (5 s past the deadline), the producer's
+/// flush and the last references' release, with room to spare.
+pub const STOP_GRACE: Duration = Duration::from_secs(15);
+
+/// Watches the stop from a thread of its own, outside the async runtime (whose workers a client
+/// call that never returns can hold): if the service's state is still alive `bound` after the
+/// stop began, runs `overrun` (the binary logs and exits). The thread ends once `stop`'s sender
+/// (the service's state) is dropped.
+///
+/// # Errors
+/// The thread could not be spawned.
+pub fn watch_stop(
+    stop: watch::Receiver<bool>,
+    bound: Duration,
+    overrun: impl FnOnce() + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    const POLL: Duration = Duration::from_millis(100);
+    std::thread::Builder::new().name("stop-watch".into()).spawn(move || {
+        let mut began: Option<Instant> = None;
+        loop {
+            if stop.has_changed().is_err() {
+                return;
+            }
+            if began.is_none() && *stop.borrow() {
+                began = Some(Instant::now());
+            }
+            if began.is_some_and(|b| b.elapsed() >= bound) {
+                overrun();
+                return;
+            }
+            std::thread::sleep(POLL);
+        }
+    })
+}
+
 fn deadline_in(d: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(d).unwrap_or_else(|| now + Duration::from_secs(86_400))
@@ -360,7 +409,7 @@ async fn idle_watch(shared: Arc<Shared>) -> Result<(), ServiceError> {
     let mut shutdown = shared.shutdown.subscribe();
     loop {
         tokio::select! {
-            _ = shutdown.changed() => return Ok(()),
+            _ = stop_requested(&mut shutdown) => return Ok(()),
             _ = tokio::time::sleep(Duration::from_millis(200)) => {}
         }
         if now_ms().saturating_sub(shared.last_activity_ms.load(Ordering::Relaxed)) > idle && shared.ready() {
@@ -368,5 +417,41 @@ async fn idle_watch(shared: Arc<Shared>) -> Result<(), ServiceError> {
             shared.shutdown();
             return Ok(());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, mpsc};
+    use std::time::Duration;
+
+    use tokio::sync::watch;
+
+    use super::watch_stop;
+
+    #[test]
+    fn the_stop_watch_acts_on_a_stop_that_outlives_its_bound_and_only_then() {
+        // Stopped in time: the state went before the bound.
+        let fired = Arc::new(AtomicBool::new(false));
+        let (stop, signal) = watch::channel(false);
+        let f = fired.clone();
+        let watcher = watch_stop(signal, Duration::from_millis(400), move || f.store(true, Ordering::SeqCst)).unwrap();
+        std::thread::sleep(Duration::from_millis(250));
+        assert!(!fired.load(Ordering::SeqCst), "no stop yet");
+        stop.send_replace(true);
+        std::thread::sleep(Duration::from_millis(150));
+        drop(stop);
+        watcher.join().unwrap();
+        assert!(!fired.load(Ordering::SeqCst), "the stop ended within its bound");
+
+        // A stop that began before the watch did, and hangs.
+        let (stop, signal) = watch::channel(false);
+        stop.send_replace(true);
+        let (tx, rx) = mpsc::channel();
+        let watcher = watch_stop(signal, Duration::from_millis(200), move || tx.send(()).unwrap()).unwrap();
+        rx.recv_timeout(Duration::from_secs(30)).expect("the overrun is acted on");
+        watcher.join().unwrap();
+        drop(stop);
     }
 }

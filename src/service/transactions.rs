@@ -138,8 +138,8 @@ enum Ended {
 /// The loop of a stage under exactly-once: collect messages into a transaction for
 /// `pipeline.commit_interval_ms`, then commit their records and offsets together.
 pub(super) async fn run(
-    shared: Arc<Shared>,
-    consumer: StreamConsumer<StageContext>,
+    shared: &Shared,
+    consumer: &StreamConsumer<StageContext>,
     txn: Arc<Transactional>,
     handler: &mut Handler<'_>,
 ) -> Result<(), ServiceError> {
@@ -156,11 +156,11 @@ pub(super) async fn run(
         }
         let wait = batch.as_ref().map_or(Duration::from_millis(100), |b| interval.saturating_sub(b.started.elapsed()));
         tokio::select! {
-            _ = shutdown.changed() => break,
+            _ = super::stop_requested(&mut shutdown) => break,
             _ = tokio::time::sleep(wait) => {
                 shared.metrics.producer_queue.set(txn.producer.in_flight_count() as i64);
                 if let Some(b) = batch.take()
-                    && let Ended::Fatal = end(&shared, &consumer, &txn, b, &mut refused).await
+                    && let Ended::Fatal = end(shared, consumer, &txn, b, &mut refused).await
                 {
                     return Ok(());
                 }
@@ -193,10 +193,10 @@ pub(super) async fn run(
                     });
                 }
                 let b = batch.as_mut().expect("begun above");
-                if !add(&shared, &txn, b, &m, handler, &mut refused).await {
+                if !add(shared, &txn, b, &m, handler, &mut refused).await {
                     // The handler asked to stop: the message and the batch are not committed.
                     drop(m);
-                    abort(&shared, &consumer, &txn, batch.take().expect("open"), false);
+                    abort(shared, consumer, &txn, batch.take().expect("open"), false);
                     break;
                 }
             }
@@ -207,7 +207,7 @@ pub(super) async fn run(
     shared.shutdown();
     if let Some(b) = batch.take() {
         let messages = b.messages;
-        if !matches!(end(&shared, &consumer, &txn, b, &mut refused).await, Ended::Committed) {
+        if !matches!(end(shared, consumer, &txn, b, &mut refused).await, Ended::Committed) {
             shared.unacknowledged.fetch_add(messages, Ordering::SeqCst);
         }
     }
