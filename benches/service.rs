@@ -408,7 +408,7 @@ fn main() {
         let a = decode_json(&mut buf).unwrap();
         let p = engine.process(&a).unwrap();
         for r in engine.records(&p.outcome) {
-            serde_json::to_writer(&mut out, &r).unwrap();
+            r.write_json(&mut out).unwrap();
         }
     }
     let offline = started.elapsed().as_secs_f64();

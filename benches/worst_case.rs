@@ -67,7 +67,7 @@ fn main() {
                     let article = decode_json(buf).expect("valid article");
                     let processed = engine.process(&article).expect("within the size limit");
                     for record in engine.records(&processed.outcome) {
-                        serde_json::to_writer(&mut encoded, &record).expect("encodes");
+                        record.write_json(&mut encoded).expect("encodes");
                         encoded.push(b'\n');
                     }
                     encoded.len()
@@ -153,7 +153,7 @@ fn run_once(tagger: &Arc<Tagger>, msg: &[u8]) -> Result<(Processed, usize), Stri
     let mut encoded = Vec::new();
     let mut records = 0;
     for record in engine.records(&processed.outcome) {
-        serde_json::to_writer(&mut encoded, &record).map_err(|e| e.to_string())?;
+        record.write_json(&mut encoded).map_err(|e| e.to_string())?;
         records += 1;
     }
     Ok((processed, records))

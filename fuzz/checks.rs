@@ -82,7 +82,8 @@ impl Harness {
         let records = self.engine.records(&processed.outcome).chain(self.engine.replay_records(&processed.outcome));
         for record in records {
             self.records += 1;
-            let json = serde_json::to_value(&record).expect("a record serializes");
+            let text = record.to_json().expect("a record serializes");
+            let json: serde_json::Value = serde_json::from_str(&text).expect("a record is JSON");
             let errors: Vec<String> =
                 self.schema.iter_errors(&json).map(|e| format!("{e} at {}", e.instance_path())).collect();
             assert!(errors.is_empty(), "record breaks the schema: {errors:?}\n{json}");

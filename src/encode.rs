@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 
 use crate::dictionary::{Detail, Dictionary, EntryId, EntryKind, Lang};
+use crate::json;
 use crate::tag::{Tag, TagValue};
 
 /// A tagged article, as one JSON line.
@@ -116,14 +117,14 @@ impl<'a> TagWriter<'a> {
     /// What the serializer reports (nothing lexwire writes can fail into memory).
     pub fn write(&mut self, out: &mut Vec<u8>, article: &TaggedArticleJson<'_>) -> serde_json::Result<()> {
         out.extend_from_slice(br#"{"article_id":"#);
-        serde_json::to_writer(&mut *out, article.article_id)?;
+        json::write_str(out, article.article_id);
         out.extend_from_slice(br#","language":"#);
-        serde_json::to_writer(&mut *out, article.language.as_str())?;
+        json::write_str(out, article.language.as_str());
         out.extend_from_slice(br#","dictionary_version":"#);
-        serde_json::to_writer(&mut *out, article.dict.version())?;
+        json::write_str(out, article.dict.version());
         if let Some(original) = article.duplicate_of {
             out.extend_from_slice(br#","duplicate_of":"#);
-            serde_json::to_writer(&mut *out, original)?;
+            json::write_str(out, original);
         }
         out.extend_from_slice(br#","tags":["#);
         let shown = article.tags.iter().filter(|t| article.all_tags || !t.is_internal());
@@ -135,7 +136,7 @@ impl<'a> TagWriter<'a> {
                 (Some(entry), TagValue::None) => {
                     let (before, after) = self.fragments(tag.kind, entry, tag.alias, article.dict)?;
                     out.extend_from_slice(before);
-                    write_span(out, tag, article.text)?;
+                    write_span(out, tag, article.text);
                     out.extend_from_slice(after);
                 }
                 (_, TagValue::Number(n))
@@ -362,23 +363,13 @@ fn integer(v: f64) -> Option<i64> {
 
 /// Writes a tag's surface (a JSON string: the `"surface":` key is the caller's) and its span,
 /// as [`TagJson`] does.
-fn write_span(out: &mut Vec<u8>, tag: &Tag, text: &str) -> serde_json::Result<()> {
-    let surface = &text[tag.start..tag.end];
-    // What the serializer escapes: control characters, quotes and backslashes. A surface with
-    // none (nearly all) is its own bytes, quoted.
-    if surface.bytes().all(|b| b >= b' ' && b != b'"' && b != b'\\') {
-        out.push(b'"');
-        out.extend_from_slice(surface.as_bytes());
-        out.push(b'"');
-    } else {
-        serde_json::to_writer(&mut *out, surface)?;
-    }
+fn write_span(out: &mut Vec<u8>, tag: &Tag, text: &str) {
+    json::write_str(out, &text[tag.start..tag.end]);
     let mut digits = itoa::Buffer::new();
     out.extend_from_slice(br#","start":"#);
     out.extend_from_slice(digits.format(tag.start).as_bytes());
     out.extend_from_slice(br#","end":"#);
     out.extend_from_slice(digits.format(tag.end).as_bytes());
-    Ok(())
 }
 
 /// Writes a date tag: the bytes [`TagJson`] gives, without its string allocations but one.
@@ -394,13 +385,13 @@ fn write_date(
         return serde_json::to_writer(&mut *out, &TagJson { tag, text: article.text, dict: article.dict });
     }
     out.extend_from_slice(br#"{"kind":"#);
-    serde_json::to_writer(&mut *out, tag.kind.as_str())?;
+    json::write_str(out, tag.kind.as_str());
     out.extend_from_slice(br#","id":"date:"#);
     out.extend_from_slice(iso.as_bytes());
     out.extend_from_slice(br#"","name":""#);
     out.extend_from_slice(iso.as_bytes());
     out.extend_from_slice(br#"","surface":"#);
-    write_span(out, tag, article.text)?;
+    write_span(out, tag, article.text);
     for (key, value) in [
         (&br#","year":"#[..], d.year.map(i64::from)),
         (br#","month":"#, d.month.map(i64::from)),
@@ -434,7 +425,7 @@ fn write_integer(
     article: &TaggedArticleJson<'_>,
 ) -> serde_json::Result<()> {
     out.extend_from_slice(br#"{"kind":"#);
-    serde_json::to_writer(&mut *out, tag.kind.as_str())?;
+    json::write_str(out, tag.kind.as_str());
     out.extend_from_slice(br#","id":"number:"#);
     // The digits are written once and copied twice.
     let digits = out.len();
@@ -443,7 +434,7 @@ fn write_integer(
     out.extend_from_slice(br#"","name":""#);
     out.extend_from_within(digits.clone());
     out.extend_from_slice(br#"","surface":"#);
-    write_span(out, tag, article.text)?;
+    write_span(out, tag, article.text);
     out.extend_from_slice(br#","value":"#);
     out.extend_from_within(digits);
     if n.approximate {

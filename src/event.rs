@@ -6,11 +6,10 @@
 //! encoding time (the state keeps ids), so a record always describes its ids with the
 //! dictionary named by its `dictionary_version`.
 
-use serde::Serialize;
-use serde::ser::{SerializeMap, SerializeSeq, Serializer};
-
-use crate::dedup::{EventState, Status};
+use crate::dedup::{EventState, LocationState, SourceState, Status};
 use crate::dictionary::{Detail, Dictionary};
+use crate::extract::casualties::Count;
+use crate::json::{self, key};
 
 /// The schema name every record carries.
 pub const SCHEMA: &str = "lexwire.event/v1";
@@ -25,35 +24,86 @@ pub struct EventRecord<'a> {
     pub dict: &'a Dictionary,
 }
 
-impl Serialize for EventRecord<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl EventRecord<'_> {
+    /// Appends the record as one JSON object to `out`. Written field by field without a
+    /// serializer but for numbers with a fraction and enums: the serializer's string escaping,
+    /// a byte at a time, cost more than the rest of a record together.
+    ///
+    /// # Errors
+    /// What the serializer reports for those parts (nothing lexwire writes fails into memory).
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let (e, dict) = (self.event, self.dict);
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("schema", SCHEMA)?;
-        map.serialize_entry("event_id", &e.event_id)?;
-        map.serialize_entry("revision", &e.revision)?;
-        map.serialize_entry("status", &self.status)?;
-        map.serialize_entry("event_type", &EventTypeJson { e, dict })?;
-        map.serialize_entry("date", &rfc3339_date(e.date.date))?;
-        map.serialize_entry("date_precision", &e.date.precision)?;
+        key!(out, first "schema");
+        json::write_str(out, SCHEMA);
+        key!(out, "event_id");
+        e.event_id.write_json(out);
+        key!(out, "revision");
+        json::write_u64(out, u64::from(e.revision));
+        key!(out, "status");
+        json::write_serde(out, &self.status)?;
+        key!(out, "event_type");
+        write_event_type(out, e, dict);
+        key!(out, "date");
+        write_date(out, e.date.date);
+        key!(out, "date_precision");
+        json::write_serde(out, &e.date.precision)?;
         let (from, to) = e.date.range();
-        map.serialize_entry("date_range", &[rfc3339_date(from), rfc3339_date(to)])?;
-        map.serialize_entry("location", &e.location)?;
-        map.serialize_entry("actors", &ActorsJson { e, dict })?;
-        map.serialize_entry("fatalities", &e.fatalities)?;
-        map.serialize_entry("injured", &e.injured)?;
-        map.serialize_entry("weapons", &WeaponsJson { e, dict })?;
-        map.serialize_entry("confidence", &e.confidence)?;
-        map.serialize_entry("sources", &SourcesJson(&e.sources))?;
+        key!(out, "date_range");
+        out.push(b'[');
+        write_date(out, from);
+        out.push(b',');
+        write_date(out, to);
+        out.push(b']');
+        key!(out, "location");
+        match &e.location {
+            Some(l) => write_location(out, l)?,
+            None => out.extend_from_slice(b"null"),
+        }
+        key!(out, "actors");
+        write_actors(out, e, dict)?;
+        key!(out, "fatalities");
+        write_count(out, e.fatalities.as_ref());
+        key!(out, "injured");
+        write_count(out, e.injured.as_ref());
+        key!(out, "weapons");
+        write_weapons(out, e, dict);
+        key!(out, "confidence");
+        json::write_serde(out, &e.confidence)?;
+        key!(out, "sources");
+        out.push(b'[');
+        for (i, s) in e.sources.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            write_source(out, s)?;
+        }
+        out.push(b']');
         if e.more_sources > 0 {
-            map.serialize_entry("more_sources", &e.more_sources)?;
+            key!(out, "more_sources");
+            json::write_u64(out, u64::from(e.more_sources));
         }
         if !e.possible_duplicates.is_empty() {
-            map.serialize_entry("possible_duplicates", &e.possible_duplicates)?;
+            key!(out, "possible_duplicates");
+            json::write_serde(out, &e.possible_duplicates)?;
         }
-        map.serialize_entry("dictionary_version", &e.dictionary_version())?;
-        map.serialize_entry("lexwire_version", LEXWIRE_VERSION)?;
-        map.end()
+        key!(out, "dictionary_version");
+        json::write_str(out, e.dictionary_version());
+        key!(out, "lexwire_version");
+        json::write_str(out, LEXWIRE_VERSION);
+        out.push(b'}');
+        Ok(())
+    }
+}
+
+impl EventRecord<'_> {
+    /// The record as one JSON object, in a string of its own ([`EventRecord::write_json`]).
+    ///
+    /// # Errors
+    /// As [`EventRecord::write_json`].
+    pub fn to_json(&self) -> serde_json::Result<String> {
+        let mut out = Vec::with_capacity(2048);
+        self.write_json(&mut out)?;
+        Ok(String::from_utf8(out).expect("JSON written from strings is UTF-8"))
     }
 }
 
@@ -62,12 +112,17 @@ impl Serialize for EventRecord<'_> {
 /// 0001-01-03) can fall outside; it is cut at the calendar's end rather than written as
 /// `0000-12-28` or `-0001-...`, which the schema's `format: date` rejects.
 pub fn rfc3339_date(d: chrono::NaiveDate) -> String {
+    std::str::from_utf8(&date_bytes(d)).expect("digits and dashes are UTF-8").to_owned()
+}
+
+/// [`rfc3339_date`]'s bytes, written digit by digit: chrono's formatter parses its format string
+/// on every call.
+fn date_bytes(d: chrono::NaiveDate) -> [u8; 10] {
     use chrono::Datelike;
     let d = d.clamp(crate::article::first_date(), crate::article::last_date());
-    // Written digit by digit: chrono's formatter parses its format string on every call.
     let (year, month, day) = (d.year().unsigned_abs(), d.month(), d.day());
     let digit = |v: u32| b'0' + (v % 10) as u8;
-    let bytes = [
+    [
         digit(year / 1000),
         digit(year / 100),
         digit(year / 10),
@@ -78,141 +133,192 @@ pub fn rfc3339_date(d: chrono::NaiveDate) -> String {
         b'-',
         digit(day / 10),
         digit(day),
-    ];
-    std::str::from_utf8(&bytes).expect("digits and dashes are UTF-8").to_owned()
+    ]
 }
 
-struct EventTypeJson<'a> {
-    e: &'a EventState,
-    dict: &'a Dictionary,
+/// A date as a JSON string: digits and dashes, nothing to escape.
+fn write_date(out: &mut Vec<u8>, d: chrono::NaiveDate) {
+    out.push(b'"');
+    out.extend_from_slice(&date_bytes(d));
+    out.push(b'"');
 }
 
-impl Serialize for EventTypeJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("code", &self.e.event_type())?;
-        map.serialize_entry("family", &self.e.family())?;
-        if let Some(t) = self.dict.event_type_by_code(self.e.event_type()).map(|i| self.dict.event_type(i)) {
-            map.serialize_entry("name", &t.name)?;
-            map.serialize_entry("acled_event_type", &t.acled_event_type)?;
-            map.serialize_entry("acled_sub_event_type", &t.acled_sub_event_type)?;
-            map.serialize_entry("cameo", &t.cameo)?;
-            map.serialize_entry("cameo_name", &t.cameo_name)?;
+fn write_event_type(out: &mut Vec<u8>, e: &EventState, dict: &Dictionary) {
+    key!(out, first "code");
+    json::write_str(out, e.event_type());
+    key!(out, "family");
+    json::write_str(out, e.family());
+    if let Some(t) = dict.event_type_by_code(e.event_type()).map(|i| dict.event_type(i)) {
+        key!(out, "name");
+        json::write_str(out, &t.name);
+        key!(out, "acled_event_type");
+        json::write_str(out, &t.acled_event_type);
+        key!(out, "acled_sub_event_type");
+        json::write_str(out, &t.acled_sub_event_type);
+        key!(out, "cameo");
+        json::write_str(out, &t.cameo);
+        key!(out, "cameo_name");
+        json::write_str(out, &t.cameo_name);
+    }
+    key!(out, "generic");
+    write_bool(out, e.generic);
+    out.push(b'}');
+}
+
+fn write_bool(out: &mut Vec<u8>, b: bool) {
+    out.extend_from_slice(if b { b"true" } else { b"false" });
+}
+
+/// Actors with their dictionary names and facts: `type` and `affiliation` when the id is a
+/// dictionary actor.
+fn write_actors(out: &mut Vec<u8>, e: &EventState, dict: &Dictionary) -> serde_json::Result<()> {
+    out.push(b'[');
+    for (i, a) in e.actors.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        map.serialize_entry("generic", &self.e.generic)?;
-        map.end()
+        let entry = dict.find(&a.id).map(|i| dict.entry(i));
+        let actor = entry.and_then(|e| match &e.detail {
+            Detail::Actor(actor) => Some(actor),
+            _ => None,
+        });
+        key!(out, first "id");
+        json::write_str(out, &a.id);
+        key!(out, "name");
+        json::write_str(out, entry.map_or(&*a.id, |e| e.name.as_str()));
+        key!(out, "role");
+        json::write_serde(out, &a.role)?;
+        if let Some(actor) = actor {
+            key!(out, "type");
+            json::write_str(out, &actor.actor_type);
+            key!(out, "affiliation");
+            json::write_str(out, &actor.affiliation);
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+    Ok(())
+}
+
+/// Weapons with their dictionary names, and categories when the id is a dictionary weapon.
+fn write_weapons(out: &mut Vec<u8>, e: &EventState, dict: &Dictionary) {
+    out.push(b'[');
+    for (i, w) in e.weapons.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let entry = dict.find(w).map(|i| dict.entry(i));
+        key!(out, first "id");
+        json::write_str(out, w);
+        key!(out, "name");
+        json::write_str(out, entry.map_or(&**w, |e| e.name.as_str()));
+        if let Some(Detail::Weapon(x)) = entry.map(|e| &e.detail) {
+            key!(out, "category");
+            json::write_str(out, x.category.as_str());
+        }
+        out.push(b'}');
+    }
+    out.push(b']');
+}
+
+fn write_count(out: &mut Vec<u8>, count: Option<&Count>) {
+    let Some(c) = count else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    key!(out, first "best");
+    json::write_u64(out, u64::from(c.best));
+    key!(out, "low");
+    json::write_u64(out, u64::from(c.low));
+    key!(out, "high");
+    json::write_u64(out, u64::from(c.high));
+    out.push(b'}');
+}
+
+fn write_optional_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => json::write_str(out, s),
+        None => out.extend_from_slice(b"null"),
     }
 }
 
-struct ActorsJson<'a> {
-    e: &'a EventState,
-    dict: &'a Dictionary,
-}
-
-impl Serialize for ActorsJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.e.actors.len()))?;
-        for a in &self.e.actors {
-            let entry = self.dict.find(&a.id).map(|i| self.dict.entry(i));
-            let actor = entry.and_then(|e| match &e.detail {
-                Detail::Actor(actor) => Some(actor),
-                _ => None,
-            });
-            seq.serialize_element(&ActorJson {
-                id: &a.id,
-                name: entry.map_or(&*a.id, |e| e.name.as_str()),
-                role: a.role,
-                actor_type: actor.map(|x| x.actor_type.as_str()),
-                affiliation: actor.map(|x| x.affiliation.as_str()),
-            })?;
-        }
-        seq.end()
+/// A location in the order the saved state also writes it (`FlatLocation`).
+fn write_location(out: &mut Vec<u8>, l: &LocationState) -> serde_json::Result<()> {
+    key!(out, first "place_id");
+    json::write_str(out, &l.place_id);
+    key!(out, "name");
+    json::write_str(out, &l.name);
+    key!(out, "surface");
+    json::write_str(out, &l.surface);
+    key!(out, "country");
+    json::write_str(out, &l.country);
+    key!(out, "admin1");
+    write_optional_str(out, l.admin1.as_deref());
+    key!(out, "admin1_name");
+    write_optional_str(out, l.admin1_name.as_deref());
+    key!(out, "admin2");
+    write_optional_str(out, l.admin2.as_deref());
+    key!(out, "admin2_name");
+    write_optional_str(out, l.admin2_name.as_deref());
+    key!(out, "lat");
+    json::write_serde(out, &l.lat)?;
+    key!(out, "lon");
+    json::write_serde(out, &l.lon)?;
+    key!(out, "feature_class");
+    json::write_str(out, &l.feature_class);
+    key!(out, "level");
+    json::write_serde(out, &l.level)?;
+    key!(out, "geo_precision");
+    json::write_u64(out, u64::from(l.geo_precision));
+    if let Some(locality) = &l.locality {
+        key!(out, "locality");
+        json::write_str(out, locality);
     }
+    out.push(b'}');
+    Ok(())
 }
 
-#[derive(Serialize)]
-struct ActorJson<'a> {
-    id: &'a str,
-    name: &'a str,
-    role: crate::extract::Role,
-    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
-    actor_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    affiliation: Option<&'a str>,
-}
-
-struct WeaponsJson<'a> {
-    e: &'a EventState,
-    dict: &'a Dictionary,
-}
-
-impl Serialize for WeaponsJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.e.weapons.len()))?;
-        for w in &self.e.weapons {
-            let entry = self.dict.find(w).map(|i| self.dict.entry(i));
-            let category = entry.and_then(|e| match &e.detail {
-                Detail::Weapon(x) => Some(x.category.as_str()),
-                _ => None,
-            });
-            seq.serialize_element(&WeaponJson { id: w, name: entry.map_or(&**w, |e| e.name.as_str()), category })?;
-        }
-        seq.end()
+/// A source as the record shows it: without the processing sequence number and content hash,
+/// which are internal to one dedup partition's state.
+fn write_source(out: &mut Vec<u8>, s: &SourceState) -> serde_json::Result<()> {
+    key!(out, first "article_id");
+    json::write_str(out, &s.article_id);
+    if let Some(url) = s.url() {
+        key!(out, "url");
+        json::write_str(out, url);
     }
-}
-
-#[derive(Serialize)]
-struct WeaponJson<'a> {
-    id: &'a str,
-    name: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    category: Option<&'a str>,
-}
-
-/// The sources as the record shows them: without the processing sequence number, which is
-/// internal to one dedup partition's state.
-struct SourcesJson<'a>(&'a [crate::dedup::SourceState]);
-
-impl Serialize for SourcesJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeSeq;
-        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
-        for s in self.0 {
-            seq.serialize_element(&SourceJson(s))?;
-        }
-        seq.end()
+    if let Some(source) = &s.source {
+        key!(out, "source");
+        json::write_str(out, source);
     }
-}
-
-struct SourceJson<'a>(&'a crate::dedup::SourceState);
-
-impl Serialize for SourceJson<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let s = self.0;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("article_id", &s.article_id)?;
-        if let Some(url) = s.url() {
-            map.serialize_entry("url", url)?;
-        }
-        if let Some(source) = &s.source {
-            map.serialize_entry("source", source)?;
-        }
-        map.serialize_entry("language", &s.language)?;
-        if let Some(p) = s.published_at() {
-            map.serialize_entry("published_at", p)?;
-        }
-        if let Some(d) = &s.duplicate_of {
-            map.serialize_entry("duplicate_of", d)?;
-        }
-        map.serialize_entry("evidence", &crate::dedup::EvidenceRepr::of(s))?;
-        if let Some(f) = &s.fatalities {
-            map.serialize_entry("fatalities", f)?;
-        }
-        if let Some(i) = &s.injured {
-            map.serialize_entry("injured", i)?;
-        }
-        map.end()
+    key!(out, "language");
+    json::write_str(out, s.language.as_str());
+    if let Some(p) = s.published_at() {
+        key!(out, "published_at");
+        json::write_str(out, p);
     }
+    if let Some(d) = &s.duplicate_of {
+        key!(out, "duplicate_of");
+        json::write_str(out, d);
+    }
+    key!(out, "evidence");
+    key!(out, first "start");
+    json::write_u64(out, u64::from(s.evidence.start));
+    key!(out, "end");
+    json::write_u64(out, u64::from(s.evidence.end));
+    key!(out, "sentence");
+    json::write_str(out, s.sentence());
+    out.push(b'}');
+    if let Some(f) = &s.fatalities {
+        key!(out, "fatalities");
+        write_count(out, Some(f));
+    }
+    if let Some(i) = &s.injured {
+        key!(out, "injured");
+        write_count(out, Some(i));
+    }
+    out.push(b'}');
+    Ok(())
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod engine;
 pub mod eval;
 pub mod event;
 pub mod extract;
+pub mod json;
 pub mod language;
 pub mod matcher;
 pub mod normalize;

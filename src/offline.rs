@@ -657,7 +657,7 @@ impl Run<'_> {
                     crate::dedup::Status::Created => self.report.created += 1,
                     crate::dedup::Status::Updated => self.report.updated += 1,
                 }
-                output(write_line(&mut *self.out, &mut self.encoded, &record))?;
+                output(write_line(&mut *self.out, &mut self.encoded, |b| record.write_json(b)))?;
             }
             self.report.tagged += 1;
             return Ok(Ok(()));
@@ -690,10 +690,14 @@ impl Run<'_> {
     }
 }
 
-/// Writes `value` as one JSON line, encoded in `buffer` first.
-fn write_line(out: &mut dyn Write, buffer: &mut Vec<u8>, value: &impl serde::Serialize) -> io::Result<()> {
+/// Writes one JSON line: what `encode` writes into `buffer`, then a line feed.
+fn write_line(
+    out: &mut dyn Write,
+    buffer: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>) -> serde_json::Result<()>,
+) -> io::Result<()> {
     buffer.clear();
-    serde_json::to_writer(&mut *buffer, value)?;
+    encode(buffer)?;
     buffer.push(b'\n');
     out.write_all(buffer)
 }

@@ -30,7 +30,7 @@ fn feed(engine: &mut Engine, line: &str) -> Vec<String> {
     let mut bytes = line.as_bytes().to_vec();
     let article = decode_json(&mut bytes).unwrap();
     let processed = engine.process(&article).unwrap();
-    engine.records(&processed.outcome).map(|r| serde_json::to_string(&r).unwrap()).collect()
+    engine.records(&processed.outcome).map(|r| r.to_json().unwrap()).collect()
 }
 
 /// What makes an event the same event whatever the order: type family, date, place.
@@ -143,7 +143,7 @@ fn feed_redelivered(engine: &mut Engine, line: &str) -> Vec<String> {
     engine
         .records(&processed.outcome)
         .chain(engine.replay_records(&processed.outcome))
-        .map(|r| serde_json::to_string(&r).unwrap())
+        .map(|r| r.to_json().unwrap())
         .collect()
 }
 
@@ -312,10 +312,8 @@ fn feed_received(engine: &mut Engine, line: &str, day: &str) -> (lexwire::dedup:
     let mut bytes = line.as_bytes().to_vec();
     let article = decode_json(&mut bytes).unwrap();
     let processed = engine.process(&article).unwrap();
-    let records = engine
-        .records(&processed.outcome)
-        .map(|r| serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap())
-        .collect();
+    let records =
+        engine.records(&processed.outcome).map(|r| serde_json::from_str(&r.to_json().unwrap()).unwrap()).collect();
     (processed.outcome, records)
 }
 

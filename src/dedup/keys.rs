@@ -18,6 +18,15 @@ pub struct EventKey(pub u64);
 impl EventKey {
     const PREFIX: &'static str = "ev_";
 
+    /// Appends the id as a JSON string: the prefix and the hex digits, nothing to escape.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.push(b'"');
+        out.extend_from_slice(Self::PREFIX.as_bytes());
+        out.extend((0..16).rev().map(|i| HEX[(self.0 >> (4 * i)) as usize & 0xf]));
+        out.push(b'"');
+    }
+
     /// The key of a lexwire event id; `None` for any other string.
     pub fn parse(id: &str) -> Option<EventKey> {
         let hex = id.strip_prefix(Self::PREFIX)?;

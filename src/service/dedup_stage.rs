@@ -187,7 +187,8 @@ pub(super) async fn run(shared: Arc<Shared>) -> Result<(), ServiceError> {
                         for record in engine.records(&outcome).chain(engine.replay_records(&outcome)) {
                             let status = if record.status == Status::Created { "created" } else { "updated" };
                             metrics.events.with_label_values(&[status, record.event.family()]).inc();
-                            let json = serde_json::to_vec(&record).expect("records serialize");
+                            let mut json = Vec::with_capacity(2048);
+                            record.write_json(&mut json).expect("records serialize");
                             if s.config.pipeline.print_events {
                                 println!("{}", String::from_utf8_lossy(&json));
                             }

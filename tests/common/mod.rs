@@ -70,7 +70,10 @@ pub fn events_of(text: &str, language: Option<&str>, published_at: &str) -> Vec<
         text: Cow::Borrowed(text),
     };
     let processed = engine.process(&article).expect("text is small");
-    engine.records(&processed.outcome).map(|r| serde_json::to_value(&r).expect("records serialize")).collect()
+    engine
+        .records(&processed.outcome)
+        .map(|r| serde_json::from_str(&r.to_json().expect("records serialize")).expect("records are JSON"))
+        .collect()
 }
 
 /// Copies a folder tree (a dictionary folder to edit in a test).

@@ -1,0 +1,185 @@
+//! JSON strings written without a serializer, byte for byte as `serde_json` writes them: for the
+//! records lexwire writes by hand (tag lines, event records), where the serializer's string
+//! escaping, one byte at a time through a table, was the largest single cost.
+
+/// Eight copies of a byte.
+const fn splat(b: u8) -> u64 {
+    0x0101_0101_0101_0101 * b as u64
+}
+
+const HIGH: u64 = splat(0x80);
+
+/// The high bit of every byte of `x` that equals zero. A borrow can only carry upward, so the
+/// lowest bit set marks the first zero byte exactly, and no zero byte goes unmarked.
+const fn zero_bytes(x: u64) -> u64 {
+    x.wrapping_sub(splat(1)) & !x & HIGH
+}
+
+/// The bytes of `x` (eight, first lowest) that JSON must escape: control characters, the quote
+/// and the backslash. The lowest bit set marks the first exactly (see [`zero_bytes`]).
+const fn to_escape(x: u64) -> u64 {
+    let control = x.wrapping_sub(splat(0x20)) & !x & HIGH;
+    control | zero_bytes(x ^ splat(b'"')) | zero_bytes(x ^ splat(b'\\'))
+}
+
+fn must_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// The first byte at or after `from` that JSON must escape.
+#[inline]
+fn next_to_escape(bytes: &[u8], mut from: usize) -> Option<usize> {
+    while let Some(eight) = bytes.get(from..from + 8) {
+        let marks = to_escape(u64::from_le_bytes(eight.try_into().expect("eight bytes")));
+        if marks != 0 {
+            return Some(from + (marks.trailing_zeros() / 8) as usize);
+        }
+        from += 8;
+    }
+    bytes[from..].iter().position(|&b| must_escape(b)).map(|i| from + i)
+}
+
+/// Appends `s` as a JSON string, escaped as `serde_json` escapes it: `\"`, `\\`, the short forms
+/// of backspace, tab, line feed, form feed and carriage return, `\u00xx` (lowercase) for the
+/// other control characters; everything else, multi-byte characters included, as it is.
+#[inline]
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
+    out.push(b'"');
+    match next_to_escape(bytes, 0) {
+        // Nearly every string: its own bytes.
+        None => out.extend_from_slice(bytes),
+        Some(at) => write_escaped(out, bytes, at),
+    }
+    out.push(b'"');
+}
+
+/// The inside of a JSON string whose first byte to escape is at `at`.
+#[cold]
+#[inline(never)]
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8], mut at: usize) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut start = 0;
+    loop {
+        out.extend_from_slice(&bytes[start..at]);
+        let b = bytes[at];
+        match b {
+            b'"' => out.extend_from_slice(br#"\""#),
+            b'\\' => out.extend_from_slice(br"\\"),
+            0x08 => out.extend_from_slice(br"\b"),
+            b'\t' => out.extend_from_slice(br"\t"),
+            b'\n' => out.extend_from_slice(br"\n"),
+            0x0c => out.extend_from_slice(br"\f"),
+            b'\r' => out.extend_from_slice(br"\r"),
+            _ => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]),
+        }
+        start = at + 1;
+        match next_to_escape(bytes, start) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether `s` is written as it is between quotes: nothing in it to escape (checked at compile
+/// time for the keys of [`key!`]).
+pub const fn is_plain(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Appends an object's key, quoted, and its colon: `key!(out, first "a")` opens the object with its
+/// first key, `key!(out, "b")` adds one after a comma. The key is a literal with nothing to
+/// escape (a compile-time check), so the bytes are a constant.
+#[macro_export]
+macro_rules! key {
+    ($out:expr, first $key:literal) => {{
+        const _: () = assert!($crate::json::is_plain($key), "a key with nothing to escape");
+        $out.extend_from_slice(concat!("{\"", $key, "\":").as_bytes())
+    }};
+    ($out:expr, $key:literal) => {{
+        const _: () = assert!($crate::json::is_plain($key), "a key with nothing to escape");
+        $out.extend_from_slice(concat!(",\"", $key, "\":").as_bytes())
+    }};
+}
+pub use key;
+
+/// Appends an unsigned integer.
+pub fn write_u64(out: &mut Vec<u8>, n: u64) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+}
+
+/// Appends `value` as `serde_json` writes it: for the small parts of a record (numbers with a
+/// fraction, enums, nested facts) whose bytes the serializer decides.
+///
+/// # Errors
+/// What the serializer reports.
+pub fn write_serde(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) -> serde_json::Result<()> {
+    serde_json::to_writer(out, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn serde(s: &str) -> Vec<u8> {
+        serde_json::to_vec(s).unwrap()
+    }
+
+    fn ours(s: &str) -> Vec<u8> {
+        let mut out = b"prefix".to_vec();
+        write_str(&mut out, s);
+        out.split_off(6)
+    }
+
+    #[test]
+    fn every_byte_that_escapes_escapes_as_serde_json_writes_it_at_every_position() {
+        // Each ASCII byte alone, and at each offset of a 17-byte string (both sides of the
+        // eight-byte steps and the tail), next to multi-byte characters.
+        for b in 0u8..0x80 {
+            let c = char::from(b);
+            assert_eq!(ours(&c.to_string()), serde(&c.to_string()), "{b:#x}");
+            for at in 0..17 {
+                let mut s: Vec<char> = "abcdefghéjklmnopq".chars().collect();
+                s[at] = c;
+                let s: String = s.into_iter().collect();
+                assert_eq!(ours(&s), serde(&s), "{b:#x} at {at}: {s:?}");
+            }
+        }
+        for s in
+            ["", "\"\"\"\"\"\"\"\"\"", "\\\\\\\\\\\\\\\\\\\\", "\u{7f}\u{80}\u{ff}\u{2028}\u{1f600}", "a\u{0}b\u{1f}c"]
+        {
+            assert_eq!(ours(s), serde(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn keys_open_an_object_or_follow_a_comma() {
+        let mut out = Vec::new();
+        key!(out, first "a");
+        write_u64(&mut out, 7);
+        key!(out, "b_c");
+        write_u64(&mut out, u64::MAX);
+        assert_eq!(out, br#"{"a":7,"b_c":18446744073709551615"#);
+        assert!(is_plain("event_id") && !is_plain("a\"b") && !is_plain("a\\b") && !is_plain("a\nb"));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn any_string_is_written_as_serde_json_writes_it(s in "(\\PC|[\\x00-\\x1f\"\\\\\u{7f}])*") {
+            prop_assert_eq!(ours(&s), serde(&s));
+        }
+    }
+}
