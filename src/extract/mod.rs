@@ -2524,35 +2524,44 @@ impl<'a> std::ops::Deref for LastWords<'a> {
 /// The last `n` (at most [`LAST_WORDS_MAX`]) words before the end of `text`, last first: runs
 /// of alphanumeric characters. Lowercase ASCII comparisons are left to the caller.
 fn last_words(text: &str, n: usize) -> LastWords<'_> {
+    use fire::{BYTE_CLASS, ByteClass};
     debug_assert!(n <= LAST_WORDS_MAX, "at most {LAST_WORDS_MAX} words");
     let n = n.min(LAST_WORDS_MAX);
     let mut found = LastWords { words: [""; LAST_WORDS_MAX], len: 0 };
-    let mut end = text.len();
     let bytes = text.as_bytes();
+    // Whether the character that ends at `at` is alphanumeric, and its length, for a character
+    // of more than one byte.
+    let multibyte = |at: usize| {
+        let c = text[..at].chars().next_back().expect("a character ends here");
+        (c.is_alphanumeric(), c.len_utf8())
+    };
+    // Backwards a word at a time: the separators before `at`, then the word's characters; an
+    // ASCII byte is one character, read from the table.
     let mut at = text.len();
-    // Backwards a character at a time: an ASCII byte is one; else the character is decoded.
-    while at > 0 {
-        if found.len == n {
-            return found;
-        }
-        let (i, alphanumeric) = match bytes[at - 1] {
-            b if b.is_ascii() => (at - 1, b.is_ascii_alphanumeric()),
-            _ => {
-                let c = text[..at].chars().next_back().expect("a character ends here");
-                (at - c.len_utf8(), c.is_alphanumeric())
+    while found.len < n {
+        loop {
+            let Some(&b) = bytes[..at].last() else { return found };
+            match BYTE_CLASS[usize::from(b)] {
+                ByteClass::Alphanumeric => break,
+                ByteClass::Separator => at -= 1,
+                ByteClass::Multibyte => match multibyte(at) {
+                    (true, _) => break,
+                    (false, len) => at -= len,
+                },
             }
-        };
-        if !alphanumeric {
-            if at < end {
-                found.words[found.len] = &text[at..end];
-                found.len += 1;
-            }
-            end = i;
         }
-        at = i;
-    }
-    if found.len < n && end > 0 {
-        found.words[found.len] = &text[..end];
+        let end = at;
+        while let Some(&b) = bytes[..at].last() {
+            match BYTE_CLASS[usize::from(b)] {
+                ByteClass::Alphanumeric => at -= 1,
+                ByteClass::Separator => break,
+                ByteClass::Multibyte => match multibyte(at) {
+                    (true, len) => at -= len,
+                    (false, _) => break,
+                },
+            }
+        }
+        found.words[found.len] = &text[at..end];
         found.len += 1;
     }
     found
