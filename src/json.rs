@@ -22,7 +22,7 @@ const fn to_escape(x: u64) -> u64 {
     control | zero_bytes(x ^ splat(b'"')) | zero_bytes(x ^ splat(b'\\'))
 }
 
-fn must_escape(b: u8) -> bool {
+const fn must_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
@@ -89,8 +89,7 @@ pub const fn is_plain(s: &str) -> bool {
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x20 || b == b'"' || b == b'\\' {
+        if must_escape(bytes[i]) {
             return false;
         }
         i += 1;
