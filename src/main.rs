@@ -45,6 +45,9 @@ enum Command {
     Tag(TagArgs),
     /// Run the pipeline service: Kafka in, event records out. With no brokers configured it
     /// starts an embedded broker, loads the sample articles and prints the events it publishes.
+    ///
+    /// Exit status: 0 after a clean stop (SIGTERM, SIGINT, idle), 2 on a fatal error, 3 when the
+    /// stop overran pipeline.shutdown_timeout_secs by 15 s and was cut short.
     Run(RunArgs),
     /// Score lexwire's events against labelled data (an ACLED or GTD CSV export): event found,
     /// sub-event type, fatalities, injured, date, place. Every row is processed on its own.

@@ -430,6 +430,17 @@ mod tests {
 
     use super::watch_stop;
 
+    #[tokio::test]
+    async fn a_stop_asked_for_before_a_task_listens_is_seen() {
+        let (stop, _) = watch::channel(false);
+        stop.send_replace(true);
+        // Subscribed after the stop: `changed()` would wait for a new value for ever.
+        let mut late = stop.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), super::stop_requested(&mut late))
+            .await
+            .expect("the stop already sent is seen at once");
+    }
+
     #[test]
     fn the_stop_watch_acts_on_a_stop_that_outlives_its_bound_and_only_then() {
         // Stopped in time: the state went before the bound.
