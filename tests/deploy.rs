@@ -101,3 +101,24 @@ fn the_kubernetes_configmap_holds_a_valid_configuration() {
         "KEDA is capped at the partition count"
     );
 }
+
+/// The number after `key` in `text` (its first occurrence), as `key: 40` or `key = 40` writes it.
+fn number_after(text: &str, key: &str) -> u64 {
+    let rest = &text[text.find(key).unwrap_or_else(|| panic!("{key} is set")) + key.len()..];
+    let digits: String = rest.trim_start_matches([':', '=', ' ']).chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("{key} is a number"))
+}
+
+/// A platform that kills the process before its stop's bound (the drain's deadline and the grace
+/// the watchdog gives a hung Kafka client) loses the drain and the log line that says why.
+#[test]
+fn the_deploy_files_give_the_stop_its_whole_bound_before_a_kill() {
+    let grace = lexwire::service::STOP_GRACE.as_secs();
+    let read = |p: &str| std::fs::read_to_string(common::repo_path(p)).unwrap();
+    let k8s = number_after(&read("deploy/k8s/deployment.yaml"), "terminationGracePeriodSeconds");
+    let k8s_timeout = number_after(&read("deploy/k8s/configmap.yaml"), "shutdown_timeout_secs");
+    assert!(k8s > k8s_timeout + grace, "Kubernetes: {k8s} s must exceed {k8s_timeout} + {grace} s");
+    let compose = number_after(&read("deploy/compose.yaml"), "stop_grace_period");
+    let example_timeout = number_after(&read("deploy/lexwire.example.toml"), "shutdown_timeout_secs");
+    assert!(compose > example_timeout + grace, "compose: {compose} s must exceed {example_timeout} + {grace} s");
+}
