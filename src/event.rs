@@ -93,9 +93,7 @@ impl EventRecord<'_> {
         out.push(b'}');
         Ok(())
     }
-}
 
-impl EventRecord<'_> {
     /// The record as one JSON object, in a string of its own ([`EventRecord::write_json`]).
     ///
     /// # Errors

@@ -173,7 +173,6 @@ impl Shared {
     }
 }
 
-/// `now + d`, or a day past now for a duration `Instant` cannot hold.
 /// Resolves once the stop is asked for, including when it was before the call (a receiver
 /// subscribed after the stop began never sees it "change").
 async fn stop_requested(stop: &mut watch::Receiver<bool>) {
@@ -217,6 +216,7 @@ pub fn watch_stop(
     })
 }
 
+/// `now + d`, or a day past now for a duration `Instant` cannot hold.
 fn deadline_in(d: Duration) -> Instant {
     let now = Instant::now();
     now.checked_add(d).unwrap_or_else(|| now + Duration::from_secs(86_400))
