@@ -584,30 +584,31 @@ fn regression_two_reports_of_one_event_in_articles_about_other_governorates_give
     assert_eq!(sources, BTreeSet::from(["aleppo-daily-1", "euphrates-post-1"]), "{last:#}");
 }
 
+/// Runs lexwire (stop deadline 2 s) on the seeds with `env` added, waits for their records and
+/// `settle`, makes the broker stop answering (every answer delayed 600 s), sends SIGTERM: the
+/// exit status, the log and how long the stop took.
+fn stop_with_a_silent_broker(env: &[(&str, &str)], settle: Duration) -> (std::process::ExitStatus, String, Duration) {
+    let c = cluster(1);
+    let base =
+        [RUN_ENV[0], WINDOW, ("LEXWIRE_PIPELINE_IDLE_EXIT_SECS", "0"), ("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "2")];
+    let run = kafka::lexwire_run(&c.bootstrap, &[&base[..], env].concat());
+    let messages = kafka::seed_messages();
+    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
+    let offline = kafka::offline_events_with(&messages, &["--window-days", WINDOW_DAYS]);
+    kafka::wait_for_records(&c.bootstrap, "events", offline.len(), Duration::from_secs(90));
+    std::thread::sleep(settle);
+    c.mock.broker_round_trip_time(1, Duration::from_secs(600)).unwrap();
+    kafka::terminate(&run);
+    kafka::wait_exit(run, Duration::from_secs(120))
+}
+
 /// A stop bounded in time when the broker stops answering: the stages commit what they finished,
 /// the consumers' close (leaving the group waits for the coordinator) gets the stop's deadline
 /// and a grace, and the process exits 0 without it, saying so.
 #[test]
 fn a_stop_whose_broker_no_longer_answers_ends_within_its_deadline_and_grace() {
-    let c = cluster(1);
-    let run = kafka::lexwire_run(
-        &c.bootstrap,
-        &[
-            RUN_ENV[0],
-            WINDOW,
-            ("LEXWIRE_PIPELINE_IDLE_EXIT_SECS", "0"),
-            ("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "2"),
-        ],
-    );
-    let messages = kafka::seed_messages();
-    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
-    let offline = kafka::offline_events_with(&messages, &["--window-days", WINDOW_DAYS]);
-    kafka::wait_for_records(&c.bootstrap, "events", offline.len(), Duration::from_secs(90));
-    // Auto-commit (every second) has committed the input; from now on, every request waits.
-    std::thread::sleep(Duration::from_secs(3));
-    c.mock.broker_round_trip_time(1, Duration::from_secs(600)).unwrap();
-    kafka::terminate(&run);
-    let (status, log, took) = kafka::wait_exit(run, Duration::from_secs(60));
+    // Auto-commit (every second) commits the input before the broker goes silent.
+    let (status, log, took) = stop_with_a_silent_broker(&[], Duration::from_secs(3));
     assert!(status.success(), "{status}\n{log}");
     assert!(log.contains("close (leaving the group) did not end in time"), "the log says why:\n{log}");
     assert!(log.contains("everything processed was committed"), "{log}");
@@ -621,26 +622,9 @@ fn a_stop_whose_broker_no_longer_answers_ends_within_its_deadline_and_grace() {
 /// deadline and its grace (15 s) — not after librdkafka's own timeouts.
 #[test]
 fn a_stop_that_hangs_in_its_final_commit_is_ended_by_the_watchdog_with_status_3() {
-    let c = cluster(1);
-    let run = kafka::lexwire_run(
-        &c.bootstrap,
-        &[
-            RUN_ENV[0],
-            WINDOW,
-            ("LEXWIRE_PIPELINE_IDLE_EXIT_SECS", "0"),
-            ("LEXWIRE_PIPELINE_SHUTDOWN_TIMEOUT_SECS", "2"),
-            // Offsets are stored as records are acknowledged, committed only by the stop.
-            ("LEXWIRE_KAFKA_CONSUMER_AUTO_COMMIT_INTERVAL_MS", "3600000"),
-        ],
-    );
-    let messages = kafka::seed_messages();
-    kafka::produce(&c.bootstrap, "articles", Some(0), &messages);
-    let offline = kafka::offline_events_with(&messages, &["--window-days", WINDOW_DAYS]);
-    kafka::wait_for_records(&c.bootstrap, "events", offline.len(), Duration::from_secs(90));
-    std::thread::sleep(Duration::from_secs(1));
-    c.mock.broker_round_trip_time(1, Duration::from_secs(600)).unwrap();
-    kafka::terminate(&run);
-    let (status, log, took) = kafka::wait_exit(run, Duration::from_secs(120));
+    // Offsets are stored as records are acknowledged, committed only by the stop.
+    let no_auto_commit = ("LEXWIRE_KAFKA_CONSUMER_AUTO_COMMIT_INTERVAL_MS", "3600000");
+    let (status, log, took) = stop_with_a_silent_broker(&[no_auto_commit], Duration::from_secs(1));
     assert_eq!(status.code(), Some(3), "{log}");
     assert!(log.contains("the stop did not end within pipeline.shutdown_timeout_secs plus 15 s"), "{log}");
     // The watchdog fires 17 s after the stop began; librdkafka's request timeout is 60 s.
