@@ -7,7 +7,7 @@
 //! dictionary named by its `dictionary_version`.
 
 use crate::dedup::{EventState, LocationState, SourceState, Status};
-use crate::dictionary::{Detail, Dictionary};
+use crate::dictionary::{Detail, Dictionary, Entry};
 use crate::extract::casualties::Count;
 use crate::json::{self, key};
 
@@ -167,6 +167,17 @@ fn write_bool(out: &mut Vec<u8>, b: bool) {
     out.extend_from_slice(if b { b"true" } else { b"false" });
 }
 
+/// `{"id":…,"name":…` of an actor or weapon: the dictionary's name when the id is one of its
+/// entries (returned, for the facts the caller adds), else the id; the caller closes the object.
+fn write_named<'d>(out: &mut Vec<u8>, id: &str, dict: &'d Dictionary) -> Option<&'d Entry> {
+    let entry = dict.find(id).map(|i| dict.entry(i));
+    key!(out, first "id");
+    json::write_str(out, id);
+    key!(out, "name");
+    json::write_str(out, entry.map_or(id, |e| e.name.as_str()));
+    entry
+}
+
 /// Actors with their dictionary names and facts: `type` and `affiliation` when the id is a
 /// dictionary actor.
 fn write_actors(out: &mut Vec<u8>, e: &EventState, dict: &Dictionary) -> serde_json::Result<()> {
@@ -175,18 +186,10 @@ fn write_actors(out: &mut Vec<u8>, e: &EventState, dict: &Dictionary) -> serde_j
         if i > 0 {
             out.push(b',');
         }
-        let entry = dict.find(&a.id).map(|i| dict.entry(i));
-        let actor = entry.and_then(|e| match &e.detail {
-            Detail::Actor(actor) => Some(actor),
-            _ => None,
-        });
-        key!(out, first "id");
-        json::write_str(out, &a.id);
-        key!(out, "name");
-        json::write_str(out, entry.map_or(&*a.id, |e| e.name.as_str()));
+        let entry = write_named(out, &a.id, dict);
         key!(out, "role");
         json::write_serde(out, &a.role)?;
-        if let Some(actor) = actor {
+        if let Some(Detail::Actor(actor)) = entry.map(|e| &e.detail) {
             key!(out, "type");
             json::write_str(out, &actor.actor_type);
             key!(out, "affiliation");
@@ -205,12 +208,7 @@ fn write_weapons(out: &mut Vec<u8>, e: &EventState, dict: &Dictionary) {
         if i > 0 {
             out.push(b',');
         }
-        let entry = dict.find(w).map(|i| dict.entry(i));
-        key!(out, first "id");
-        json::write_str(out, w);
-        key!(out, "name");
-        json::write_str(out, entry.map_or(&**w, |e| e.name.as_str()));
-        if let Some(Detail::Weapon(x)) = entry.map(|e| &e.detail) {
+        if let Some(Detail::Weapon(x)) = write_named(out, w, dict).map(|e| &e.detail) {
             key!(out, "category");
             json::write_str(out, x.category.as_str());
         }

@@ -100,7 +100,6 @@ pub const fn is_plain(s: &str) -> bool {
 /// Appends an object's key, quoted, and its colon: `key!(out, first "a")` opens the object with its
 /// first key, `key!(out, "b")` adds one after a comma. The key is a literal with nothing to
 /// escape (a compile-time check), so the bytes are a constant.
-#[macro_export]
 macro_rules! key {
     ($out:expr, first $key:literal) => {{
         const _: () = assert!($crate::json::is_plain($key), "a key with nothing to escape");
@@ -111,7 +110,7 @@ macro_rules! key {
         $out.extend_from_slice(concat!(",\"", $key, "\":").as_bytes())
     }};
 }
-pub use key;
+pub(crate) use key;
 
 /// Appends an unsigned integer.
 pub fn write_u64(out: &mut Vec<u8>, n: u64) {
