@@ -46,6 +46,51 @@ impl DateValue {
         }
     }
 
+    /// Appends [`DateValue::iso`] to `out`: the forms with a year, month or day digit by digit,
+    /// the rest through [`DateValue::iso`] (a date tag's id and name both hold it, and one tag
+    /// in twenty is a date).
+    pub fn write_iso(&self, out: &mut Vec<u8>) {
+        /// `v` in `width` digits, zeros first; `v` is under `10^width`.
+        fn padded(out: &mut Vec<u8>, v: u32, width: u32) {
+            let mut unit = 10u32.pow(width - 1);
+            while unit > 0 {
+                out.push(b'0' + (v / unit % 10) as u8);
+                unit /= 10;
+            }
+        }
+        // A value past its width is written by the general form, as are the forms without digits.
+        let y = self.year.filter(|y| (0..10_000).contains(y)).map(|y| y as u32);
+        let (m, d) = (self.month.filter(|m| *m < 100).map(u32::from), self.day.filter(|d| *d < 100).map(u32::from));
+        let fits =
+            (self.year.is_some(), self.month.is_some(), self.day.is_some()) == (y.is_some(), m.is_some(), d.is_some());
+        match (y, m, d) {
+            (Some(y), Some(m), Some(d)) if fits => {
+                padded(out, y, 4);
+                out.push(b'-');
+                padded(out, m, 2);
+                out.push(b'-');
+                padded(out, d, 2);
+            }
+            (None, Some(m), Some(d)) if fits => {
+                out.extend_from_slice(b"--");
+                padded(out, m, 2);
+                out.push(b'-');
+                padded(out, d, 2);
+            }
+            (Some(y), Some(m), None) if fits => {
+                padded(out, y, 4);
+                out.push(b'-');
+                padded(out, m, 2);
+            }
+            (None, Some(m), None) if fits => {
+                out.extend_from_slice(b"--");
+                padded(out, m, 2);
+            }
+            (Some(y), None, _) if fits => padded(out, y, 4),
+            _ => out.extend_from_slice(self.iso().as_bytes()),
+        }
+    }
+
     pub(crate) fn empty(precision: DatePrecision) -> Self {
         DateValue {
             year: None,
@@ -270,4 +315,38 @@ fn spaces_or_hyphen(gap: &str) -> bool {
 fn spaces_or_of(gap: &str) -> bool {
     let g = gap.trim();
     gap.len() <= 6 && (g.is_empty() || g.eq_ignore_ascii_case("of") || g.eq_ignore_ascii_case("de"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The digit-by-digit writer gives what the general form gives, for values in and past
+        /// their widths and every combination of known parts.
+        #[test]
+        fn write_iso_writes_what_iso_gives(
+            year in proptest::option::of(prop_oneof![0..10_000i32, -20..20i32, 9_990..100_000i32, Just(i32::MIN)]),
+            month in proptest::option::of(prop_oneof![1..13u8, any::<u8>()]),
+            day in proptest::option::of(prop_oneof![1..32u8, any::<u8>()]),
+            weekday in proptest::option::of(1..8u8),
+            relative_days in proptest::option::of(-40..40i32),
+            previous in any::<bool>(),
+        ) {
+            let d = DateValue {
+                year,
+                month,
+                day,
+                weekday,
+                part: None,
+                relative_days,
+                anchor: Some(if previous { DateAnchor::Previous } else { DateAnchor::Published }),
+                precision: DatePrecision::Day,
+            };
+            let mut out = b"before".to_vec();
+            d.write_iso(&mut out);
+            prop_assert_eq!(String::from_utf8(out).unwrap(), format!("before{}", d.iso()));
+        }
+    }
 }
