@@ -47,8 +47,8 @@ impl DateValue {
     }
 
     /// Appends [`DateValue::iso`] to `out`: the forms with a year, month or day digit by digit,
-    /// the rest through [`DateValue::iso`] (a date tag's id and name both hold it, and one tag
-    /// in twenty is a date).
+    /// the rest through [`DateValue::iso`] (a date tag's id and name both hold it, and in news
+    /// text about one tag in ten is a date).
     pub fn write_iso(&self, out: &mut Vec<u8>) {
         /// `v` in `width` digits, zeros first; `v` is under `10^width`.
         fn padded(out: &mut Vec<u8>, v: u32, width: u32) {
