@@ -43,20 +43,12 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::{CasualtyRole, CueKind, Detail, Dictionary, EntryKind, NegationKind};
 use crate::tag::Tag;
 
-/// A finder of fixed phrases, ASCII case aside: one pass over a sentence for all of them.
-pub(crate) fn phrase_finder(phrases: &[&str]) -> AhoCorasick {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-        .build(phrases)
-        .expect("a few fixed phrases always build")
-}
+use super::finder::Finder;
 
 /// A count of people with its uncertainty. 32 bits: no event harms more people than that, and
 /// the dedup state keeps four counts per event.
@@ -305,12 +297,12 @@ struct Phrases {
 
 impl Phrases {
     fn find(text: &str, sentence: std::ops::Range<usize>) -> Phrases {
-        static FINDER: LazyLock<AhoCorasick> =
-            LazyLock::new(|| phrase_finder(&BESIDES.iter().copied().chain(["across"]).collect::<Vec<_>>()));
+        static FINDER: LazyLock<Finder> =
+            LazyLock::new(|| Finder::phrases(&BESIDES.iter().copied().chain(["across"]).collect::<Vec<_>>()));
         let mut found = Phrases { besides: [None; BESIDES.len()], across: false };
         // No two of the phrases can overlap (none ends with another's start or holds another): a
         // search that resumes after each match sees them all.
-        for m in FINDER.find_iter(&text.as_bytes()[sentence.clone()]) {
+        for m in FINDER.find_all(&text.as_bytes()[sentence.clone()]) {
             match found.besides.get_mut(m.pattern().as_usize()) {
                 Some(first) => _ = first.get_or_insert(sentence.start + m.start()),
                 None => found.across = true,

@@ -34,13 +34,14 @@
 
 pub mod casualties;
 pub mod dates;
+mod finder;
 pub mod fire;
 pub mod sentences;
 pub mod split_phrases;
 
 use std::sync::{Arc, LazyLock};
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind};
+use finder::Finder;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -1509,16 +1510,10 @@ impl Extractor {
                 let after = &text[t.end..window_after(text, t.end, 60)];
                 let clause = after.find(['.', ';']).map_or(after, |p| &after[..p]);
                 // ASCII case aside: no other character lowercases to a letter of these.
-                static OFF_DUTY: LazyLock<AhoCorasick> = LazyLock::new(|| {
-                    casualties::phrase_finder(&[
-                        "off-duty",
-                        "off duty",
-                        "not on duty",
-                        "hors service",
-                        "pas en service",
-                    ])
+                static OFF_DUTY: LazyLock<Finder> = LazyLock::new(|| {
+                    Finder::phrases(&["off-duty", "off duty", "not on duty", "hors service", "pas en service"])
                 });
-                let off_duty = OFF_DUTY.is_match(clause);
+                let off_duty = OFF_DUTY.is_match(clause.as_bytes());
                 if former || off_duty { Some(true) } else { (!is_neutral_person(head)).then_some(false) }
             }
             _ => None,
@@ -1996,7 +1991,7 @@ const PLACE_NOUNS: [&str; 14] = [
 /// The name of a place the gazetteer does not know that the sentence names with a noun that says
 /// it is one: "in the village of Um Adasa", "in Falahat village", "dans le village de Tell Karam". A
 /// capitalized name with no place tag on it, right after "<noun> of" / "<noun> de", or right
-/// before the noun. The nouns are found by one automaton pass over the sentence.
+/// before the noun. The nouns are found by one search of the sentence for all of them.
 fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option<(usize, usize)> {
     let s = &text[sentence.start..sentence.end];
     let tagged = |at: usize| {
@@ -2005,12 +2000,12 @@ fn unknown_named_place(text: &str, sentence: &Sentence, tags: &[&Tag]) -> Option
     };
     let capital = |w: &str| w.chars().next().is_some_and(char::is_uppercase);
     // Words by bytes: ASCII letters and digits, and every non-ASCII byte (so "localité" and
-    // Arabic words stay whole), whatever the script. The nouns are found by the automaton, each
+    // Arabic words stay whole), whatever the script. The nouns are found by the searcher, each
     // a whole word; most sentences have none.
-    static NOUNS: LazyLock<AhoCorasick> = LazyLock::new(|| whole_word_automaton(&PLACE_NOUNS));
+    static NOUNS: LazyLock<Finder> = LazyLock::new(|| Finder::leftmost_longest(&PLACE_NOUNS));
     let bytes = s.as_bytes();
     let in_word = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
-    let nouns = NOUNS.find_iter(bytes).filter(|m| {
+    let nouns = NOUNS.find_all(bytes).into_iter().filter(|m| {
         (m.start() == 0 || !in_word(bytes[m.start() - 1])) && bytes.get(m.end()).is_none_or(|&b| !in_word(b))
     });
     for m in nouns {
@@ -2170,22 +2165,9 @@ fn names_the_doers_again(sentence: &str) -> bool {
     false
 }
 
-/// An automaton that finds, ASCII case aside, every occurrence of a list of words (of word
-/// characters only) that is a whole word of a text: leftmost-longest, so a search that meets a
-/// word of the list at a word's start takes the whole word ("these", not "the"), and a match
-/// inside a longer word ends within it, before the next word starts.
-fn whole_word_automaton(words: &[&str]) -> AhoCorasick {
-    AhoCorasick::builder()
-        .ascii_case_insensitive(true)
-        .match_kind(aho_corasick::MatchKind::LeftmostLongest)
-        .kind(Some(AhoCorasickKind::DFA))
-        .build(words)
-        .expect("a few fixed words always build")
-}
-
-/// Finds the whole words of a fixed list in a text, ASCII case aside: one pass of an automaton,
-/// where reading each word of the text and comparing it with the list takes many.
-struct WordFinder(AhoCorasick);
+/// Finds the whole words of a fixed list in a text, ASCII case aside: one pass of a searcher,
+/// where reading each word of the text and comparing it with the list takes more.
+struct WordFinder(Finder);
 
 impl WordFinder {
     /// # Panics
@@ -2193,17 +2175,19 @@ impl WordFinder {
     fn new<'w>(words: impl IntoIterator<Item = &'w str>) -> WordFinder {
         let words: Vec<&str> = words.into_iter().collect();
         assert!(words.iter().all(|w| w.chars().all(char::is_alphanumeric)), "whole words only: {words:?}");
-        WordFinder(whole_word_automaton(&words))
+        WordFinder(Finder::leftmost_longest(&words))
     }
 
     /// (start, end, index in the list) of each word of the list that is a whole word of `text`
     /// (a run of alphanumeric characters, as [`fire::words_with_offsets`] reads them), in text
     /// order.
     fn find<'t>(&'t self, text: &'t str) -> impl Iterator<Item = (usize, usize, usize)> + 't {
-        self.0.find_iter(text).map(|m| (m.start(), m.end(), m.pattern().as_usize())).filter(|&(s, e, _)| {
-            text[..s].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
-                && text[e..].chars().next().is_none_or(|c| !c.is_alphanumeric())
-        })
+        self.0.find_all(text.as_bytes()).into_iter().map(|m| (m.start(), m.end(), m.pattern().as_usize())).filter(
+            |&(s, e, _)| {
+                text[..s].chars().next_back().is_none_or(|c| !c.is_alphanumeric())
+                    && text[e..].chars().next().is_none_or(|c| !c.is_alphanumeric())
+            },
+        )
     }
 }
 
