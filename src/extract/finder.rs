@@ -26,7 +26,8 @@ impl Finder {
     /// start: checked here), so that every occurrence is a match whatever the semantics.
     ///
     /// # Panics
-    /// If two phrases could overlap, or one is empty (the lists are the code's own).
+    /// If two phrases could overlap, or one is empty or listed twice (the lists are the code's
+    /// own).
     pub(crate) fn phrases(phrases: &[&str]) -> Finder {
         let lower: Vec<String> = phrases.iter().map(|p| p.to_ascii_lowercase()).collect();
         for a in &lower {
@@ -47,8 +48,15 @@ impl Finder {
     }
 
     /// A leftmost-longest searcher of `patterns`.
+    ///
+    /// # Panics
+    /// If a pattern is empty or listed twice, ASCII case aside (the searchers could then name
+    /// different ones of the two for a match).
     fn build(patterns: &[&str]) -> Finder {
         assert!(patterns.iter().all(|p| !p.is_empty()), "no empty pattern: {patterns:?}");
+        for (i, p) in patterns.iter().enumerate() {
+            assert!(!patterns[..i].iter().any(|q| q.eq_ignore_ascii_case(p)), "{p:?} listed twice");
+        }
         let packed = packed::Config::new()
             .match_kind(packed::MatchKind::LeftmostLongest)
             .builder()
