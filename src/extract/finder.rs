@@ -79,10 +79,11 @@ impl Finder {
         Finder::Dfa(dfa)
     }
 
-    /// The matches in `haystack`, in order, none overlapping.
+    /// The matches in `haystack`, in order, none overlapping (no allocation when there are
+    /// none, as in most sentences).
     pub(crate) fn find_all(&self, haystack: &[u8]) -> Vec<Match> {
         match self {
-            Finder::Packed(packed) => packed.find_iter(&haystack.to_ascii_lowercase()).collect(),
+            Finder::Packed(packed) => lowercased(haystack, |lower| packed.find_iter(lower).collect()),
             Finder::Dfa(dfa) => dfa.find_iter(haystack).collect(),
         }
     }
@@ -90,9 +91,25 @@ impl Finder {
     /// Whether anything of the list is in `haystack`.
     pub(crate) fn is_match(&self, haystack: &[u8]) -> bool {
         match self {
-            Finder::Packed(packed) => packed.find(haystack.to_ascii_lowercase()).is_some(),
+            Finder::Packed(packed) => lowercased(haystack, |lower| packed.find(lower).is_some()),
             Finder::Dfa(dfa) => dfa.is_match(haystack),
         }
+    }
+}
+
+/// `f` of `haystack` with its ASCII letters lowercased: in a buffer on the stack for a sentence
+/// of ordinary length (an allocation for each of a sentence's searches showed in the profile),
+/// else in one on the heap.
+fn lowercased<R>(haystack: &[u8], f: impl FnOnce(&[u8]) -> R) -> R {
+    const ON_STACK: usize = 1024;
+    if haystack.len() <= ON_STACK {
+        let mut buffer = [0u8; ON_STACK];
+        let lower = &mut buffer[..haystack.len()];
+        lower.copy_from_slice(haystack);
+        lower.make_ascii_lowercase();
+        f(lower)
+    } else {
+        f(&haystack.to_ascii_lowercase())
     }
 }
 
@@ -172,6 +189,12 @@ mod tests {
             prop_assert_eq!(phrases.is_match(text.as_bytes()), !expected.is_empty());
             let words = Finder::leftmost_longest(&WORDS);
             prop_assert_eq!(ours(&words, &text), dfa(&WORDS, MatchKind::LeftmostLongest, &text));
+            // Past the stack buffer: the same text, repeated beyond 1 KB.
+            if !text.is_empty() {
+                let long = text.repeat(1025 / text.len() + 1);
+                prop_assert_eq!(ours(&words, &long), dfa(&WORDS, MatchKind::LeftmostLongest, &long));
+                prop_assert_eq!(ours(&phrases, &long), dfa(&PHRASES, MatchKind::Standard, &long));
+            }
             // The fallback for machines without the packed searcher.
             prop_assert_eq!(ours(&Finder::dfa(&WORDS, MatchKind::LeftmostLongest), &text), ours(&words, &text));
             prop_assert_eq!(ours(&Finder::dfa(&PHRASES, MatchKind::Standard), &text), ours(&phrases, &text));

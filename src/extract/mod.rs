@@ -316,6 +316,8 @@ impl Extractor {
         let mut previous_date: Option<NaiveDate> = None;
         // The last date and place seen, with their paragraph.
         let mut last_date: Option<(ResolvedDate, u32)> = None;
+        // A sentence's tags, in a list kept from one sentence to the next.
+        let mut tags: Vec<&Tag> = Vec::new();
         for (index, sentence) in sentences.iter().enumerate() {
             if pending_toll.as_ref().is_some_and(|p| p.paragraph != sentence.paragraph)
                 && let Some(p) = pending_toll.take()
@@ -326,7 +328,8 @@ impl Extractor {
                 cursor += 1;
             }
             let end = cursor + article.tags[cursor..].partition_point(|t| t.start < sentence.end);
-            let tags: Vec<&Tag> = article.tags[cursor..end].iter().collect();
+            tags.clear();
+            tags.extend(&article.tags[cursor..end]);
             cursor = end;
 
             // Dates of this sentence, resolved in order ("a day earlier" follows the last).
