@@ -198,6 +198,9 @@ mod tests {
             // The fallback for machines without the packed searcher.
             prop_assert_eq!(ours(&Finder::dfa(&WORDS, MatchKind::LeftmostLongest), &text), ours(&words, &text));
             prop_assert_eq!(ours(&Finder::dfa(&PHRASES, MatchKind::Standard), &text), ours(&phrases, &text));
+            // The phrases' fallback is built leftmost-longest: the same as standard, since they
+            // cannot overlap.
+            prop_assert_eq!(ours(&Finder::dfa(&PHRASES, MatchKind::LeftmostLongest), &text), expected);
         }
     }
 }
