@@ -2,7 +2,7 @@
 //! installs when missing and starts, passing its address in `LEXWIRE_TEST_BROKERS`): the seeds
 //! produced as raw articles give exactly what `lexwire tag --events` prints; two instances in one
 //! consumer group split the work and together publish what one instance publishes, announcing no
-//! event twice.
+//! event twice; a topic it may not create, and which is missing, is named when it stops.
 //!
 //! Ignored by a bare `cargo test` (no broker); `tests/run` runs them.
 
@@ -120,4 +120,18 @@ fn two_instances_in_one_group_publish_what_one_instance_publishes() {
     assert!(!s.is_empty());
     assert_eq!(p.len(), s.len(), "the pair published {} distinct records, one instance {}", p.len(), s.len());
     assert!(p == s, "the union of the pair's output equals one instance's");
+}
+
+#[test]
+#[ignore = "needs a Kafka-protocol broker: tests/run starts Tansu"]
+fn a_missing_topic_is_named_when_lexwire_may_not_create_it() {
+    let app = unique_name("absent");
+    let env = app_env(&app, &format!("{app}.articles"));
+    let child = run(&env, &[("LEXWIRE_KAFKA_CREATE_TOPICS", "false")]);
+    // lexwire reads a missing topic's metadata again for 15 s (a topic just created may not be
+    // in it yet), then stops with a message that names the topic and the setting.
+    let (status, err, _) = kafka::wait_exit(child, Duration::from_secs(60));
+    assert_eq!(status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("topic {app}.candidates")), "the topic is named: {err}");
+    assert!(err.contains("kafka.create_topics"), "the setting is named: {err}");
 }

@@ -101,18 +101,9 @@ pub(super) async fn ensure_topics(
             }
         }
     }
-    let partitions = |topic: &str| -> Result<usize, ServiceError> {
-        let md = admin
-            .inner()
-            .fetch_metadata(Some(topic), Duration::from_secs(10))
-            .map_err(kafka(format!("metadata of {topic}")))?;
-        let t = md.topics().first().ok_or_else(|| ServiceError::Other(format!("topic {topic} missing")))?;
-        if let Some(e) = t.error() {
-            return Err(ServiceError::Other(format!("topic {topic}: {:?} (create it, or set kafka.create_topics)", e)));
-        }
-        Ok(t.partitions().len())
-    };
-    let (r, c) = (partitions(&k.repartition_topic)?, partitions(&k.changelog_topic)?);
+    let visible_by = deadline_in(TOPIC_VISIBLE);
+    let r = partition_count(&admin, &k.repartition_topic, visible_by).await?;
+    let c = partition_count(&admin, &k.changelog_topic, visible_by).await?;
     if r != c {
         return Err(ServiceError::Other(format!(
             "topic {} has {r} partitions and {} has {c}: the changelog must have as many partitions as the repartition topic",
@@ -120,4 +111,51 @@ pub(super) async fn ensure_topics(
         )));
     }
     Ok(())
+}
+
+/// How long a topic missing from the metadata is read again before lexwire gives up on it.
+const TOPIC_VISIBLE: Duration = Duration::from_secs(15);
+
+/// The partition count of `topic`. A broker may answer a metadata request before a topic it has
+/// just created (here, or by another instance starting at the same time) is visible in it —
+/// Tansu does, for a few hundred milliseconds — so a topic unknown or without a leader is read
+/// again every 200 ms until `visible_by`.
+async fn partition_count<C: rdkafka::client::ClientContext>(
+    admin: &AdminClient<C>,
+    topic: &str,
+    visible_by: Instant,
+) -> Result<usize, ServiceError> {
+    let started = Instant::now();
+    let mut reads = 0u32;
+    loop {
+        reads += 1;
+        let md = admin
+            .inner()
+            .fetch_metadata(Some(topic), Duration::from_secs(10))
+            .map_err(kafka(format!("metadata of {topic}")))?;
+        let t = md.topics().first().ok_or_else(|| ServiceError::Other(format!("topic {topic} missing")))?;
+        let code = t.error().map(RDKafkaErrorCode::from);
+        let not_yet =
+            matches!(code, Some(RDKafkaErrorCode::UnknownTopicOrPartition | RDKafkaErrorCode::LeaderNotAvailable))
+                || (code.is_none() && t.partitions().is_empty());
+        if !not_yet {
+            return match code {
+                Some(code) => Err(ServiceError::Other(format!("topic {topic}: {code:?}"))),
+                None => {
+                    if reads > 1 {
+                        info!(topic, waited_ms = started.elapsed().as_millis() as u64, "topic now in the metadata");
+                    }
+                    Ok(t.partitions().len())
+                }
+            };
+        }
+        if Instant::now() >= visible_by {
+            let state = code.map_or_else(|| "no partitions".to_owned(), |c| format!("{c:?}"));
+            return Err(ServiceError::Other(format!(
+                "topic {topic}: {state} for {} s (create it, or set kafka.create_topics)",
+                TOPIC_VISIBLE.as_secs()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
