@@ -1,7 +1,8 @@
 //! Language detection for the three languages lexwire reads: English, French, Arabic.
 //!
 //! Arabic is recognised by its script; English and French by their most frequent function
-//! words in the first few kilobytes of the normalized text. That is all the choice needs: the
+//! words in the first kilobytes of the normalized text — up to 8 KB, or the first whole
+//! kilobyte where one language already leads by far. That is all the choice needs: the
 //! lexicon is split by language, and a sentence splitter or number reader only has to know
 //! which of the three it is reading. An article whose `language` field names one of the three
 //! is taken at its word.
@@ -9,8 +10,24 @@
 use crate::dictionary::Lang;
 use crate::normalize::Normalized;
 
-/// How much of the normalized text the function-word count reads.
+/// How much of the normalized text the function-word count reads at most.
 const SAMPLE_BYTES: usize = 8 * 1024;
+
+/// The count stops at the end of each block of this many bytes of the sample where one
+/// language leads decisively: [`DECISIVE_WORDS`] function words counted, and the leader's at
+/// least [`DECISIVE_FACTOR`] times the other's. A kilobyte of news holds 60-80 function words;
+/// the words of the other language in it are a name, a quote, a loanword ("on" is English and
+/// French). The rest of the sample can turn such a lead only if it is mostly in the other
+/// language: a text that opens with a kilobyte of one language and goes on in another.
+const BLOCK_BYTES: usize = 1024;
+const DECISIVE_WORDS: usize = 30;
+const DECISIVE_FACTOR: usize = 4;
+
+/// Whether counts of `known` function words, `french` of them French, decide the language.
+const fn decisive(known: usize, french: usize) -> bool {
+    let english = known - french;
+    known >= DECISIVE_WORDS && (english >= DECISIVE_FACTOR * french || french >= DECISIVE_FACTOR * english)
+}
 
 /// The most frequent function words of English and French (normalized: no accents).
 const ENGLISH: [&[u8]; 25] = [
@@ -109,7 +126,7 @@ pub fn detect(text: &Normalized) -> Lang {
     // The function words, and the French ones among them (a word not in the table adds 0): two
     // counters in registers, not an array indexed by language (a chain of stores and loads).
     let (mut known, mut french) = (0usize, 0usize);
-    let mut count = |start: usize, stop: usize| {
+    let count = |start: usize, stop: usize| {
         let len = stop - start;
         let n = len.min(MAX_WORD);
         // Eight bytes read at once where the sample has them, masked to the word's first n.
@@ -120,31 +137,41 @@ pub fn detect(text: &Normalized) -> Lang {
         let k = key(word, len);
         let slot = slot(k, *multiplier);
         let hit = usize::from(keys[slot] == k);
-        known += hit;
-        french += hit & usize::from(langs[slot]);
+        (hit, hit & usize::from(langs[slot]))
     };
     // The spaces found eight bytes at a time (words are short: a search call per space costs
     // more than the word), each set bit of the mask one space.
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let mut start = 0;
     let mut chunks = sample.chunks_exact(8);
+    let mut decided = false;
     for (k, chunk) in chunks.by_ref().enumerate() {
         let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ 0x2020_2020_2020_2020;
         // The top bit of each byte that is zero in `x` (a space in the sample), exactly.
         let mut spaces = !(((x & LOW7) + LOW7) | x | LOW7);
         while spaces != 0 {
             let space = 8 * k + (spaces.trailing_zeros() / 8) as usize;
-            count(start, space);
+            let (hit, fr) = count(start, space);
+            (known, french) = (known + hit, french + fr);
             start = space + 1;
             spaces &= spaces - 1;
         }
+        // The words that ended within the block, the one across its end not yet.
+        if (k + 1) % (BLOCK_BYTES / 8) == 0 && decisive(known, french) {
+            decided = true;
+            break;
+        }
     }
-    let tail = sample.len() - chunks.remainder().len();
-    for (i, _) in chunks.remainder().iter().enumerate().filter(|(_, b)| **b == b' ') {
-        count(start, tail + i);
-        start = tail + i + 1;
+    if !decided {
+        let tail = sample.len() - chunks.remainder().len();
+        for (i, _) in chunks.remainder().iter().enumerate().filter(|(_, b)| **b == b' ') {
+            let (hit, fr) = count(start, tail + i);
+            (known, french) = (known + hit, french + fr);
+            start = tail + i + 1;
+        }
+        let (hit, fr) = count(start, sample.len());
+        (known, french) = (known + hit, french + fr);
     }
-    count(start, sample.len());
     let (en, fr) = (known - french, french);
     if fr > en { Lang::Fr } else { Lang::En }
 }
@@ -178,9 +205,17 @@ mod tests {
             end += 1;
         }
         let (mut en, mut fr) = (0, 0);
+        let mut start = 0;
         for word in bytes[..end].split(|&b| b == b' ') {
+            // The space after the word (or the sample's end); the count stops before a word
+            // whose span to that space holds the end of a block, if the words before decide.
+            let stop = start + word.len();
+            if start.div_ceil(BLOCK_BYTES).max(1) * BLOCK_BYTES <= stop && decisive(en + fr, fr) {
+                break;
+            }
             en += ENGLISH.contains(&word) as usize;
             fr += FRENCH.contains(&word) as usize;
+            start = stop + 1;
         }
         if fr > en { Lang::Fr } else { Lang::En }
     }
@@ -211,6 +246,46 @@ mod tests {
             n.normalize(&text.join(&" ".repeat(spaces))).unwrap();
             proptest::prop_assert_eq!(detect(&n), reference(&n));
         }
+    }
+
+    proptest::proptest! {
+        /// The same on texts that open in one language, with words of the other here and there,
+        /// and go on in the other: the count stops where the opening decides it, as the lists'
+        /// count does.
+        #[test]
+        fn the_count_stops_where_the_lists_count_stops(
+            opening in proptest::collection::vec((0..ENGLISH.len(), 0..6usize), 100..1500),
+            rest in proptest::collection::vec(0..FRENCH.len(), 0..1500),
+            french_first: bool,
+            other_words in 0..8usize,
+        ) {
+            let (first, second): (&[&[u8]], &[&[u8]]) =
+                if french_first { (&FRENCH, &ENGLISH) } else { (&ENGLISH, &FRENCH) };
+            let mut text: Vec<&str> = Vec::new();
+            for &(i, other) in &opening {
+                let w = first[i % first.len()];
+                text.push(std::str::from_utf8(if other < other_words.min(5) { second[i % second.len()] } else { w }).unwrap());
+                if other == 5 {
+                    text.push("frontiere");
+                }
+            }
+            text.extend(rest.iter().map(|&i| std::str::from_utf8(second[i % second.len()]).unwrap()));
+            let mut n = Normalized::new();
+            n.normalize(&text.join(" ")).unwrap();
+            proptest::prop_assert_eq!(detect(&n), reference(&n));
+        }
+    }
+
+    #[test]
+    fn a_decisive_first_kilobyte_decides() {
+        let english = "the attack on the town was reported by the agency and the army said that it was over ";
+        let french = "les forces de la coalition ont frappe des positions dans la ville selon le ministere et les ";
+        // Two kilobytes of English, then six of French: the first kilobyte decides.
+        assert_eq!(lang(&(english.repeat(24) + &french.repeat(70))), Lang::En);
+        // Half a kilobyte of English is not a block: the whole sample counts.
+        assert_eq!(lang(&(english.repeat(5) + &french.repeat(70))), Lang::Fr);
+        // A kilobyte too mixed to decide: the count goes on.
+        assert_eq!(lang(&((english.to_string() + french).repeat(12) + &french.repeat(70))), Lang::Fr);
     }
 
     #[test]
