@@ -137,20 +137,29 @@ pub fn strip_bom(bytes: &mut [u8]) -> &mut [u8] {
 
 #[derive(Deserialize)]
 struct RawArticle<'a> {
-    #[serde(borrow)]
+    #[serde(borrow, deserialize_with = "borrowed")]
     id: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     url: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     source: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     language: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     published_at: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     title: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "borrowed")]
     text: Option<Cow<'a, str>>,
+}
+
+/// An optional string borrowed from the message where the parser can (simd-json unescapes in
+/// place, so always). `#[serde(borrow)]` alone does not reach through the `Option`: serde's own
+/// `Option<Cow<str>>` copies every string (a text's allocation and copy for every article).
+fn borrowed<'de: 'a, 'a, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'a, str>>, D::Error> {
+    #[derive(Deserialize)]
+    struct Borrowed<'a>(#[serde(borrow)] Cow<'a, str>);
+    Ok(Option::<Borrowed<'a>>::deserialize(d)?.map(|b| b.0))
 }
 
 /// Decodes one message. JSON when its first non-blank byte is `{`; plain text otherwise,
@@ -498,6 +507,17 @@ mod tests {
         // Only an object is JSON input; "[Reuters] Clashes..." is plain text, like any other.
         let mut v = b"[Reuters] Clashes".to_vec();
         assert!(decode(&mut v, &Envelope { id: Some("k"), published_at: None }, 64).is_ok());
+    }
+
+    #[test]
+    fn strings_are_borrowed_from_the_message_escaped_or_not() {
+        let mut v = br#"{"id": "a1", "language": null, "title": "T", "text": "Clashes near \"Hajin\".\nMore \u00e9."}"#
+            .to_vec();
+        let a = decode_json(&mut v).unwrap();
+        assert_eq!(a.text, "Clashes near \"Hajin\".\nMore \u{e9}.");
+        assert_eq!((a.id.as_ref(), a.language.as_deref(), a.title.as_deref()), ("a1", None, Some("T")));
+        let borrowed = |c: &Cow<'_, str>| matches!(c, Cow::Borrowed(_));
+        assert!(borrowed(&a.id) && borrowed(&a.text) && a.title.as_ref().is_some_and(borrowed));
     }
 
     #[test]

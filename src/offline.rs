@@ -10,6 +10,7 @@
 //! Only a failure to write the output ends the run early; the caller tells a closed pipe
 //! (`lexwire tag | head`) from other errors by [`io::ErrorKind::BrokenPipe`].
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -188,45 +189,58 @@ fn prepare(line: &mut Line, max: usize, stage: Stage<'_>, writer: &mut TagWriter
     } else {
         match std::str::from_utf8(bytes) {
             Err(e) => Err(invalid_utf8(e)),
-            Ok(_) => decode_json_with(bytes, &mut worker.json).map(Article::into_owned),
+            Ok(_) => match decode_json_with(bytes, &mut worker.json) {
+                // The stage reads the article where the parser left it, in the line's bytes.
+                Ok(article) => Ok(work(article, stage, writer, worker, &mut line.out)),
+                Err(e) => Err(e),
+            },
         }
     };
-    let article = decoded
-        .map_err(|mut e| {
-            // The line is still here: give the position the parser could not.
-            if e.message == UNLOCATED_STRING_ERROR
-                && let Some((at, what)) = locate_string_error(&line.bytes)
-            {
-                e.message = format!("{what} at byte {at}");
-            }
-            e
-        })
-        .map(|article| {
-            let done = match stage {
-                Stage::Analyze(tagger, extractor) => {
-                    let mut analysis = Analysis::default();
-                    let language = article.language.as_deref();
-                    Done::Analysis(
-                        analyze(
-                            tagger,
-                            extractor,
-                            &article.text,
-                            language,
-                            article.published_at.as_deref(),
-                            &mut worker.scratch,
-                            &mut analysis,
-                        )
-                        .map(|()| analysis),
-                    )
-                }
-                Stage::Tag { tagger, all_tags } => {
-                    let mut out = std::mem::take(&mut line.out);
-                    Done::Line(tag_line(tagger, writer, worker, &article, all_tags, &mut out).map(|()| out))
-                }
-            };
-            (article, done)
-        });
+    let article = decoded.map_err(|mut e| {
+        // The line is still here: give the position the parser could not.
+        if e.message == UNLOCATED_STRING_ERROR
+            && let Some((at, what)) = locate_string_error(&line.bytes)
+        {
+            e.message = format!("{what} at byte {at}");
+        }
+        e
+    });
     Prepared { line: line.no, article, spare: std::mem::take(&mut line.bytes) }
+}
+
+/// The stage's work on a decoded article, and the article copied out of its line for the
+/// output thread: whole for `--events` (deduplication reads its text), without its text for
+/// `lexwire tag` (its line is written; the text, the largest field, is not copied).
+fn work(
+    article: Article<'_>,
+    stage: Stage<'_>,
+    writer: &mut TagWriter<'_>,
+    worker: &mut Worker,
+    spare: &mut Vec<u8>,
+) -> (Article<'static>, Done) {
+    match stage {
+        Stage::Analyze(tagger, extractor) => {
+            let mut analysis = Analysis::default();
+            let done = Done::Analysis(
+                analyze(
+                    tagger,
+                    extractor,
+                    &article.text,
+                    article.language.as_deref(),
+                    article.published_at.as_deref(),
+                    &mut worker.scratch,
+                    &mut analysis,
+                )
+                .map(|()| analysis),
+            );
+            (article.into_owned(), done)
+        }
+        Stage::Tag { tagger, all_tags } => {
+            let mut out = std::mem::take(spare);
+            let done = Done::Line(tag_line(tagger, writer, worker, &article, all_tags, &mut out).map(|()| out));
+            (Article { text: Cow::Borrowed(""), ..article }.into_owned(), done)
+        }
+    }
 }
 
 /// The results of a batch prepared on worker threads; their buffers back in `pool`.
