@@ -365,7 +365,7 @@ fn integer(v: f64) -> Option<i64> {
 /// Writes a tag's surface (a JSON string: the `"surface":` key is the caller's) and its span,
 /// as [`TagJson`] does.
 fn write_span(out: &mut Vec<u8>, tag: &Tag, text: &str) {
-    json::write_str(out, &text[tag.start..tag.end]);
+    json::write_substr(out, text, tag.start..tag.end);
     let mut digits = itoa::Buffer::new();
     out.extend_from_slice(br#","start":"#);
     out.extend_from_slice(digits.format(tag.start).as_bytes());
