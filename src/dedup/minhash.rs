@@ -163,14 +163,19 @@ impl SketchBuilder {
         if norm.normalize(text).is_err() {
             return;
         }
-        let words: Vec<u64> = norm.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).map(fnv1a).collect();
-        match words.len() {
-            0 => {}
-            1 | 2 => self.add_hash(words.iter().fold(0, |h, &w| h.rotate_left(17) ^ w)),
-            _ => {
-                for w in words.windows(3) {
-                    self.add_hash(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42));
-                }
+        // The words' hashes as they come, three at a time (no list of them: a sketch is built
+        // for every event an article reports).
+        let mut words = norm.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).map(fnv1a);
+        let Some(first) = words.next() else { return };
+        let Some(second) = words.next() else { return self.add_hash(first) };
+        let Some(third) = words.next() else { return self.add_hash(first.rotate_left(17) ^ second) };
+        let mut window = [first, second, third];
+        loop {
+            let [a, b, c] = window;
+            self.add_hash(a ^ b.rotate_left(21) ^ c.rotate_left(42));
+            match words.next() {
+                Some(next) => window = [b, c, next],
+                None => return,
             }
         }
     }
@@ -390,22 +395,39 @@ mod tests {
 
     /// A state saved when sketches kept whole 64-bit hashes reads back as the sketch of the
     /// same text now: the same shingles, each by the top half of its hash.
+    /// The shingles' whole 64-bit hashes of `text`, smallest first, as sketches once kept them:
+    /// from the list of its words' hashes.
+    fn wide_hashes(text: &str) -> Vec<u64> {
+        let mut norm = Normalized::new();
+        norm.normalize(text).unwrap();
+        let words: Vec<u64> = norm.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).map(fnv1a).collect();
+        let mut wide: Vec<u64> = match words.len() {
+            0 => Vec::new(),
+            1 | 2 => vec![mix(words.iter().fold(0, |h, &w| h.rotate_left(17) ^ w))],
+            _ => words.windows(3).map(|w| mix(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42))).collect(),
+        };
+        wide.sort_unstable();
+        wide.dedup();
+        wide.truncate(K);
+        wide
+    }
+
     #[test]
     fn a_sketch_of_64_bit_hashes_reads_back_as_todays() {
         for text in [A, B, C, "two words", "Airstrike"] {
-            let mut norm = Normalized::new();
-            norm.normalize(text).unwrap();
-            let words: Vec<u64> = norm.as_bytes().split(|&b| b == b' ').filter(|w| !w.is_empty()).map(fnv1a).collect();
-            let mut wide: Vec<u64> = if words.len() < 3 {
-                vec![mix(words.iter().fold(0, |h, &w| h.rotate_left(17) ^ w))]
-            } else {
-                words.windows(3).map(|w| mix(w[0] ^ w[1].rotate_left(21) ^ w[2].rotate_left(42))).collect()
-            };
-            wide.sort_unstable();
-            wide.dedup();
-            wide.truncate(K);
-            let saved = serde_json::to_string(&wide).unwrap();
+            let saved = serde_json::to_string(&wide_hashes(text)).unwrap();
             assert_eq!(serde_json::from_str::<Sketch>(&saved).unwrap(), Sketch::of(text), "{text}");
+        }
+    }
+
+    proptest::proptest! {
+        /// A sketch holds the shingles of the list of its text's words, for texts of no word,
+        /// one, two and many, with words repeated.
+        #[test]
+        fn a_sketch_holds_the_shingles_of_its_words(words in proptest::collection::vec("[a-d]{1,3}", 0..40)) {
+            let text = words.join(" ");
+            let saved = serde_json::to_string(&wide_hashes(&text)).unwrap();
+            proptest::prop_assert_eq!(serde_json::from_str::<Sketch>(&saved).unwrap(), Sketch::of(&text));
         }
     }
 }
