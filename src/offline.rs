@@ -61,7 +61,7 @@ const BATCH_LINES_PER_THREAD: usize = 32;
 const BATCH_BYTES: usize = 16 << 20;
 
 /// A JSONL line waiting for its batch: its number, its length before the bound, its bytes, and
-/// a buffer (from the spares) for its tags line.
+/// a buffer (from the tags lines' spares) for its tags line.
 struct Line {
     no: usize,
     total: usize,
@@ -77,16 +77,19 @@ struct Prepared {
     spare: Vec<u8>,
 }
 
-/// Byte buffers a line went through (its bytes, its tags line), kept for the lines after it, so
-/// that a run of articles does not allocate and grow two buffers a line. Held within
-/// [`SPARE_BYTES`] of capacity in all.
+/// Byte buffers of one use (lines read, or tags lines written), kept for the lines after them,
+/// so that a run of articles does not allocate and grow two buffers a line. Held within
+/// [`SPARE_BYTES`] of capacity in all. Lines read and tags lines are kept apart: a tags line is
+/// five times its article's line or more, and a buffer that went from one use to the other
+/// would grow (and copy what it held) again and again.
 #[derive(Default)]
 struct Spares {
     buffers: Vec<Vec<u8>>,
     held: usize,
 }
 
-/// The capacity the spares keep at most: what two batches in flight of ordinary articles use.
+/// The capacity each kind of spares keeps at most: what two batches in flight of ordinary
+/// articles use.
 const SPARE_BYTES: usize = 64 << 20;
 
 impl Spares {
@@ -392,6 +395,7 @@ pub fn tag_inputs(
         report: TagReport::default(),
         line: Vec::new(),
         spares: Spares::default(),
+        tag_lines: Spares::default(),
         encoded: Vec::new(),
         tags: TagWriter::new(tagger.fragments()),
     };
@@ -440,7 +444,10 @@ struct Run<'a> {
     workers: Vec<Worker>,
     report: TagReport,
     line: Vec<u8>,
+    /// Buffers for lines read.
     spares: Spares,
+    /// Buffers for tags lines.
+    tag_lines: Spares,
     /// The JSON line being written: encoded here, then written whole (the writer behind `out`
     /// is called once a line, not once a JSON token).
     encoded: Vec<u8>,
@@ -502,7 +509,7 @@ impl Run<'_> {
                             batch_bytes += self.line.len();
                             let bytes = std::mem::replace(&mut self.line, self.spares.take());
                             // Only a tags line is encoded on the worker.
-                            let out = if analyzer.is_none() { self.spares.take() } else { Vec::new() };
+                            let out = if analyzer.is_none() { self.tag_lines.take() } else { Vec::new() };
                             batch.push(Line { no: line_no, total: *total, bytes, out });
                         }
                         true
@@ -679,14 +686,14 @@ impl Run<'_> {
         let line = match done {
             Done::Line(line) => line,
             Done::Analysis(_) | Done::Nothing => {
-                let (all_tags, mut buf) = (self.options.all_tags, self.spares.take());
+                let (all_tags, mut buf) = (self.options.all_tags, self.tag_lines.take());
                 tag_line(self.tagger, &mut self.tags, &mut self.worker, article, all_tags, &mut buf).map(|()| buf)
             }
         };
         match line {
             Ok(line) => {
                 output(self.out.write_all(&line))?;
-                self.spares.give(line);
+                self.tag_lines.give(line);
             }
             Err(TagFailure::TooLarge(e)) => return Ok(Err(too_large(e))),
             Err(TagFailure::Encode(e)) => return Err(Failure::Output(io::Error::from(e))),
