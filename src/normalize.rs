@@ -422,6 +422,21 @@ fn pair(a: char, b: char) -> Folded {
     out
 }
 
+/// `f` of `s` lowercased as [`str::to_lowercase`] does, without an allocation when `s` is ASCII
+/// and short, as a word or a surface nearly always is (an allocation a word showed in the
+/// profile): the lowercase of an ASCII string is its ASCII lowercase.
+pub fn with_lowercase<R>(s: &str, f: impl FnOnce(&str) -> R) -> R {
+    let mut buffer = [0u8; 64];
+    match buffer.get_mut(..s.len()) {
+        Some(bytes) if s.is_ascii() => {
+            bytes.copy_from_slice(s.as_bytes());
+            bytes.make_ascii_lowercase();
+            f(std::str::from_utf8(bytes).expect("ASCII is UTF-8"))
+        }
+        _ => f(&s.to_lowercase()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -513,5 +528,14 @@ mod tests {
         assert_eq!(n.original_offset(5), 4);
         assert_eq!(n.original_offset(6), 4);
         assert_eq!(n.original_offset(7), 6);
+    }
+
+    proptest::proptest! {
+        /// The stack copy is `to_lowercase`, ASCII or not, short or long: "KILLED", the Kelvin
+        /// sign (lowercase 'k'), 'İ' (two characters), Arabic, and words longer than the buffer.
+        #[test]
+        fn with_lowercase_is_to_lowercase(s in "([A-Za-z -]|\u{212A}|İ|É|ß|ق){0,80}") {
+            proptest::prop_assert_eq!(with_lowercase(&s, str::to_string), s.to_lowercase());
+        }
     }
 }

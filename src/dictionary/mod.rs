@@ -800,6 +800,21 @@ impl Dictionary {
         self.ids.get(id).copied()
     }
 
+    /// [`Dictionary::find`] of the id `prefix` then `rest` ("admin1:" and a code), without a
+    /// string built for it when it is short (extraction asks for one a candidate).
+    pub fn find_joined(&self, prefix: &str, rest: &str) -> Option<EntryId> {
+        let mut buffer = [0u8; 64];
+        match buffer.get_mut(..prefix.len() + rest.len()) {
+            Some(id) => {
+                let (head, tail) = id.split_at_mut(prefix.len());
+                head.copy_from_slice(prefix.as_bytes());
+                tail.copy_from_slice(rest.as_bytes());
+                self.find(std::str::from_utf8(id).expect("two strings joined are UTF-8"))
+            }
+            None => self.find(&[prefix, rest].concat()),
+        }
+    }
+
     pub fn report(&self) -> &LoadReport {
         &self.report
     }
@@ -1020,6 +1035,23 @@ fn dedup_aliases(aliases: &mut Vec<Alias>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_found_in_two_parts_is_the_id_found_whole() {
+        let dict = Dictionary::bundled().unwrap();
+        let mut admin1 = 0;
+        for entry in dict.entries() {
+            let (prefix, rest) = entry.id.split_at(entry.id.find(':').map_or(0, |k| k + 1));
+            assert_eq!(dict.find_joined(prefix, rest), dict.find(&entry.id), "{}", entry.id);
+            assert!(dict.find_joined(prefix, rest).is_some());
+            admin1 += usize::from(prefix == "admin1:");
+        }
+        assert!(admin1 > 10, "the gazetteer's areas are among them");
+        // Past the buffer, and not in the dictionary.
+        let long = "x".repeat(100);
+        assert_eq!(dict.find_joined("admin1:", &long), None);
+        assert_eq!(dict.find_joined("admin1:", "no such code"), None);
+    }
 
     #[test]
     fn the_bundled_dictionary_is_the_repository_folder() {

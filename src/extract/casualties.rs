@@ -746,8 +746,9 @@ fn one_named_victim(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
 /// 2d. "another" alone after an active casualty verb: "killed one gendarme and wounded
 ///    another", "tuant un soldat et en blessant un autre" is one more.
 fn another_one(text: &str, word: &Tag) -> bool {
-    let rest = text[word.end..super::window_after(text, word.end, 24)].trim_start().to_lowercase();
-    ["another", "un autre", "une autre"].iter().any(|a| rest.strip_prefix(a).is_some_and(ends_phrase))
+    crate::normalize::with_lowercase(text[word.end..super::window_after(text, word.end, 24)].trim_start(), |rest| {
+        ["another", "un autre", "une autre"].iter().any(|a| rest.strip_prefix(a).is_some_and(ends_phrase))
+    })
 }
 
 /// 2c. "the" and a singular noun after an active killing verb: "killed the driver of a
@@ -895,8 +896,7 @@ fn deaths_without_a_number(text: &str, word: &Tag) -> Option<Count> {
         "provoquant",
         "occasionnant",
     ];
-    let surface = text[word.start..word.end].to_lowercase();
-    if !NOUNS.contains(&surface.as_str()) {
+    if !crate::normalize::with_lowercase(&text[word.start..word.end], |surface| NOUNS.contains(&surface)) {
         return None;
     }
     let before = super::last_words(&text[..word.start], 2);
@@ -927,41 +927,43 @@ fn killed_and_injured(g: &Grammar<'_>, c: usize) -> Option<Count> {
 
 /// A trigger that names the people who did it: "suicide bombers", "kamikazes", "snipers".
 fn is_agent_noun(surface: &str) -> bool {
-    let last = surface.rsplit(' ').next().unwrap_or(surface).to_lowercase();
-    ["bomber", "bombers", "kamikaze", "kamikazes", "sniper", "snipers", "attacker", "attackers"]
-        .contains(&last.as_str())
+    crate::normalize::with_lowercase(surface.rsplit(' ').next().unwrap_or(surface), |last| {
+        ["bomber", "bombers", "kamikaze", "kamikazes", "sniper", "snipers", "attacker", "attackers"].contains(&last)
+    })
 }
 
 /// Whether the text after a count ends its phrase: punctuation, the end, "and" or "others"
 /// ("killed 3 and wounded 5", "the toll rose to 22.").
 fn ends_phrase(rest: &str) -> bool {
     let rest = rest.trim_start();
-    let next_word: String = rest.chars().take_while(|c| c.is_alphanumeric()).collect::<String>().to_lowercase();
+    let word_end = rest.find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len());
     rest.is_empty()
         || rest.starts_with(['.', ',', ';', ')', ':'])
-        || matches!(
-            next_word.as_str(),
-            "and"
-                | "et"
-                | "in"
-                | "on"
-                | "dans"
-                | "en"
-                | "others"
-                | "autres"
-                | "when"
-                | "as"
-                | "near"
-                | "at"
-                | "during"
-                | "while"
-                | "after"
-                | "inside"
-                | "outside"
-                | "près"
-                | "lors"
-                | "après"
-        )
+        || crate::normalize::with_lowercase(&rest[..word_end], |next_word| {
+            matches!(
+                next_word,
+                "and"
+                    | "et"
+                    | "in"
+                    | "on"
+                    | "dans"
+                    | "en"
+                    | "others"
+                    | "autres"
+                    | "when"
+                    | "as"
+                    | "near"
+                    | "at"
+                    | "during"
+                    | "while"
+                    | "after"
+                    | "inside"
+                    | "outside"
+                    | "près"
+                    | "lors"
+                    | "après"
+            )
+        })
 }
 
 /// Whether the text after a count says it is a part of a group of people: "killed 1 of
@@ -1008,11 +1010,12 @@ fn one_unknown_noun_then_end(rest: &str, count: u32) -> bool {
 /// plural of more than three letters ("imams") after more than one, a singular of more than
 /// three ("pastoralist") after one, or a capitalised name of three or more ("Fulani", "SSPDF").
 fn one_unknown_noun(word: &str, count: u32) -> bool {
-    let lower = word.to_lowercase();
-    let letters = lower.chars().count();
+    let (letters, plural, not_noun) = crate::normalize::with_lowercase(word, |lower| {
+        let plural = lower.ends_with('s') && !lower.ends_with("ss") || lower.ends_with('x');
+        (lower.chars().count(), plural, NOT_NOUNS.contains(&lower))
+    });
     let lowercase = word.chars().next().is_some_and(char::is_lowercase);
-    let plural = lower.ends_with('s') && !lower.ends_with("ss") || lower.ends_with('x');
-    let agrees = if count == 1 { !plural && !NOT_NOUNS.contains(&lower.as_str()) } else { plural };
+    let agrees = if count == 1 { !plural && !not_noun } else { plural };
     let name = word.chars().next().is_some_and(char::is_uppercase) && letters >= 3;
     lowercase && letters > 3 && agrees || name
 }
@@ -1069,23 +1072,14 @@ fn preceded_by(text: &str, at: usize, list: &[&str]) -> bool {
 
 /// A noun of people in the singular ("civilian", "officer", "man", "femme").
 fn singular(noun: &str) -> bool {
-    let last = noun.rsplit(' ').next().unwrap_or(noun);
-    // Lowercased on the stack when short and ASCII (nearly always).
-    let mut buffer = [0u8; 24];
-    let lower: std::borrow::Cow<'_, str> = match buffer.get_mut(..last.len()) {
-        Some(bytes) if last.is_ascii() => {
-            bytes.copy_from_slice(last.as_bytes());
-            bytes.make_ascii_lowercase();
-            std::borrow::Cow::Borrowed(std::str::from_utf8(bytes).expect("ASCII is UTF-8"))
-        }
-        _ => std::borrow::Cow::Owned(last.to_lowercase()),
-    };
-    let last = &*lower;
-    let plural_forms = ["people", "men", "women", "children", "police", "personnel", "youth", "staff", "folk", "gens"];
-    // Nouns whose singular ends like a plural: "son fils", "son corps".
-    let both = ["fils", "corps"];
-    both.contains(&last)
-        || !(last.ends_with('s') && !last.ends_with("ss") || last.ends_with('x') || plural_forms.contains(&last))
+    crate::normalize::with_lowercase(noun.rsplit(' ').next().unwrap_or(noun), |last| {
+        let plural_forms =
+            ["people", "men", "women", "children", "police", "personnel", "youth", "staff", "folk", "gens"];
+        // Nouns whose singular ends like a plural: "son fils", "son corps".
+        let both = ["fils", "corps"];
+        both.contains(&last)
+            || !(last.ends_with('s') && !last.ends_with("ss") || last.ends_with('x') || plural_forms.contains(&last))
+    })
 }
 
 /// The start of a singular determiner ("a", "an", "another") at most three words before

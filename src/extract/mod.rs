@@ -51,6 +51,7 @@ use crate::dictionary::requirements::UNIDENTIFIED_ACTOR;
 use crate::dictionary::{
     CueKind, DatePrecision, Detail, Dictionary, EntryId, EntryKind, Lang, NegationKind, PlaceLevel, WeaponCategory,
 };
+use crate::normalize::with_lowercase;
 use crate::tag::Tag;
 use casualties::{Casualties, at_most_words};
 use dates::ResolvedDate;
@@ -469,8 +470,9 @@ impl Extractor {
         // The people of a demonstration ("protesters", "demonstrators", "manifestants"), not the
         // demonstration itself ("arrested right after the protest").
         let demonstrators = |t: &Tag| {
-            let head = text[t.start..t.end].rsplit(' ').next().unwrap_or("").to_lowercase();
-            ["ers", "ors", "ants"].iter().any(|s| head.ends_with(s))
+            with_lowercase(text[t.start..t.end].rsplit(' ').next().unwrap_or(""), |head| {
+                ["ers", "ors", "ants"].iter().any(|s| head.ends_with(s))
+            })
         };
         tags.iter().any(|t| demonstrators(t) && trigger_type(&self.dict, t).is_some_and(|i| self.is_demonstration(i)))
             || tags.iter().enumerate().any(|(i, t)| {
@@ -1059,8 +1061,7 @@ impl Extractor {
             "poste",
             "postes",
         ];
-        let surface = text[trigger.start..trigger.end].to_lowercase();
-        if !VERBS.contains(&surface.as_str()) {
+        if !with_lowercase(&text[trigger.start..trigger.end], |surface| VERBS.contains(&surface)) {
             return None;
         }
         let from = sentence.start.max(window_before(text, trigger.start, 160));
@@ -1135,7 +1136,7 @@ impl Extractor {
         if place.level != PlaceLevel::Point {
             return p;
         }
-        let Some(area) = place.admin1.as_deref().and_then(|a| self.dict.find(&format!("admin1:{a}"))) else {
+        let Some(area) = place.admin1.as_deref().and_then(|a| self.dict.find_joined("admin1:", a)) else {
             return p;
         };
         let widen = PlaceMention { entry: area, ..p };
@@ -1683,8 +1684,9 @@ impl Extractor {
         tags.iter().filter(|t| t.start >= gathering.end).any(|t| {
             cue(t, CueKind::Demand)
                 || cue(t, CueKind::NotEvent) && {
-                    let surface = text[t.start..t.end].to_lowercase();
-                    ["demand", "call", "réclam", "demandant", "exige"].iter().any(|w| surface.starts_with(w))
+                    with_lowercase(&text[t.start..t.end], |surface| {
+                        ["demand", "call", "réclam", "demandant", "exige"].iter().any(|w| surface.starts_with(w))
+                    })
                 }
         })
     }
@@ -1833,7 +1835,7 @@ impl Extractor {
             points.iter().map(|p| self.dict.entry(p.entry).place().and_then(|pl| pl.admin1.as_deref())).collect();
         if let Some(Some(admin1)) = governorates.first()
             && governorates.iter().all(|g| g == &Some(*admin1))
-            && let Some(area) = self.dict.find(&format!("admin1:{admin1}"))
+            && let Some(area) = self.dict.find_joined("admin1:", admin1)
         {
             let at = c.places.iter().find(|p| p.entry == area).copied();
             c.location = Some(at.unwrap_or(PlaceMention { entry: area, start: 0, end: 0 }));
@@ -1876,8 +1878,9 @@ fn sentence_start(text: &str, at: usize) -> usize {
 /// Whether a clause is in the present perfect ("have been killed", "ont été tués"): it sums
 /// up a period when "since" follows.
 fn perfect_tense(clause: &str) -> bool {
-    let lower = clause.to_lowercase();
-    ["have been", "has been", "have died", "have killed", "ont été", "a été"].iter().any(|p| lower.contains(p))
+    with_lowercase(clause, |lower| {
+        ["have been", "has been", "have died", "have killed", "ont été", "a été"].iter().any(|p| lower.contains(p))
+    })
 }
 
 /// "There have been several attacks in the Biobio region", "there have been dozens of
@@ -2330,8 +2333,9 @@ fn denies_an_event(text: &str, t: &Tag) -> bool {
 /// Whether a trigger is a verb of firing ("fired", "firing", "tiré"), which tells of fire
 /// at a place or a target, not of an assault.
 fn is_fire_verb(text: &str, trigger: &Tag) -> bool {
-    let surface = text[trigger.start..trigger.end].to_lowercase();
-    ["fired", "firing", "fires", "tiré", "tirant", "ont tiré"].contains(&surface.as_str())
+    with_lowercase(&text[trigger.start..trigger.end], |surface| {
+        ["fired", "firing", "fires", "tiré", "tirant", "ont tiré"].contains(&surface)
+    })
 }
 
 /// Whether a trigger's own word says arms were used: "shoot-out", "exchange of fire", "armed
@@ -2339,8 +2343,8 @@ fn is_fire_verb(text: &str, trigger: &Tag) -> bool {
 fn fought_with_arms(text: &str, trigger: &Tag) -> bool {
     const ARMED_TRIGGER: [&str; 11] =
         ["armed", "fire", "shoot", "shot", "gun", "bullet", "exchange", "armé", "tirs", "feu", "balle"];
-    let surface = text[trigger.start..trigger.end].to_lowercase();
-    ARMED_TRIGGER.iter().any(|w| surface.contains(w)) || said_armed(text, trigger)
+    with_lowercase(&text[trigger.start..trigger.end], |surface| ARMED_TRIGGER.iter().any(|w| surface.contains(w)))
+        || said_armed(text, trigger)
 }
 
 fn said_armed(text: &str, t: &Tag) -> bool {
@@ -2427,32 +2431,35 @@ fn is_a_crowd(text: &str, t: &Tag) -> bool {
     const UNKNOWN: [&str; 8] =
         ["unknown", "unidentified", "armed", "masked", "inconnus", "inconnues", "armés", "armées"];
     let surface = &text[t.start..t.end];
-    let head = surface.rsplit(' ').next().unwrap_or(surface).to_lowercase();
-    let plural =
-        COLLECTIVE.contains(&head.as_str()) || head.chars().count() > 3 && (head.ends_with('s') || head.ends_with('x'));
+    let (plural, anonymous) = with_lowercase(surface.rsplit(' ').next().unwrap_or(surface), |head| {
+        let plural =
+            COLLECTIVE.contains(&head) || head.chars().count() > 3 && (head.ends_with('s') || head.ends_with('x'));
+        (plural, ANONYMOUS.contains(&head))
+    });
     let before = last_words(&text[..t.start], 1);
     let unknown = before.iter().any(|w| UNKNOWN.iter().any(|u| u.eq_ignore_ascii_case(w)));
     let named_body = before.iter().any(|w| w.chars().next().is_some_and(char::is_uppercase))
         && !text[..t.start].trim_end().ends_with(['.', ','])
         && !before.iter().any(|w| ["On", "In", "At", "Le", "La", "Les", "En", "À"].contains(w));
-    plural && !ANONYMOUS.contains(&head.as_str()) && !unknown && !named_body
+    plural && !anonymous && !unknown && !named_body
 }
 
 fn names_demonstrators(surface: &str) -> bool {
-    let last = surface.rsplit(' ').next().unwrap_or(surface).to_lowercase();
-    [
-        "protesters",
-        "protestors",
-        "demonstrators",
-        "protester",
-        "demonstrator",
-        "rioters",
-        "rioter",
-        "manifestants",
-        "manifestantes",
-        "émeutiers",
-    ]
-    .contains(&last.as_str())
+    with_lowercase(surface.rsplit(' ').next().unwrap_or(surface), |last| {
+        [
+            "protesters",
+            "protestors",
+            "demonstrators",
+            "protester",
+            "demonstrator",
+            "rioters",
+            "rioter",
+            "manifestants",
+            "manifestantes",
+            "émeutiers",
+        ]
+        .contains(&last)
+    })
 }
 
 /// "members of the opposition party", "supporters of the union", "membres du parti": people

@@ -265,8 +265,8 @@ fn read_digit_token(text: &str, k: usize, lang: Lang) -> (usize, Option<Token>) 
     let mut end = j;
     if suffix_len > 0 || text[j..].starts_with('è') {
         let word_end = skip_word(text, j);
-        let suffix = text[j..word_end].to_lowercase();
-        if ["st", "nd", "rd", "th", "e", "er", "ere", "re", "eme", "ème", "ieme", "ième"].contains(&suffix.as_str()) {
+        let suffixes = ["st", "nd", "rd", "th", "e", "er", "ere", "re", "eme", "ème", "ieme", "ième"];
+        if crate::normalize::with_lowercase(&text[j..word_end], |suffix| suffixes.contains(&suffix)) {
             ordinal = true;
             end = word_end;
         } else {
