@@ -46,6 +46,7 @@ use std::sync::LazyLock;
 use serde::{Deserialize, Serialize};
 
 use crate::dictionary::{CasualtyRole, CueKind, Detail, Dictionary, EntryKind, NegationKind};
+use crate::normalize::with_lowercase;
 use crate::tag::Tag;
 
 use super::finder::Finder;
@@ -746,7 +747,7 @@ fn one_named_victim(g: &Grammar<'_>, c: usize, word: &Tag) -> Option<Count> {
 /// 2d. "another" alone after an active casualty verb: "killed one gendarme and wounded
 ///    another", "tuant un soldat et en blessant un autre" is one more.
 fn another_one(text: &str, word: &Tag) -> bool {
-    crate::normalize::with_lowercase(text[word.end..super::window_after(text, word.end, 24)].trim_start(), |rest| {
+    with_lowercase(text[word.end..super::window_after(text, word.end, 24)].trim_start(), |rest| {
         ["another", "un autre", "une autre"].iter().any(|a| rest.strip_prefix(a).is_some_and(ends_phrase))
     })
 }
@@ -896,7 +897,7 @@ fn deaths_without_a_number(text: &str, word: &Tag) -> Option<Count> {
         "provoquant",
         "occasionnant",
     ];
-    if !crate::normalize::with_lowercase(&text[word.start..word.end], |surface| NOUNS.contains(&surface)) {
+    if !with_lowercase(&text[word.start..word.end], |surface| NOUNS.contains(&surface)) {
         return None;
     }
     let before = super::last_words(&text[..word.start], 2);
@@ -927,7 +928,7 @@ fn killed_and_injured(g: &Grammar<'_>, c: usize) -> Option<Count> {
 
 /// A trigger that names the people who did it: "suicide bombers", "kamikazes", "snipers".
 fn is_agent_noun(surface: &str) -> bool {
-    crate::normalize::with_lowercase(surface.rsplit(' ').next().unwrap_or(surface), |last| {
+    with_lowercase(surface.rsplit(' ').next().unwrap_or(surface), |last| {
         ["bomber", "bombers", "kamikaze", "kamikazes", "sniper", "snipers", "attacker", "attackers"].contains(&last)
     })
 }
@@ -939,7 +940,7 @@ fn ends_phrase(rest: &str) -> bool {
     let word_end = rest.find(|c: char| !c.is_alphanumeric()).unwrap_or(rest.len());
     rest.is_empty()
         || rest.starts_with(['.', ',', ';', ')', ':'])
-        || crate::normalize::with_lowercase(&rest[..word_end], |next_word| {
+        || with_lowercase(&rest[..word_end], |next_word| {
             matches!(
                 next_word,
                 "and"
@@ -1010,7 +1011,7 @@ fn one_unknown_noun_then_end(rest: &str, count: u32) -> bool {
 /// plural of more than three letters ("imams") after more than one, a singular of more than
 /// three ("pastoralist") after one, or a capitalised name of three or more ("Fulani", "SSPDF").
 fn one_unknown_noun(word: &str, count: u32) -> bool {
-    let (letters, plural, not_noun) = crate::normalize::with_lowercase(word, |lower| {
+    let (letters, plural, not_noun) = with_lowercase(word, |lower| {
         let plural = lower.ends_with('s') && !lower.ends_with("ss") || lower.ends_with('x');
         (lower.chars().count(), plural, NOT_NOUNS.contains(&lower))
     });
@@ -1072,7 +1073,7 @@ fn preceded_by(text: &str, at: usize, list: &[&str]) -> bool {
 
 /// A noun of people in the singular ("civilian", "officer", "man", "femme").
 fn singular(noun: &str) -> bool {
-    crate::normalize::with_lowercase(noun.rsplit(' ').next().unwrap_or(noun), |last| {
+    with_lowercase(noun.rsplit(' ').next().unwrap_or(noun), |last| {
         let plural_forms =
             ["people", "men", "women", "children", "police", "personnel", "youth", "staff", "folk", "gens"];
         // Nouns whose singular ends like a plural: "son fils", "son corps".
