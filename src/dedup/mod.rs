@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 use foldhash::fast::FixedState;
 
-use chrono::{Days, NaiveDate};
+use chrono::{Datelike, Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -396,6 +396,46 @@ const ABSENT: u32 = u32::MAX;
 
 /// A source's texts in one allocation, with the lengths of the URL and the publication time
 /// ([`ABSENT`] for none).
+/// An event's id: the first 8 bytes of the SHA-256 of its first sighting's canonical
+/// signature, `lexwire.event/v1|family|code|date|place id|article id|evidence start`. The
+/// pieces go to the hasher one by one, the date as chrono writes it (ISO, `YYYY-MM-DD` for the
+/// years 0 to 9999): no string is built an event.
+fn event_key(family: &str, code: &str, date: NaiveDate, place_id: &str, article_id: &str, evidence: usize) -> EventKey {
+    let mut h = Sha256::new();
+    h.update(b"lexwire.event/v1|");
+    for piece in [family, code] {
+        h.update(piece.as_bytes());
+        h.update(b"|");
+    }
+    match u32::try_from(date.year()).ok().filter(|&y| y <= 9999) {
+        Some(year) => {
+            let digit = |n: u32| b'0' + (n % 10) as u8;
+            let (m, d) = (date.month(), date.day());
+            h.update([
+                digit(year / 1000),
+                digit(year / 100),
+                digit(year / 10),
+                digit(year),
+                b'-',
+                digit(m / 10),
+                digit(m),
+                b'-',
+                digit(d / 10),
+                digit(d),
+            ]);
+        }
+        None => h.update(date.to_string().as_bytes()),
+    }
+    for piece in [place_id, article_id] {
+        h.update(b"|");
+        h.update(piece.as_bytes());
+    }
+    h.update(b"|");
+    h.update(itoa::Buffer::new().format(evidence).as_bytes());
+    let digest = h.finalize();
+    EventKey(u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 8 bytes")))
+}
+
 fn pack_texts(sentence: &str, url: Option<&str>, published_at: Option<&str>) -> (Box<str>, u32, u32) {
     // simd-json decodes messages of at most 4 GiB (`u32::MAX` bytes), quotes included.
     let len = |t: Option<&str>| {
@@ -893,18 +933,8 @@ impl Deduper {
             url_len,
             published_len,
         };
-        // The id: a hash of the first sighting's canonical signature.
-        let signature = format!(
-            "lexwire.event/v1|{}|{}|{}|{}|{}|{}",
-            ty.family,
-            ty.code,
-            c.date.date,
-            location.as_ref().map_or("", |l| &*l.place_id),
-            article.id,
-            c.evidence.0
-        );
-        let digest = Sha256::digest(signature.as_bytes());
-        let key = EventKey(u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 8 bytes")));
+        let place_id = location.as_ref().map_or("", |l| &*l.place_id);
+        let key = event_key(&ty.family, &ty.code, c.date.date, place_id, article.id, c.evidence.0);
         let event = EventState {
             event_id: key,
             revision: 1,
@@ -1709,6 +1739,45 @@ pub fn fast_hash(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An event's id is the hash of its signature as one formatted string (the ids of saved
+    /// states and of records already out depend on it): on the dates of every kind chrono
+    /// writes, the first of the era to its last, with empty and non-ASCII pieces.
+    #[test]
+    fn an_event_key_is_the_hash_of_its_formatted_signature() {
+        let formatted = |family: &str, code: &str, date: NaiveDate, place: &str, article: &str, at: usize| {
+            let signature = format!("lexwire.event/v1|{family}|{code}|{date}|{place}|{article}|{at}");
+            let digest = Sha256::digest(signature.as_bytes());
+            EventKey(u64::from_be_bytes(digest[..8].try_into().unwrap()))
+        };
+        let ymd = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let dates = [
+            ymd(2021, 2, 11),
+            ymd(1999, 12, 31),
+            ymd(2000, 1, 1),
+            ymd(0, 1, 1),
+            ymd(7, 7, 7),
+            ymd(999, 10, 30),
+            ymd(9999, 12, 31),
+            ymd(10000, 1, 1),
+            ymd(-1, 6, 15),
+            NaiveDate::MIN,
+            NaiveDate::MAX,
+        ];
+        for date in dates {
+            for (family, code, place, article, at) in [
+                ("violence_against_civilians", "attack", "geonames:170063", "fa-kes-0", 0),
+                ("battle", "armed_clash", "", "", 123_456_789),
+                ("", "", "ocha:SY0206", "مقال-٣", usize::MAX),
+            ] {
+                assert_eq!(
+                    event_key(family, code, date, place, article, at),
+                    formatted(family, code, date, place, article, at),
+                    "{date} {family} {place} {article} {at}"
+                );
+            }
+        }
+    }
 
     /// A source as saved state and records have always written it: its texts, present, empty
     /// or absent, read back and are written again byte for byte.
