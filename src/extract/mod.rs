@@ -701,21 +701,22 @@ impl Extractor {
         // Remote violence told within a battle ("a clash involving heavy artillery fire", "clashed
         // with heavy artillery fire") is the battle (ACLED codebook): a specific battle word goes
         // before the remote violence family.
-        let (trigger, mut event_type) = triggers
+        // The chosen trigger's key holds whether it refers to an event told before: read once.
+        let ((_, _, trigger_is_reference, _, _), (trigger, mut event_type)) = triggers
             .iter()
             .filter(|(t, _)| all_timing || !timing(t))
-            .min_by_key(|(t, i)| {
-                let ty = dict.event_type(*i);
+            .map(|&(t, i)| {
+                let ty = dict.event_type(i);
                 let family = if ty.family == "battle" && !ty.refine_by_weapon {
                     0
                 } else {
                     FAMILY_ORDER.iter().position(|f| *f == ty.family).unwrap_or(FAMILY_ORDER.len())
                 };
-                (vague(*i), family, is_reference(text, t), ty.refine_by_weapon, t.start)
+                ((vague(i), family, is_reference(text, t), ty.refine_by_weapon, t.start), (t, i))
             })
-            .copied()
+            .min_by_key(|(key, _)| *key)
             .expect("the sentence has a trigger");
-        let reference = is_reference(text, trigger) || names_the_doers_again(&text[sentence.start..sentence.end]);
+        let reference = trigger_is_reference || names_the_doers_again(&text[sentence.start..sentence.end]);
         if tags
             .iter()
             .any(|t| matches!(detail(t), Some(Detail::Negation(NegationKind::Denial))) && denies_an_event(text, t))
