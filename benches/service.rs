@@ -50,13 +50,15 @@ fn now_ms() -> i64 {
 /// Articles as messages: `(id, JSON)`, ids unique per `tag`. Each copy of the corpus is
 /// published a month after the previous one (past the dedup window), so that it reads as new
 /// news (its dates resolve to other days) rather than as republications of the same reports.
-/// The months start in 1940: a 10-minute feed (over 800 copies) stays in the past. A date after
-/// the message's timestamp would be clamped to it (an outlier cannot move the window), so a feed
-/// that ran into the future would pile every later copy onto today and never leave the window.
+/// The months start in 1940, so a 10-minute feed (over 800 copies) stays in the past, and earlier
+/// for a longer feed, so that it ends by 2019. A date after the message's timestamp would be
+/// clamped to it (an outlier cannot move the window), so a feed that ran into the future would
+/// pile every later copy onto today and never leave the window.
 fn messages(corpus: &[String], tag: &str, copies: usize) -> Vec<(String, Vec<u8>)> {
+    let first = 1940.min(2019usize.saturating_sub(copies / 12));
     let mut out = Vec::new();
     for c in 0..copies {
-        let (year, month) = (1940 + c / 12, 1 + c % 12);
+        let (year, month) = (first + c / 12, 1 + c % 12);
         assert!(year < 2020, "a feed of {copies} copies would run into the future");
         for (i, text) in corpus.iter().enumerate() {
             let id = format!("{tag}-{c}-{i}");
