@@ -394,12 +394,10 @@ pub struct Span {
 /// The length of a text a source lacks.
 const ABSENT: u32 = u32::MAX;
 
-/// A source's texts in one allocation, with the lengths of the URL and the publication time
-/// ([`ABSENT`] for none).
 /// An event's id: the first 8 bytes of the SHA-256 of its first sighting's canonical
 /// signature, `lexwire.event/v1|family|code|date|place id|article id|evidence start`. The
 /// pieces go to the hasher one by one, the date as chrono writes it (ISO, `YYYY-MM-DD` for the
-/// years 0 to 9999): no string is built an event.
+/// years 0 to 9999), so that no string is built for each event.
 fn event_key(family: &str, code: &str, date: NaiveDate, place_id: &str, article_id: &str, evidence: usize) -> EventKey {
     let mut h = Sha256::new();
     h.update(b"lexwire.event/v1|");
@@ -436,6 +434,8 @@ fn event_key(family: &str, code: &str, date: NaiveDate, place_id: &str, article_
     EventKey(u64::from_be_bytes(digest[..8].try_into().expect("a SHA-256 digest has 8 bytes")))
 }
 
+/// A source's texts in one allocation, with the lengths of the URL and the publication time
+/// ([`ABSENT`] for none).
 fn pack_texts(sentence: &str, url: Option<&str>, published_at: Option<&str>) -> (Box<str>, u32, u32) {
     // simd-json decodes messages of at most 4 GiB (`u32::MAX` bytes), quotes included.
     let len = |t: Option<&str>| {
