@@ -365,12 +365,36 @@ fn integer(v: f64) -> Option<i64> {
 /// Writes a tag's surface (a JSON string: the `"surface":` key is the caller's) and its span,
 /// as [`TagJson`] does.
 fn write_span(out: &mut Vec<u8>, tag: &Tag, text: &str) {
-    json::write_substr(out, text, tag.start..tag.end);
-    let mut digits = itoa::Buffer::new();
+    let (start, end) = (tag.start, tag.end);
+    let small = |n: usize| u32::try_from(n).ok().filter(|&n| n < json::EIGHT_DIGITS);
+    if let (Some(surface), Some(first), Some(last)) = (json::plain_window(text, start..end), small(start), small(end)) {
+        // Nearly every tag: `"surface","start":S,"end":E` composed in a buffer by fixed-size
+        // stores (the surface's window, each number's eight digits) and copied at once, where
+        // each piece appended alone is a check of the capacity and a copy of its length.
+        const LONGEST: usize = 1 + json::WINDOW + 10 + 8 + 7 + 8;
+        let mut buf = [0u8; LONGEST + 8];
+        buf[0] = b'"';
+        buf[1..1 + json::WINDOW].copy_from_slice(surface);
+        let mut at = 1 + (end - start);
+        buf[at..at + 10].copy_from_slice(br#"","start":"#);
+        at += 10;
+        let (digits, len) = json::eight_digits(first);
+        buf[at..at + 8].copy_from_slice(&digits.to_le_bytes());
+        at += len;
+        buf[at..at + 7].copy_from_slice(br#","end":"#);
+        at += 7;
+        let (digits, len) = json::eight_digits(last);
+        buf[at..at + 8].copy_from_slice(&digits.to_le_bytes());
+        at += len;
+        out.extend_from_slice(&buf[..LONGEST]);
+        out.truncate(out.len() - (LONGEST - at));
+        return;
+    }
+    json::write_substr(out, text, start..end);
     out.extend_from_slice(br#","start":"#);
-    out.extend_from_slice(digits.format(tag.start).as_bytes());
+    json::write_u64(out, start as u64);
     out.extend_from_slice(br#","end":"#);
-    out.extend_from_slice(digits.format(tag.end).as_bytes());
+    json::write_u64(out, end as u64);
 }
 
 /// Writes a date tag: the bytes [`TagJson`] gives, with no string allocated.
@@ -408,7 +432,10 @@ fn write_date(
     ] {
         if let Some(v) = value {
             out.extend_from_slice(key);
-            out.extend_from_slice(digits.format(v).as_bytes());
+            match u64::try_from(v) {
+                Ok(v) => json::write_u64(out, v),
+                Err(_) => out.extend_from_slice(digits.format(v).as_bytes()),
+            }
         }
     }
     if let Some(anchor) = d.anchor {
@@ -435,7 +462,10 @@ fn write_integer(
     out.extend_from_slice(br#","id":"number:"#);
     // The digits are written once and copied twice.
     let digits = out.len();
-    serde_json::to_writer(&mut *out, &value)?;
+    match u64::try_from(value) {
+        Ok(value) => json::write_u64(out, value),
+        Err(_) => serde_json::to_writer(&mut *out, &value)?,
+    }
     let digits = digits..out.len();
     out.extend_from_slice(br#"","name":""#);
     out.extend_from_within(digits.clone());

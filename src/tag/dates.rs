@@ -50,43 +50,32 @@ impl DateValue {
     /// the rest through [`DateValue::iso`] (a date tag's id and name both hold it, and in news
     /// text about one tag in ten is a date).
     pub fn write_iso(&self, out: &mut Vec<u8>) {
-        /// `v` in `width` digits, zeros first; `v` is under `10^width`.
-        fn padded(out: &mut Vec<u8>, v: u32, width: u32) {
-            let mut unit = 10u32.pow(width - 1);
-            while unit > 0 {
-                out.push(b'0' + (v / unit % 10) as u8);
-                unit /= 10;
-            }
-        }
         // A value past its width is written by the general form, as are the forms without digits.
         let y = self.year.filter(|y| (0..10_000).contains(y)).map(|y| y as u32);
         let (m, d) = (self.month.filter(|m| *m < 100).map(u32::from), self.day.filter(|d| *d < 100).map(u32::from));
         let fits =
             (self.year.is_some(), self.month.is_some(), self.day.is_some()) == (y.is_some(), m.is_some(), d.is_some());
+        // Eight digits, zeros first: the parts side by side in one number (a year of four, a
+        // month and a day of two each) fill the last of them.
+        let digits = |v: u32| crate::json::padded_digits(v).to_le_bytes();
         match (y, m, d) {
             (Some(y), Some(m), Some(d)) if fits => {
-                padded(out, y, 4);
-                out.push(b'-');
-                padded(out, m, 2);
-                out.push(b'-');
-                padded(out, d, 2);
+                let w = digits(y * 10_000 + m * 100 + d);
+                out.extend_from_slice(&[w[0], w[1], w[2], w[3], b'-', w[4], w[5], b'-', w[6], w[7]]);
             }
             (None, Some(m), Some(d)) if fits => {
-                out.extend_from_slice(b"--");
-                padded(out, m, 2);
-                out.push(b'-');
-                padded(out, d, 2);
+                let w = digits(m * 100 + d);
+                out.extend_from_slice(&[b'-', b'-', w[4], w[5], b'-', w[6], w[7]]);
             }
             (Some(y), Some(m), None) if fits => {
-                padded(out, y, 4);
-                out.push(b'-');
-                padded(out, m, 2);
+                let w = digits(y * 100 + m);
+                out.extend_from_slice(&[w[2], w[3], w[4], w[5], b'-', w[6], w[7]]);
             }
             (None, Some(m), None) if fits => {
-                out.extend_from_slice(b"--");
-                padded(out, m, 2);
+                let w = digits(m);
+                out.extend_from_slice(&[b'-', b'-', w[6], w[7]]);
             }
-            (Some(y), None, _) if fits => padded(out, y, 4),
+            (Some(y), None, _) if fits => out.extend_from_slice(&digits(y)[4..]),
             _ => out.extend_from_slice(self.iso().as_bytes()),
         }
     }
