@@ -73,6 +73,7 @@ pub struct Scratch {
     numbers: Vec<Tag>,
     dates: Vec<Tag>,
     merged: Vec<Tag>,
+    short: Vec<Tag>,
 }
 
 impl Scratch {
@@ -252,10 +253,13 @@ impl Tagger {
         numbers::read_numbers(text, language, &scratch.number_words, tags, &mut scratch.tokens, &mut scratch.numbers);
         scratch.dates.clear();
         dates::assemble(text, language == Lang::Fr, &scratch.date_words, &mut scratch.numbers, &mut scratch.dates);
-        // Three lists in text order: merge them.
-        scratch.merged.clear();
-        scratch.merged.append(tags);
-        merge_by_start(&scratch.merged, &scratch.numbers, &scratch.dates, tags);
+        // Three lists in text order: merge them. The dictionary's tags move to the scratch list
+        // by a swap of the two vectors (not a copy), and the merge writes into the emptied one.
+        if !scratch.numbers.is_empty() || !scratch.dates.is_empty() {
+            std::mem::swap(&mut scratch.merged, tags);
+            tags.clear();
+            merge_by_start(&scratch.merged, &scratch.numbers, &scratch.dates, &mut scratch.short, tags);
+        }
         Ok(language)
     }
 
@@ -476,13 +480,13 @@ impl Tagger {
     }
 }
 
-/// Merges three lists sorted by start into `out`: the two short ones first, then with the long
-/// one.
-fn merge_by_start(long: &[Tag], b: &[Tag], c: &[Tag], out: &mut Vec<Tag>) {
-    let mut short = Vec::with_capacity(b.len() + c.len());
-    merge_two(b, c, &mut short);
+/// Merges three lists sorted by start into `out`: the two short ones first (into `short`), then
+/// with the long one.
+fn merge_by_start(long: &[Tag], b: &[Tag], c: &[Tag], short: &mut Vec<Tag>, out: &mut Vec<Tag>) {
+    short.clear();
+    merge_two(b, c, short);
     out.reserve(long.len() + short.len());
-    merge_two(long, &short, out);
+    merge_two(long, short, out);
 }
 
 fn merge_two(a: &[Tag], b: &[Tag], out: &mut Vec<Tag>) {
