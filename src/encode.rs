@@ -370,9 +370,11 @@ fn write_span(out: &mut Vec<u8>, tag: &Tag, text: &str) {
     if let (Some(surface), Some(first), Some(last)) = (json::plain_window(text, start..end), small(start), small(end)) {
         // Nearly every tag: `"surface","start":S,"end":E` composed in a buffer by fixed-size
         // stores (the surface's window, each number's eight digits) and copied at once, where
-        // each piece appended alone is a check of the capacity and a copy of its length.
+        // each piece appended alone is a check of the capacity and a copy of its length. Each
+        // store is whole (a window of 16 bytes, eight digits) whatever the piece's length: the
+        // last ends at `LONGEST` at most.
         const LONGEST: usize = 1 + json::WINDOW + 10 + 8 + 7 + 8;
-        let mut buf = [0u8; LONGEST + 8];
+        let mut buf = [0u8; LONGEST];
         buf[0] = b'"';
         buf[1..1 + json::WINDOW].copy_from_slice(surface);
         let mut at = 1 + (end - start);
@@ -576,5 +578,48 @@ mod tests {
         let json = String::from_utf8(out).unwrap();
         assert!(json.contains(r#""surface":"Aleppo\"\\\u0007é""#), "{json}");
         assert_eq!(json, serde_json::to_string(&article).unwrap());
+    }
+
+    /// The span's longest form in the writer's buffer: a surface of the whole 16-byte window
+    /// and offsets of eight digits (past ten million bytes), and the first offsets past the
+    /// eight digits' range, which take the general path; both as the serializer writes them.
+    #[test]
+    fn the_longest_spans_are_written_as_the_serializer_writes_them() {
+        let dict = Arc::new(Dictionary::bundled().expect("bundled dictionary"));
+        let tagger = Tagger::new(dict.clone(), AutomatonKind::Dfa).expect("automaton");
+        let shared = SharedFragments::new(dict.aliases().len());
+        let mut writer = TagWriter::new(&shared);
+        let tag = tagger
+            .tag("Aleppo", None, &mut Scratch::new())
+            .expect("small enough")
+            .tags
+            .into_iter()
+            .find(|t| t.entry.is_some())
+            .expect("Aleppo is tagged");
+        // One text past 10^8 bytes, its 16-byte surfaces ending at 10^7 + 16, at 10^8 - 1 (the
+        // largest the buffer takes) and at 10^8 (the first it does not).
+        let last = json::EIGHT_DIGITS as usize;
+        let mut text = "y".repeat(last + 64);
+        for start in [10_000_000, last - 17] {
+            text.replace_range(start..start + 16, "abcdefghijklmnop");
+        }
+        for start in [10_000_000, last - 17, last - 16] {
+            let tags = [Tag { start, end: start + 16, ..tag.clone() }];
+            let article = TaggedArticleJson {
+                article_id: "long",
+                language: Lang::En,
+                text: &text,
+                tags: &tags,
+                dict: &dict,
+                all_tags: false,
+                duplicate_of: None,
+            };
+            let mut out = Vec::new();
+            writer.write(&mut out, &article).unwrap();
+            let json = String::from_utf8(out).unwrap();
+            let surface = &text[start..start + 16];
+            assert!(json.contains(&format!(r#""surface":"{surface}","start":{start},"end":{}"#, start + 16)));
+            assert_eq!(json, serde_json::to_string(&article).unwrap());
+        }
     }
 }
