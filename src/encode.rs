@@ -496,6 +496,15 @@ mod tests {
     use crate::tag::{Scratch, Tagger};
     use std::sync::Arc;
 
+    /// What the writer writes for `article`, held to the serializer's bytes.
+    fn written(writer: &mut TagWriter<'_>, article: &TaggedArticleJson<'_>) -> String {
+        let mut out = Vec::new();
+        writer.write(&mut out, article).unwrap();
+        let json = String::from_utf8(out).unwrap();
+        assert_eq!(json, serde_json::to_string(article).unwrap());
+        json
+    }
+
     /// The writer gives the serializer's bytes, on the seeds, with and without internal tags,
     /// for a near-duplicate, and for tags of one entry at several places.
     #[test]
@@ -537,9 +546,7 @@ mod tests {
                     all_tags,
                     duplicate_of,
                 };
-                let mut out = Vec::new();
-                writer.write(&mut out, &article).unwrap();
-                assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&article).unwrap());
+                written(&mut writer, &article);
             }
         }
         // A tag whose alias is another entry's is encoded for its own entry, not from the
@@ -562,9 +569,7 @@ mod tests {
             all_tags: false,
             duplicate_of: None,
         };
-        let mut out = Vec::new();
-        writer.write(&mut out, &article).unwrap();
-        assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&article).unwrap());
+        written(&mut writer, &article);
 
         // Surfaces the serializer escapes (a quote, a backslash, a control character; none
         // arises from the matcher): a span widened over them.
@@ -573,11 +578,8 @@ mod tests {
         let aleppo = tags.iter_mut().find(|t| t.start == 0 && t.entry.is_some()).expect("Aleppo is tagged");
         aleppo.end = "Aleppo\"\\\u{7}é".len();
         let article = TaggedArticleJson { tags: &tags, text, ..article };
-        let mut out = Vec::new();
-        writer.write(&mut out, &article).unwrap();
-        let json = String::from_utf8(out).unwrap();
+        let json = written(&mut writer, &article);
         assert!(json.contains(r#""surface":"Aleppo\"\\\u0007é""#), "{json}");
-        assert_eq!(json, serde_json::to_string(&article).unwrap());
     }
 
     /// The span's longest form in the writer's buffer: a surface of the whole 16-byte window
@@ -614,12 +616,9 @@ mod tests {
                 all_tags: false,
                 duplicate_of: None,
             };
-            let mut out = Vec::new();
-            writer.write(&mut out, &article).unwrap();
-            let json = String::from_utf8(out).unwrap();
+            let json = written(&mut writer, &article);
             let surface = &text[start..start + 16];
             assert!(json.contains(&format!(r#""surface":"{surface}","start":{start},"end":{}"#, start + 16)));
-            assert_eq!(json, serde_json::to_string(&article).unwrap());
         }
     }
 }
