@@ -185,6 +185,14 @@ pub const fn eight_digits(n: u32) -> (u64, usize) {
     ((digits | splat(b'0')) >> (8 * leading), 8 - leading)
 }
 
+/// A date's ISO form `YYYY-MM-DD`, for a year under 10^4 and a month and a day under 100 (the
+/// caller's check), from one word of digits.
+#[inline]
+pub const fn iso_date(year: u32, month: u32, day: u32) -> [u8; 10] {
+    let w = padded_digits(year * 10_000 + month * 100 + day).to_le_bytes();
+    [w[0], w[1], w[2], w[3], b'-', w[4], w[5], b'-', w[6], w[7]]
+}
+
 /// As [`eight_digits`], all eight digits: `n` padded with zeros in front to eight.
 #[inline]
 pub const fn padded_digits(n: u32) -> u64 {

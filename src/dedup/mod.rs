@@ -406,22 +406,7 @@ fn event_key(family: &str, code: &str, date: NaiveDate, place_id: &str, article_
         h.update(b"|");
     }
     match u32::try_from(date.year()).ok().filter(|&y| y <= 9999) {
-        Some(year) => {
-            let digit = |n: u32| b'0' + (n % 10) as u8;
-            let (m, d) = (date.month(), date.day());
-            h.update([
-                digit(year / 1000),
-                digit(year / 100),
-                digit(year / 10),
-                digit(year),
-                b'-',
-                digit(m / 10),
-                digit(m),
-                b'-',
-                digit(d / 10),
-                digit(d),
-            ]);
-        }
+        Some(year) => h.update(crate::json::iso_date(year, date.month(), date.day())),
         None => h.update(date.to_string().as_bytes()),
     }
     for piece in [place_id, article_id] {

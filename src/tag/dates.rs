@@ -59,10 +59,7 @@ impl DateValue {
         // month and a day of two each) fill the last of them.
         let digits = |v: u32| crate::json::padded_digits(v).to_le_bytes();
         match (y, m, d) {
-            (Some(y), Some(m), Some(d)) if fits => {
-                let w = digits(y * 10_000 + m * 100 + d);
-                out.extend_from_slice(&[w[0], w[1], w[2], w[3], b'-', w[4], w[5], b'-', w[6], w[7]]);
-            }
+            (Some(y), Some(m), Some(d)) if fits => out.extend_from_slice(&crate::json::iso_date(y, m, d)),
             (None, Some(m), Some(d)) if fits => {
                 let w = digits(m * 100 + d);
                 out.extend_from_slice(&[b'-', b'-', w[4], w[5], b'-', w[6], w[7]]);
