@@ -614,6 +614,29 @@ fn a_day_report_joins_an_event_known_only_to_its_week() {
     assert_eq!((dated[0]["date"].as_str(), dated[0]["date_precision"].as_str()), (Some("2021-03-22"), Some("day")));
 }
 
+/// The events a report's dates agree with are found at the edges of its range: an event dated
+/// to a month by a report of the month's first day (the event's range starts on the report's
+/// day), and an event of the day before a month by a report dated to that month (a day's
+/// slack either way). Day events and wider ones are indexed apart: each edge is another index.
+#[test]
+fn events_at_the_edges_of_a_reports_dates_are_found() {
+    let in_march = "Regime shelling killed four civilians in Saraqib in March, activists said.";
+    let cases = [
+        (in_march, "month", "On 1 March, regime shelling killed four civilians in Saraqib.", "2021-03-01"),
+        ("On 28 February, regime shelling killed four civilians in Saraqib.", "day", in_march, "2021-02-28"),
+    ];
+    for (first, precision, second, date) in cases {
+        let mut e = engine(DedupConfig::default());
+        let report = |id: &str, text: &str| article(id, id, "2021-03-25T09:00:00Z", text);
+        let (_, known) = feed_received(&mut e, &report("a", first), "2021-03-25");
+        assert_eq!(known[0]["date_precision"], precision, "{}", known[0]);
+        let (_, again) = feed_received(&mut e, &report("b", second), "2021-03-25");
+        assert_eq!(again[0]["status"], "updated", "{second:?} after {first:?}: {}", again[0]);
+        assert_eq!(again[0]["event_id"], known[0]["event_id"]);
+        assert_eq!((again[0]["date"].as_str(), again[0]["date_precision"].as_str()), (Some(date), Some("day")));
+    }
+}
+
 /// A report that names what an earlier one left generic ("a strike" then "an air strike") gives
 /// the event its type; a report coded by a reloaded dictionary gives it that dictionary's
 /// version. Both survive a snapshot.

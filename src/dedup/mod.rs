@@ -624,12 +624,13 @@ pub struct Deduper {
     // Boxed: a hash table keeps spare slots, and a box in a slot is 8 bytes where an event is
     // hundreds.
     events: HashMap<EventKey, Box<EventState>, FixedState>,
-    /// ([`family_key`], first day of the date range, event): candidates look up a date range.
+    /// ([`family_key`], day, event) of the events dated to a day: candidates look up a date
+    /// range. Such an event agrees only with a report of its day or a report's range that
+    /// holds it, give or take a day, so a report scans a day or its range of this index.
     by_date: BTreeSet<(u32, NaiveDate, EventKey)>,
-    /// The same for events dated to a week, a month or a year only: the ones a report can
-    /// agree with though their range starts weeks before its date. Events dated to a day agree
-    /// only with reports within a day of them, so a report scans weeks of this index and
-    /// days of the other.
+    /// ([`family_key`], first day of the date range, event) of the events dated to a week, a
+    /// month or a year only: the ones a report can agree with though their range starts weeks
+    /// before its date. A report scans weeks of this index.
     wide_by_date: BTreeSet<(u32, NaiveDate, EventKey)>,
     /// (date of the last report, event), per [`Clock`]: eviction order.
     by_end: [BTreeSet<(NaiveDate, EventKey)>; 2],
@@ -1014,21 +1015,27 @@ impl Deduper {
         if let Some(id) = pick(&mut known(republished).into_iter(), &twin) {
             return (Some(id), Vec::new());
         }
-        // The events whose date range starts from a month before the report's to a day after:
-        // those dated to a day from a day before (a day event further back cannot agree,
-        // [`dates_agree`]), the wider ones from a month before.
+        // The events whose dates can agree with the report's ([`dates_agree`]): the ones dated
+        // to a day, on the report's day when it is dated to a day, else from a day before its
+        // range to a day after; the wider ones whose range starts from a month before to a day
+        // after. Each index is scanned only where it can hold an agreeing date: a day event of
+        // the day before or after is never read from the event table.
         let (start, end) = proto.date.range();
         let from = start.checked_sub_days(Days::new(MAX_MONTH_DAYS + 1)).unwrap_or(start);
-        let day_before = start.checked_sub_days(Days::new(1)).unwrap_or(start);
+        let (day_from, day_to) = if proto.date.precision == DatePrecision::Day {
+            (start, end)
+        } else {
+            (start.checked_sub_days(Days::new(1)).unwrap_or(start), end.checked_add_days(Days::new(1)).unwrap_or(end))
+        };
         let to = end.checked_add_days(Days::new(1)).unwrap_or(end);
         let family = family_key(proto.family());
         let (first, last) = (EventKey(u64::MIN), EventKey(u64::MAX));
-        let (near, wide) =
-            ((family, day_before, first)..=(family, to, last), (family, from, first)..(family, day_before, first));
+        let (days, wide) =
+            ((family, day_from, first)..=(family, day_to, last), (family, from, first)..=(family, to, last));
         let in_range = || {
             self.wide_by_date
                 .range(wide.clone())
-                .chain(self.by_date.range(near.clone()))
+                .chain(self.by_date.range(days.clone()))
                 .map(|&(_, _, id)| (id, &*self.events[&id]))
         };
         // One pass: the best event that agrees on a specific footing, and, in case none does,
@@ -1068,10 +1075,11 @@ impl Deduper {
     fn insert(&mut self, key: EventKey, event: EventState) {
         let (start, _) = event.date.range();
         let family = family_key(event.family());
-        if event.date.precision != DatePrecision::Day {
+        if event.date.precision == DatePrecision::Day {
+            self.by_date.insert((family, start, key));
+        } else {
             self.wide_by_date.insert((family, start, key));
         }
-        self.by_date.insert((family, start, key));
         self.by_end[event_clock(&event) as usize].insert((event.last_seen, key));
         self.changed_events.insert(key);
         self.events.insert(key, Box::new(event));
@@ -1081,10 +1089,11 @@ impl Deduper {
         let event = self.events.remove(&key)?;
         let (start, _) = event.date.range();
         let family = family_key(event.family());
-        if event.date.precision != DatePrecision::Day {
+        if event.date.precision == DatePrecision::Day {
+            self.by_date.remove(&(family, start, key));
+        } else {
             self.wide_by_date.remove(&(family, start, key));
         }
-        self.by_date.remove(&(family, start, key));
         self.by_end[event_clock(&event) as usize].remove(&(event.last_seen, key));
         self.changed_events.insert(key);
         Some(*event)
