@@ -155,11 +155,24 @@ fn tag_line(
         all_tags,
         duplicate_of: None,
     };
+    // A tag is 150 to 250 bytes of JSON: room for the line at once, where a new buffer would
+    // otherwise double a dozen times (a buffer of the spares mostly has it already). A buffer
+    // too small is replaced, not grown: growing would copy what it held before. The room is
+    // bounded: the tags counted include cues and units, which are not written.
+    let room = (TAG_JSON_BYTES * (tags.len() + 1)).min(MAX_LINE_ROOM);
+    if out.capacity() < room {
+        *out = Vec::with_capacity(room);
+    }
     out.clear();
     writer.write(out, &json).map_err(TagFailure::Encode)?;
     out.push(b'\n');
     Ok(())
 }
+
+/// What a tags line is given room for, per tag, before it is written, and at most (a longer
+/// line grows as it is written).
+const TAG_JSON_BYTES: usize = 256;
+const MAX_LINE_ROOM: usize = 1 << 20;
 
 /// A thread's buffers, reused from one article to the next: the JSON parser's, the tagger's,
 /// and the tags of an article.
