@@ -1481,7 +1481,12 @@ fn place_agreement(a: Option<&LocationState>, b: Option<&LocationState>, km: f64
         return if matches!(a.level, PlaceLevel::Admin1 | PlaceLevel::Country) { 1 } else { 4 };
     }
     if points {
-        let distance = crate::dictionary::gazetteer::km(a.lat, a.lon, b.lat, b.lon);
+        // A great-circle distance is at least the difference in latitude, so two points that
+        // far apart are past both bounds below without the trigonometry (most pairs of a
+        // country's events; the kilometre of margin is far above the rounding of either sum).
+        use crate::dictionary::gazetteer::{EARTH_KM, km as great_circle_km};
+        let apart = EARTH_KM * (a.lat - b.lat).abs().to_radians() > SAME_POINT_KM.max(km) + 1.0;
+        let distance = if apart { f64::INFINITY } else { great_circle_km(a.lat, a.lon, b.lat, b.lon) };
         if distance <= SAME_POINT_KM {
             return 4;
         }
@@ -1733,6 +1738,67 @@ pub fn fast_hash(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two points far apart in latitude are told apart without their distance: the shortcut
+    /// rests on a great-circle distance never being under the difference in latitude, and it
+    /// gives what the distance gives, on both sides of each bound.
+    #[test]
+    fn points_agree_as_their_distance_says() {
+        use crate::dictionary::gazetteer::{EARTH_KM, km};
+        for lat1 in (-89..=89).step_by(7).map(f64::from) {
+            for (dlat, dlon) in [(0.0, 0.0), (0.3, 0.0), (1.7, 2.9), (-12.5, 170.0), (40.0, -181.0), (0.01, 359.0)] {
+                let lat2 = (lat1 + dlat).clamp(-90.0, 90.0);
+                let under = EARTH_KM * (lat1 - lat2).abs().to_radians();
+                assert!(under <= km(lat1, 10.0, lat2, 10.0 + dlon) + 1e-6, "{lat1} {dlat} {dlon}");
+            }
+        }
+        let point = |lat: f64, lon: f64, admin2: &str, geo_precision: u8| LocationState {
+            place: Arc::new(PlaceFacts {
+                place_id: format!("p:{lat}:{lon}").into(),
+                name: "P".into(),
+                country: "SY".into(),
+                admin1: Some("SY.09".into()),
+                admin1_name: None,
+                admin2: Some(admin2.into()),
+                admin2_name: None,
+                lat,
+                lon,
+                feature_class: "P".into(),
+                level: PlaceLevel::Point,
+            }),
+            surface: "P".into(),
+            geo_precision,
+            locality: None,
+        };
+        // What the distance says, computed for every pair.
+        let expected = |a: &LocationState, b: &LocationState, bound: f64| {
+            let distance = km(a.lat, a.lon, b.lat, b.lon);
+            let approximate = a.geo_precision > 1 || b.geo_precision > 1;
+            match () {
+                _ if distance <= SAME_POINT_KM => 4,
+                _ if approximate && a.admin2 == b.admin2 => 3,
+                _ if approximate && distance <= bound => 2,
+                _ => 0,
+            }
+        };
+        for bound in [0.5, 2.0, 25.0, 100.0] {
+            // Steps of about 0.2 km in latitude, past every bound; a few longitudes.
+            for step in 0..600 {
+                let dlat = f64::from(step) * 0.0018;
+                for dlon in [0.0, 0.01, 0.2] {
+                    for (precision, admin2) in [(1, "SY0900"), (2, "SY0900"), (2, "SY0901")] {
+                        let a = point(35.9, 36.6, "SY0900", 1);
+                        let b = point(35.9 + dlat, 36.6 + dlon, admin2, precision);
+                        assert_eq!(
+                            place_agreement(Some(&a), Some(&b), bound),
+                            expected(&a, &b, bound),
+                            "{dlat} {dlon} {precision} {admin2} {bound}"
+                        );
+                    }
+                }
+            }
+        }
+    }
 
     /// An event's id is the hash of its signature as one formatted string (the ids of saved
     /// states and of records already out depend on it): on the dates of every kind chrono

@@ -680,13 +680,16 @@ pub(crate) fn assign_admin2(builder: &mut Builder) {
     }
 }
 
+/// The Earth's mean radius, in kilometres.
+pub const EARTH_KM: f64 = 6371.0;
+
 /// Great-circle distance in kilometres.
 pub fn km(lat1: f64, lon1: f64, lat2: f64, lon2: f64) -> f64 {
     let (p1, p2) = (lat1.to_radians(), lat2.to_radians());
     let dp = (lat2 - lat1).to_radians();
     let dl = (lon2 - lon1).to_radians();
     let a = (dp / 2.0).sin().powi(2) + p1.cos() * p2.cos() * (dl / 2.0).sin().powi(2);
-    6371.0 * 2.0 * a.sqrt().atan2((1.0 - a).sqrt())
+    EARTH_KM * 2.0 * a.sqrt().atan2((1.0 - a).sqrt())
 }
 
 /// Non-empty, non-comment lines with their 1-based numbers.
