@@ -2,7 +2,8 @@
 //! the same articles, in the same run: tags out (`lexwire tag`), the whole path (`lexwire tag
 //! --events`: decode, tag, extract, deduplicate, encode the event records) on one thread and on
 //! every core; the same shares from rounds that run the three back to back (steadier on a shared
-//! machine); then the dedup state's memory for 100,000 live events.
+//! machine); then the dedup state's memory for 100,000 live events, and dedup's cost per article
+//! at the caps and with hundreds of events a day.
 //!
 //!     cargo bench --bench pipeline
 //!
@@ -169,21 +170,21 @@ fn main() {
 
     println!("\n=== dedup cost per article at the caps (10x the cap fed) ===");
     dedup_at_caps(&dict, &tagger, 20_000);
+
+    println!("\n=== dedup cost per article with hundreds of events of its family a day ===");
+    dedup_dense(&dict, &tagger, 300, 30);
 }
 
 /// Feeds 10x `cap` articles (half undated, half dated, each with one new event) into a state
 /// capped at `cap` events and articles, and prints the median cost of dedup alone per article
 /// in each tenth of the run: flat when eviction costs the same at any state size.
 fn dedup_at_caps(dict: &Dictionary, tagger: &Arc<Tagger>, cap: usize) {
-    use lexwire::engine::{Analysis, analyze};
-    use lexwire::tag::Scratch;
     let config = DedupConfig { window_days: 1_000_000, max_events: cap, max_articles: cap, ..DedupConfig::default() };
     let mut engine = Engine::new(tagger.clone(), config).expect("engine");
     engine.set_received(NaiveDate::from_ymd_opt(2021, 1, 1));
     let places = point_places(dict);
     let total = 10 * cap;
-    let mut scratch = Scratch::new();
-    let mut analysis = Analysis::default();
+    let mut dedup = TimedDedup::default();
     let mut tenths: Vec<Vec<u64>> = vec![Vec::new(); 10];
     for i in 0..total {
         let place = places[i % places.len()];
@@ -195,21 +196,7 @@ fn dedup_at_caps(dict: &Dictionary, tagger: &Arc<Tagger>, cap: usize) {
         );
         let published = (i % 2 == 0).then(|| format!("{day}T12:00:00Z"));
         let msg = serde_json::json!({"id": format!("m{i}"), "published_at": published, "text": text});
-        let mut buf = serde_json::to_vec(&msg).unwrap();
-        let article = decode_json(&mut buf).unwrap();
-        analyze(
-            tagger,
-            engine.extractor(),
-            &article.text,
-            None,
-            article.published_at.as_deref(),
-            &mut scratch,
-            &mut analysis,
-        )
-        .expect("small enough");
-        let started = Instant::now();
-        black_box(engine.deduplicate(&article, &analysis));
-        tenths[i * 10 / total].push(started.elapsed().as_nanos() as u64);
+        tenths[i * 10 / total].push(dedup.nanos(tagger, &mut engine, &msg));
     }
     let medians: Vec<u64> = tenths
         .iter_mut()
@@ -227,6 +214,72 @@ fn dedup_at_caps(dict: &Dictionary, tagger: &Arc<Tagger>, cap: usize) {
         medians[9] as f64 / medians[1].max(1) as f64,
         engine.deduper().live_events(),
         engine.deduper().remembered_articles()
+    );
+}
+
+/// Decodes and analyses a message, then times its deduplication alone.
+#[derive(Default)]
+struct TimedDedup {
+    scratch: lexwire::tag::Scratch,
+    analysis: lexwire::engine::Analysis,
+}
+
+impl TimedDedup {
+    fn nanos(&mut self, tagger: &Arc<Tagger>, engine: &mut Engine, msg: &serde_json::Value) -> u64 {
+        let mut buf = serde_json::to_vec(msg).unwrap();
+        let article = decode_json(&mut buf).unwrap();
+        lexwire::engine::analyze(
+            tagger,
+            engine.extractor(),
+            &article.text,
+            None,
+            article.published_at.as_deref(),
+            &mut self.scratch,
+            &mut self.analysis,
+        )
+        .expect("small enough");
+        let started = Instant::now();
+        black_box(engine.deduplicate(&article, &self.analysis));
+        started.elapsed().as_nanos() as u64
+    }
+}
+
+/// Feeds `per_day` one-event articles a day for `days` days (one family, every day in turn, the
+/// gazetteer's places in a scattered order, tolls from 1 to 97), published the day after, and
+/// prints the median and 90th percentile of dedup alone per article over the last fifth: what a
+/// report costs when the state holds hundreds of events of its family on its day, as a
+/// worldwide feed's may (ACLED codes over a thousand events a day). Each report is compared
+/// with the events its dates can agree with.
+fn dedup_dense(dict: &Dictionary, tagger: &Arc<Tagger>, per_day: usize, days: usize) {
+    let config = DedupConfig { window_days: 1_000_000, max_events: 1_000_000, ..DedupConfig::default() };
+    let mut engine = Engine::new(tagger.clone(), config).expect("engine");
+    let places = point_places(dict);
+    let start = NaiveDate::from_ymd_opt(2021, 1, 1).unwrap();
+    let published = format!("{}T12:00:00Z", start.checked_add_days(Days::new(days as u64)).unwrap());
+    let total = per_day * days;
+    let mut dedup = TimedDedup::default();
+    let mut last_fifth = Vec::new();
+    for i in 0..total {
+        let day = start.checked_add_days(Days::new((i % days) as u64)).unwrap();
+        let place = places[i * 7919 % places.len()];
+        let text = format!(
+            "On {}, x{i}a an air strike x{i}b hit x{i}c positions near {place}, x{i}d killing {} fighters.",
+            day.format("%-d %B %Y"),
+            i % 97 + 1
+        );
+        let msg = serde_json::json!({"id": format!("m{i}"), "published_at": published, "text": text});
+        let nanos = dedup.nanos(tagger, &mut engine, &msg);
+        if i >= total - total / 5 {
+            last_fifth.push(nanos);
+        }
+    }
+    last_fifth.sort_unstable();
+    let at = |q: usize| last_fifth[last_fifth.len() * q / 100] as f64 / 1e3;
+    println!(
+        "{per_day} articles a day for {days} days, {} live events: dedup per article over the last fifth, median {:.1} us, p90 {:.1} us",
+        engine.deduper().live_events(),
+        at(50),
+        at(90)
     );
 }
 
