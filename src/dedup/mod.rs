@@ -1466,7 +1466,7 @@ fn place_agreement(a: Option<&LocationState>, b: Option<&LocationState>, km: f64
     }
     // A place the gazetteer lacks near a town it knows, and another known town: two places.
     let points = a.level == PlaceLevel::Point && b.level == PlaceLevel::Point;
-    if points && a.place_id != b.place_id && (a.locality.is_some() || b.locality.is_some()) {
+    if points && (a.locality.is_some() || b.locality.is_some()) && a.place_id != b.place_id {
         return 0;
     }
     // A place the gazetteer lacks near a town, and that town itself ("in Yanfolila (Sikasso)"
