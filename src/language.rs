@@ -143,28 +143,31 @@ pub fn detect(text: &Normalized) -> Lang {
     // more than the word), each set bit of the mask one space.
     const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let mut start = 0;
-    let mut chunks = sample.chunks_exact(8);
+    let whole = sample.len() / 8 * 8;
     let mut decided = false;
-    for (k, chunk) in chunks.by_ref().enumerate() {
-        let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ 0x2020_2020_2020_2020;
-        // The top bit of each byte that is zero in `x` (a space in the sample), exactly.
-        let mut spaces = !(((x & LOW7) + LOW7) | x | LOW7);
-        while spaces != 0 {
-            let space = 8 * k + (spaces.trailing_zeros() / 8) as usize;
-            let (hit, fr) = count(start, space);
-            (known, french) = (known + hit, french + fr);
-            start = space + 1;
-            spaces &= spaces - 1;
+    for (b, block) in sample[..whole].chunks(BLOCK_BYTES).enumerate() {
+        for (j, chunk) in block.chunks_exact(8).enumerate() {
+            let at = b * BLOCK_BYTES + 8 * j;
+            let x = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ 0x2020_2020_2020_2020;
+            // The top bit of each byte that is zero in `x` (a space in the sample), exactly.
+            let mut spaces = !(((x & LOW7) + LOW7) | x | LOW7);
+            while spaces != 0 {
+                let space = at + (spaces.trailing_zeros() / 8) as usize;
+                let (hit, fr) = count(start, space);
+                (known, french) = (known + hit, french + fr);
+                start = space + 1;
+                spaces &= spaces - 1;
+            }
         }
-        // The words that ended within the block, the one across its end not yet.
-        if (k + 1) % (BLOCK_BYTES / 8) == 0 && decisive(known, french) {
+        // The words that ended within a whole block, the one across its end not yet.
+        if block.len() == BLOCK_BYTES && decisive(known, french) {
             decided = true;
             break;
         }
     }
     if !decided {
-        let tail = sample.len() - chunks.remainder().len();
-        for (i, _) in chunks.remainder().iter().enumerate().filter(|(_, b)| **b == b' ') {
+        let (tail, remainder) = (whole, &sample[whole..]);
+        for (i, _) in remainder.iter().enumerate().filter(|(_, b)| **b == b' ') {
             let (hit, fr) = count(start, tail + i);
             (known, french) = (known + hit, french + fr);
             start = tail + i + 1;
