@@ -155,13 +155,13 @@ fn tag_line(
         all_tags,
         duplicate_of: None,
     };
-    // A tag is 150 to 250 bytes of JSON: room for the line at once, where a new buffer would
-    // otherwise double a dozen times (a buffer of the spares mostly has it already). A buffer
-    // too small is replaced, not grown: growing would copy what it held before. The room is
-    // bounded: the tags counted include cues and units, which are not written.
-    let room = (TAG_JSON_BYTES * (tags.len() + 1)).min(MAX_LINE_ROOM);
-    if out.capacity() < room {
-        *out = Vec::with_capacity(room);
+    // A tag is 150 to 250 bytes of JSON: a new buffer gets room for the line at once, where it
+    // would otherwise double a dozen times, copying what it held each time. The room is bounded:
+    // the tags counted include cues and units, which are not written. A buffer of the spares
+    // mostly has the room already, and grows where it lacks it: replacing it by a new
+    // one touched fresh pages each time (twice the page faults on long articles).
+    if out.capacity() == 0 {
+        *out = Vec::with_capacity((TAG_JSON_BYTES * (tags.len() + 1)).min(MAX_LINE_ROOM));
     }
     out.clear();
     writer.write(out, &json).map_err(TagFailure::Encode)?;
@@ -169,8 +169,8 @@ fn tag_line(
     Ok(())
 }
 
-/// What a tags line is given room for, per tag, before it is written, and at most (a longer
-/// line grows as it is written).
+/// What a new tags line buffer is given room for, per tag, before the line is written, and at
+/// most (a longer line grows as it is written).
 const TAG_JSON_BYTES: usize = 256;
 const MAX_LINE_ROOM: usize = 1 << 20;
 
