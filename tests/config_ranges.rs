@@ -30,7 +30,7 @@ fn regression_huge_numeric_settings_overflowed_instead_of_failing_at_start() {
          idle_exit_secs = 9223372036854775807\n\
          [dedup]\nwindow_days = 0\nmax_events = 0\ndistance_km = nan\n\
          [metrics]\nstatistics_interval_ms = 9223372036854775807\n\
-         [dictionary]\nwatch_secs = 9223372036854775807\n",
+         [dictionary]\nwatch_secs = 9223372036854775807\ndfa_budget_mb = 16385\n",
     )
     .unwrap();
     let errors = errors_of(Config::load(Some(&path), Vec::new(), &[]));
@@ -46,6 +46,7 @@ fn regression_huge_numeric_settings_overflowed_instead_of_failing_at_start() {
         ("dedup.distance_km", "NaN", "0 to 20000"),
         ("metrics.statistics_interval_ms", "9223372036854775807", "0 to 86400000"),
         ("dictionary.watch_secs", "9223372036854775807", "0 to 86400"),
+        ("dictionary.dfa_budget_mb", "16385", "0 to 16384"),
     ];
     for (key, value, range) in expected {
         let found = errors.iter().find(|(k, _)| k == key);
@@ -125,4 +126,21 @@ fn regression_huge_idle_exit_flag_exited_after_five_seconds() {
         err.contains("key `pipeline.shutdown_timeout_secs`: 99999999 is out of range (accepted: 0 to 3600)"),
         "{err}"
     );
+}
+
+#[test]
+fn the_dfa_budget_chooses_the_automata() {
+    let kinds = |budget_mb: &str| {
+        let config = Config::load(None, env(&[("LEXWIRE_DICTIONARY_DFA_BUDGET_MB", budget_mb)]), &[]).unwrap();
+        assert_eq!(config.dictionary.dfa_budget_bytes(), budget_mb.parse::<usize>().unwrap() << 20);
+        let tagger = lexwire::service::load_tagger(&config).unwrap();
+        let (ascii, other) = tagger.matcher().kinds();
+        (format!("{ascii:?}"), format!("{other:?}"))
+    };
+    let kinds_of = |a: &str, b: &str| (a.to_string(), b.to_string());
+    // The default: the folded ASCII DFA (36 MB) and the Arabic-script DFA (27 MB).
+    assert_eq!(kinds("64"), kinds_of("DFA", "DFA"));
+    // Room for the first only.
+    assert_eq!(kinds("40"), kinds_of("DFA", "ContiguousNFA"));
+    assert_eq!(kinds("0"), kinds_of("ContiguousNFA", "ContiguousNFA"));
 }

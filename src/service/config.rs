@@ -41,6 +41,8 @@ pub mod limits {
     pub const STATISTICS_INTERVAL_MS: RangeInclusive<u64> = 0..=86_400_000;
     /// `dictionary.watch_secs`: 0 (SIGHUP only) to a day.
     pub const WATCH_SECS: RangeInclusive<u64> = 0..=86_400;
+    /// `dictionary.dfa_budget_mb`: 0 (contiguous NFAs only) to 16 GiB.
+    pub const DFA_BUDGET_MB: RangeInclusive<u64> = 0..=16_384;
     /// `kafka.partitions`, `kafka.repartition_partitions`.
     pub const PARTITIONS: RangeInclusive<u64> = 1..=100_000;
     /// `kafka.replication_factor` (a 16-bit number in Kafka's protocol).
@@ -110,6 +112,7 @@ fn range_of(key: &str) -> Option<String> {
         "dedup.distance_km" => Some(format!("{} to {}", DISTANCE_KM.start(), DISTANCE_KM.end())),
         "metrics.statistics_interval_ms" => show(STATISTICS_INTERVAL_MS),
         "dictionary.watch_secs" => show(WATCH_SECS),
+        "dictionary.dfa_budget_mb" => show(DFA_BUDGET_MB),
         "kafka.partitions" | "kafka.repartition_partitions" => show(PARTITIONS),
         "kafka.replication_factor" => show(REPLICATION_FACTOR),
         "kafka.connect_timeout_secs" => show(CONNECT_TIMEOUT_SECS),
@@ -223,6 +226,16 @@ pub struct DictionaryConfig {
     pub dir: String,
     /// Poll the folder for changes every this many seconds (0: only SIGHUP reloads).
     pub watch_secs: u64,
+    /// Memory the automata may take as DFAs, in MiB (the rest are contiguous NFAs: slower, a
+    /// fraction of the memory); 0: NFAs only.
+    pub dfa_budget_mb: u64,
+}
+
+impl DictionaryConfig {
+    /// [`DictionaryConfig::dfa_budget_mb`] in bytes.
+    pub fn dfa_budget_bytes(&self) -> usize {
+        usize::try_from(self.dfa_budget_mb).unwrap_or(usize::MAX).saturating_mul(1 << 20)
+    }
 }
 
 impl Default for KafkaConfig {
@@ -284,7 +297,11 @@ impl Default for MetricsConfig {
 
 impl Default for DictionaryConfig {
     fn default() -> Self {
-        DictionaryConfig { dir: String::new(), watch_secs: 10 }
+        DictionaryConfig {
+            dir: String::new(),
+            watch_secs: 10,
+            dfa_budget_mb: (crate::matcher::DEFAULT_DFA_BUDGET >> 20) as u64,
+        }
     }
 }
 
@@ -387,7 +404,7 @@ impl Config {
             invalid("metrics.listen", "not an address such as 0.0.0.0:9464");
         }
         let (p, d) = (&self.pipeline, &self.dedup);
-        let integers: [(&str, i128, RangeInclusive<u64>); 16] = [
+        let integers: [(&str, i128, RangeInclusive<u64>); 17] = [
             ("kafka.repartition_partitions", k.repartition_partitions.into(), limits::PARTITIONS),
             ("kafka.partitions", k.partitions.into(), limits::PARTITIONS),
             ("kafka.replication_factor", k.replication_factor.into(), limits::REPLICATION_FACTOR),
@@ -408,6 +425,7 @@ impl Config {
                 limits::STATISTICS_INTERVAL_MS,
             ),
             ("dictionary.watch_secs", self.dictionary.watch_secs.into(), limits::WATCH_SECS),
+            ("dictionary.dfa_budget_mb", self.dictionary.dfa_budget_mb.into(), limits::DFA_BUDGET_MB),
         ];
         for (key, value, range) in integers {
             if !(i128::from(*range.start())..=i128::from(*range.end())).contains(&value) {
@@ -616,7 +634,7 @@ mod tests {
                 ]),
                 dedup: keys(&["window_days", "max_events", "max_articles", "distance_km", "max_future_days"]),
                 metrics: keys(&["listen", "statistics_interval_ms"]),
-                dictionary: keys(&["dir", "watch_secs"]),
+                dictionary: keys(&["dir", "watch_secs", "dfa_budget_mb"]),
             }
         }
     }

@@ -242,7 +242,8 @@ pub fn load_tagger(config: &Config) -> Result<Tagger, ServiceError> {
     };
     let dict =
         Dictionary::load(&files, &LoadOptions::default()).map_err(|e| ServiceError::Dictionary(e.to_string()))?;
-    Tagger::new(Arc::new(dict), AutomatonKind::Dfa).map_err(|e| ServiceError::Dictionary(e.to_string()))
+    Tagger::with_dfa_budget(Arc::new(dict), AutomatonKind::Dfa, config.dictionary.dfa_budget_bytes())
+        .map_err(|e| ServiceError::Dictionary(e.to_string()))
 }
 
 /// Whether every stage can run on `tagger`'s dictionary: the articles stage needs the automaton

@@ -157,7 +157,20 @@ impl Tagger {
     /// # Errors
     /// [`MatcherError`] when the automaton cannot be built.
     pub fn new(dict: Arc<Dictionary>, kind: AutomatonKind) -> Result<Tagger, MatcherError> {
-        let matcher = Matcher::new(&dict, kind)?;
+        Self::with_dfa_budget(dict, kind, crate::matcher::DEFAULT_DFA_BUDGET)
+    }
+
+    /// As [`Tagger::new`], with DFAs only while their total stays under `dfa_budget` bytes (0:
+    /// contiguous NFAs only).
+    ///
+    /// # Errors
+    /// See [`Tagger::new`].
+    pub fn with_dfa_budget(
+        dict: Arc<Dictionary>,
+        kind: AutomatonKind,
+        dfa_budget: usize,
+    ) -> Result<Tagger, MatcherError> {
+        let matcher = Matcher::with_budget(&dict, kind, dfa_budget)?;
         let fragments = SharedFragments::new(dict.aliases().len());
         Ok(Tagger { dict, matcher, fragments })
     }
