@@ -113,6 +113,15 @@ struct DictionaryArgs {
     /// Automaton kind.
     #[arg(long, value_enum, default_value_t = Automaton::Dfa)]
     automaton: Automaton,
+    /// Memory the automata may take as DFAs, in MiB (dictionary.dfa_budget_mb); over it an
+    /// automaton is a contiguous NFA.
+    #[arg(
+        long,
+        value_name = "MIB",
+        default_value_t = (lexwire::matcher::DEFAULT_DFA_BUDGET >> 20) as u64,
+        value_parser = clap::value_parser!(u64).range(limits::DFA_BUDGET_MB)
+    )]
+    dfa_budget_mb: u64,
     /// Keep every GeoNames name, in any script and of any length (to measure the worst case).
     #[arg(long)]
     every_name: bool,
@@ -367,12 +376,19 @@ fn automaton_kind(a: Automaton) -> AutomatonKind {
     }
 }
 
+/// The tagger the dictionary flags ask for.
+fn tagger(dict: Dictionary, args: &DictionaryArgs) -> anyhow::Result<Arc<Tagger>> {
+    // At most 16 GiB: the flag's range.
+    let budget = usize::try_from(args.dfa_budget_mb << 20)?;
+    Ok(Arc::new(Tagger::with_dfa_budget(Arc::new(dict), automaton_kind(args.automaton), budget)?))
+}
+
 fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
     let dict = load_dictionary(&args.dictionary)?;
     for bad in &dict.report().bad_lines {
         tracing::warn!(file = %bad.file, line = bad.line, reason = %bad.reason, "skipped a dictionary line");
     }
-    let tagger = Arc::new(Tagger::new(Arc::new(dict), automaton_kind(args.dictionary.automaton))?);
+    let tagger = tagger(dict, &args.dictionary)?;
     let events = args.events.then(|| DedupConfig {
         window_days: args.window_days,
         distance_km: args.distance_km,
@@ -438,7 +454,7 @@ fn run_tag(args: TagArgs) -> anyhow::Result<ExitCode> {
 fn run_eval(args: EvalArgs) -> anyhow::Result<ExitCode> {
     use lexwire::eval::{Format, GoldReader, Next, Report, predict};
     let dict = load_dictionary(&args.dictionary)?;
-    let tagger = Arc::new(Tagger::new(Arc::new(dict), automaton_kind(args.dictionary.automaton))?);
+    let tagger = tagger(dict, &args.dictionary)?;
     let config = DedupConfig::default();
     let mut engine = lexwire::engine::Engine::new(tagger, config.clone()).map_err(anyhow::Error::msg)?;
     let format = args.format.map(|f| match f {
@@ -544,7 +560,8 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let dict = load_dictionary(&args.dictionary)?;
     let load = started.elapsed();
     let before = resident_bytes();
-    let matcher = Matcher::new(&dict, automaton_kind(args.dictionary.automaton))?;
+    let budget = usize::try_from(args.dictionary.dfa_budget_mb << 20)?;
+    let matcher = Matcher::with_budget(&dict, automaton_kind(args.dictionary.automaton), budget)?;
     let growth = before.zip(resident_bytes()).map(|(b, a)| a.saturating_sub(b));
     let report = CheckReport::new(&dict, &matcher, load, growth, args.examples);
     let mut out = io::stdout().lock();

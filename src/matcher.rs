@@ -125,6 +125,8 @@ pub struct Matcher {
     patterns: Vec<Box<str>>,
     /// What a DFA over each automaton's patterns takes (or would take), in bytes.
     dfa_estimates: (usize, usize),
+    /// The memory the DFAs could take (0: NFAs were asked for).
+    dfa_budget: usize,
     build_time: Duration,
 }
 
@@ -197,6 +199,7 @@ impl Matcher {
             starts,
             patterns,
             dfa_estimates: (ascii_estimate, other_estimate),
+            dfa_budget: if kind == AutomatonKind::Dfa { dfa_budget } else { 0 },
             build_time: started.elapsed(),
         })
     }
@@ -274,6 +277,11 @@ impl Matcher {
     /// it was not built), as estimated before building.
     pub fn dfa_estimates(&self) -> (usize, usize) {
         self.dfa_estimates
+    }
+
+    /// The memory the DFAs could take when built, in bytes (0 when NFAs were asked for).
+    pub fn dfa_budget(&self) -> usize {
+        self.dfa_budget
     }
 
     /// The kinds of the ASCII and of the other automaton.

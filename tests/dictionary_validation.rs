@@ -192,3 +192,20 @@ fn regression_unknown_country_option_is_accepted_silently() {
     let e = Dictionary::load(&DictionaryFiles::Bundled, &options).expect_err("XX is no country");
     assert!(e.to_string().contains("\"XX\""), "{e}");
 }
+
+#[test]
+fn the_dfa_budget_flag_chooses_the_automata() {
+    let automaton = |budget_mb: &str| {
+        let out = lexwire(&["dict", "check", "--json", "--examples", "0", "--dfa-budget-mb", budget_mb]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let automaton = &report["automaton"];
+        (automaton["kind"].as_str().unwrap().to_string(), automaton["dfa_budget_bytes"].as_u64().unwrap())
+    };
+    // The folded ASCII DFA (36 MB) fits in 40 MiB; the Arabic-script one (27 MB) does not.
+    assert_eq!(automaton("40"), ("DFA (ASCII patterns) + ContiguousNFA (other scripts)".to_string(), 40 << 20));
+    assert_eq!(automaton("0").0, "ContiguousNFA (ASCII patterns) + ContiguousNFA (other scripts)");
+    let out = lexwire(&["dict", "check", "--dfa-budget-mb", "16385"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("--dfa-budget-mb") && stderr(&out).contains("0..=16384"), "{}", stderr(&out));
+}

@@ -153,7 +153,7 @@ impl CheckReport {
                     let (ascii, other) = matcher.dfa_estimates();
                     [ascii, other]
                 },
-                dfa_budget_bytes: crate::matcher::DEFAULT_DFA_BUDGET,
+                dfa_budget_bytes: matcher.dfa_budget(),
                 resident_growth_bytes: resident_growth,
                 peak_resident_bytes: peak_resident_bytes(),
             },
@@ -211,13 +211,15 @@ impl fmt::Display for CheckReport {
                 .map(|b| format!(", peak resident memory {:.1} MB", b as f64 / 1e6))
                 .unwrap_or_default(),
         )?;
+        let budget = match a.dfa_budget_bytes >> 20 {
+            0 => "no DFAs asked for".to_string(),
+            mib => format!("budget {mib} MiB for both"),
+        };
         writeln!(
             f,
-            "DFAs would take {:.1} MB (ASCII patterns) + {:.1} MB (other scripts), estimated before building; \
-             budget {} MiB for both",
+            "DFAs would take {:.1} MB (ASCII patterns) + {:.1} MB (other scripts), estimated before building; {budget}",
             a.dfa_estimate_bytes[0] as f64 / 1e6,
             a.dfa_estimate_bytes[1] as f64 / 1e6,
-            a.dfa_budget_bytes >> 20
         )?;
         writeln!(f, "GeoNames names skipped (other scripts, codes): {}", self.skipped_names)?;
         writeln!(f, "bad lines skipped: {}", self.bad_lines)?;
