@@ -18,7 +18,7 @@ use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{Criterion, Throughput};
 use lexwire::dictionary::check::resident_bytes;
 use lexwire::dictionary::{Dictionary, DictionaryFiles, LoadOptions};
-use lexwire::matcher::{AutomatonKind, Matcher};
+use lexwire::matcher::{AutomatonKind, Matcher, fold_digit};
 use lexwire::normalize::Normalized;
 use lexwire::tag::{Scratch, Tagger};
 
@@ -192,11 +192,6 @@ fn fold_separators_keep_case(text: &str, out: &mut Vec<u8>) {
     out.push(b' ');
     out.extend(text.bytes().map(|b| if b.is_ascii_alphanumeric() || b >= 0x80 { fold_digit(b) } else { b' ' }));
     out.push(b' ');
-}
-
-/// Every ASCII digit as `0`, as lexwire's DFA reads text.
-fn fold_digit(b: u8) -> u8 {
-    if b.is_ascii_digit() { b'0' } else { b }
 }
 
 fn fold_digits(bytes: &[u8]) -> Vec<u8> {
