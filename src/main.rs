@@ -376,16 +376,9 @@ fn automaton_kind(a: Automaton) -> AutomatonKind {
     }
 }
 
-impl DictionaryArgs {
-    /// `--dfa-budget-mb` in bytes (at most 16 GiB: the flag's range).
-    fn dfa_budget_bytes(&self) -> anyhow::Result<usize> {
-        usize::try_from(self.dfa_budget_mb << 20).context("--dfa-budget-mb")
-    }
-}
-
 /// The tagger the dictionary flags ask for.
 fn tagger(dict: Dictionary, args: &DictionaryArgs) -> anyhow::Result<Arc<Tagger>> {
-    let budget = args.dfa_budget_bytes()?;
+    let budget = lexwire::matcher::dfa_budget_from_mib(args.dfa_budget_mb);
     Ok(Arc::new(Tagger::with_dfa_budget(Arc::new(dict), automaton_kind(args.automaton), budget)?))
 }
 
@@ -566,7 +559,7 @@ fn run_check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let dict = load_dictionary(&args.dictionary)?;
     let load = started.elapsed();
     let before = resident_bytes();
-    let budget = args.dictionary.dfa_budget_bytes()?;
+    let budget = lexwire::matcher::dfa_budget_from_mib(args.dictionary.dfa_budget_mb);
     let matcher = Matcher::with_budget(&dict, automaton_kind(args.dictionary.automaton), budget)?;
     let growth = before.zip(resident_bytes()).map(|(b, a)| a.saturating_sub(b));
     let report = CheckReport::new(&dict, &matcher, load, growth, args.examples);

@@ -57,6 +57,12 @@ pub enum AutomatonKind {
 /// The default memory budget for DFAs, all automata together.
 pub const DEFAULT_DFA_BUDGET: usize = 64 * 1024 * 1024;
 
+/// A DFA budget given in MiB (`dictionary.dfa_budget_mb`, `--dfa-budget-mb`), in bytes; one too
+/// large for the machine's addresses is all of them.
+pub fn dfa_budget_from_mib(mib: u64) -> usize {
+    usize::try_from(mib).unwrap_or(usize::MAX).saturating_mul(1 << 20)
+}
+
 /// A whole-word match in the normalized text: `[start, end)` covers the alias without the
 /// spaces around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -234,7 +234,7 @@ pub struct DictionaryConfig {
 impl DictionaryConfig {
     /// [`DictionaryConfig::dfa_budget_mb`] in bytes.
     pub fn dfa_budget_bytes(&self) -> usize {
-        usize::try_from(self.dfa_budget_mb).unwrap_or(usize::MAX).saturating_mul(1 << 20)
+        crate::matcher::dfa_budget_from_mib(self.dfa_budget_mb)
     }
 }
 
