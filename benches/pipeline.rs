@@ -2,8 +2,9 @@
 //! the same articles, in the same run: tags out (`lexwire tag`), the whole path (`lexwire tag
 //! --events`: decode, tag, extract, deduplicate, encode the event records) on one thread and on
 //! every core; the same shares from rounds that run the three back to back (steadier on a shared
-//! machine); then the dedup state's memory for 100,000 live events, and dedup's cost per article
-//! at the caps and with hundreds of events a day.
+//! machine); what tagging and extraction between articles cost the matcher's own time; then the
+//! dedup state's memory for 100,000 live events, and dedup's cost per article at the caps and with
+//! hundreds of events a day.
 //!
 //!     cargo bench --bench pipeline
 //!
@@ -165,6 +166,15 @@ fn main() {
         println!("{name:<10} {tags:>22} {whole:>22}");
     }
 
+    println!(
+        "\n=== the matcher's own time between each article's other work, over its time back to back: median [min-max] of {CONTENTION_ROUNDS} rounds ==="
+    );
+    println!("{:<10} {:>22} {:>22}", "corpus", "after tagging", "after tag + extract");
+    for corpus in &corpora {
+        let (tagged, analysed) = contention(&tagger, corpus);
+        println!("{:<10} {tagged:>22} {analysed:>22}", corpus.name);
+    }
+
     println!("\n=== dedup state for 100,000 live events ===");
     dedup_memory(&dict, &tagger, 100_000);
 
@@ -281,6 +291,52 @@ fn dedup_dense(dict: &Dictionary, tagger: &Arc<Tagger>, per_day: usize, days: us
         at(50),
         at(90)
     );
+}
+
+/// Rounds behind [`contention`].
+const CONTENTION_ROUNDS: usize = 9;
+
+/// What the rest of the work costs the matcher: each article's matching (normalize, automaton,
+/// spans) timed alone, in passes that match the articles back to back, and in passes that tag (or
+/// tag and extract) each article before matching the next, as `lexwire tag` (or `--events`) does.
+/// The likely cause of the difference: the automaton's tables are far larger than the cache and its
+/// search waits on their loads, so what the other work reads in between evicts rows the next
+/// article needs (not shown with cache counters: the machines measured on had none). Returns the
+/// two shares (interleaved time over back-to-back time), as "median [min-max]" of rounds that run
+/// the three passes in turn.
+fn contention(tagger: &Arc<Tagger>, corpus: &support::Corpus) -> (String, String) {
+    let extractor = lexwire::extract::Extractor::new(tagger.dictionary().clone()).expect("extractor");
+    let (mut n, mut raw) = (Normalized::new(), Vec::new());
+    let (mut scratch, mut tags, mut analysis) =
+        (lexwire::tag::Scratch::new(), Vec::new(), lexwire::engine::Analysis::default());
+    // 0: back to back; 1: after tagging; 2: after tagging and extraction.
+    let mut pass = |between: usize| {
+        let mut matching = Duration::ZERO;
+        for text in &corpus.articles {
+            let started = Instant::now();
+            black_box(support::match_and_map(tagger.matcher(), black_box(text), &mut n, &mut raw));
+            matching += started.elapsed();
+            match between {
+                1 => {
+                    black_box(tagger.tag_into(text, None, &mut scratch, &mut tags).expect("small enough"));
+                }
+                2 => {
+                    lexwire::engine::analyze(tagger, &extractor, text, None, None, &mut scratch, &mut analysis)
+                        .expect("small enough");
+                    black_box(&analysis);
+                }
+                _ => {}
+            }
+        }
+        matching.as_secs_f64()
+    };
+    let rounds: Vec<(f64, f64)> = (0..CONTENTION_ROUNDS)
+        .map(|_| {
+            let alone = pass(0);
+            (pass(1) / alone, pass(2) / alone)
+        })
+        .collect();
+    (summary(rounds.iter().map(|r| r.0)), summary(rounds.iter().map(|r| r.1)))
 }
 
 /// Rounds of back-to-back passes behind the paired shares.
