@@ -118,7 +118,7 @@ struct DictionaryArgs {
     #[arg(
         long,
         value_name = "MIB",
-        default_value_t = (lexwire::matcher::DEFAULT_DFA_BUDGET >> 20) as u64,
+        default_value_t = lexwire::matcher::DEFAULT_DFA_BUDGET_MB,
         value_parser = clap::value_parser!(u64).range(limits::DFA_BUDGET_MB)
     )]
     dfa_budget_mb: u64,

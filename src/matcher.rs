@@ -57,6 +57,9 @@ pub enum AutomatonKind {
 /// The default memory budget for DFAs, all automata together.
 pub const DEFAULT_DFA_BUDGET: usize = 64 * 1024 * 1024;
 
+/// [`DEFAULT_DFA_BUDGET`] in MiB, the unit of `dictionary.dfa_budget_mb` and `--dfa-budget-mb`.
+pub const DEFAULT_DFA_BUDGET_MB: u64 = (DEFAULT_DFA_BUDGET >> 20) as u64;
+
 /// A DFA budget given in MiB (`dictionary.dfa_budget_mb`, `--dfa-budget-mb`), in bytes; one too
 /// large for the machine's addresses is all of them.
 pub fn dfa_budget_from_mib(mib: u64) -> usize {
@@ -182,7 +185,8 @@ impl Matcher {
         starts.push(candidates.len() as u32);
 
         let ascii_patterns = patterns.iter().take_while(|p| p.is_ascii()).count();
-        let mut budget = if kind == AutomatonKind::Dfa { dfa_budget } else { 0 };
+        let asked = if kind == AutomatonKind::Dfa { dfa_budget } else { 0 };
+        let mut budget = asked;
         let (ascii, ascii_estimate) = build_within(&patterns[..ascii_patterns], &mut budget, true)?;
         let (other, other_estimate) = build_within(&patterns[ascii_patterns..], &mut budget, false)?;
         let lengths = patterns.iter().map(|p| p.len().min(u16::MAX as usize) as u16).collect();
@@ -205,7 +209,7 @@ impl Matcher {
             starts,
             patterns,
             dfa_estimates: (ascii_estimate, other_estimate),
-            dfa_budget: if kind == AutomatonKind::Dfa { dfa_budget } else { 0 },
+            dfa_budget: asked,
             build_time: started.elapsed(),
         })
     }

@@ -297,11 +297,7 @@ impl Default for MetricsConfig {
 
 impl Default for DictionaryConfig {
     fn default() -> Self {
-        DictionaryConfig {
-            dir: String::new(),
-            watch_secs: 10,
-            dfa_budget_mb: (crate::matcher::DEFAULT_DFA_BUDGET >> 20) as u64,
-        }
+        DictionaryConfig { dir: String::new(), watch_secs: 10, dfa_budget_mb: crate::matcher::DEFAULT_DFA_BUDGET_MB }
     }
 }
 
